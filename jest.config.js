@@ -1,0 +1,11 @@
+/** Jest runs the TypeScript sources as native ES modules, transformed by SWC (types stripped, nothing checked). */
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2024' }, module: { type: 'es6' } }],
+  },
+  testMatch: ['<rootDir>/test/**/*.test.ts'],
+  testTimeout: 180_000,
+  verbose: true,
+};

