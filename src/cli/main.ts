@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { installEngine } from '../toolchain/engine.ts';
 import { ToolchainError } from '../toolchain/errors.ts';
 import { diagnose, formatReports } from './doctor.ts';
+import { registerValidateCommand } from './validate-command.ts';
 
 /** Exit codes scripts can rely on. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, unavailable: 3 } as const;
@@ -21,6 +22,8 @@ program
     process.stdout.write((options.json ? JSON.stringify(reports, null, 2) : formatReports(reports)) + '\n');
     process.exitCode = reports.every((report) => report.ok) ? EXIT.ok : EXIT.unavailable;
   });
+
+registerValidateCommand(program);
 
 const toolchain = program.command('toolchain').description('Manage the Pulumi engine the project runs on.');
 
