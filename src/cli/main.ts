@@ -3,6 +3,7 @@ import { installEngine } from '../toolchain/engine.ts';
 import { ToolchainError } from '../toolchain/errors.ts';
 import { diagnose, formatReports } from './doctor.ts';
 import { registerValidateCommand } from './validate-command.ts';
+import { registerLocalCloudCommand } from './local-cloud-command.ts';
 
 /** Exit codes scripts can rely on. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, unavailable: 3 } as const;
@@ -44,6 +45,8 @@ toolchain
     const engine = await installEngine();
     process.stdout.write(`${engine.binDir}\n`);
   });
+
+registerLocalCloudCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,329 @@
+// The provider contract: what every cloud module in providers/ gives the engine, and the typed errors the engine
+// acts on. A provider has two sides:
+//  - the Pulumi side declares the resources of one server inside a Pulumi program (run by `pulumi up`);
+//  - the API side observes servers, lists them by label, and stops or reboots them where the cloud can.
+// This module has no runtime dependency (its Pulumi imports are types only), so a dynamic provider running in
+// the engine's plugin process can import it.
+import type * as pulumi from '@pulumi/pulumi';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Statuses
+
+/** Every status a server can have in this project, in lifecycle order. */
+export const SERVER_STATUSES = [
+  'new',
+  'starting',
+  'running',
+  'stopping',
+  'stopped',
+  'deleting',
+  'deleted',
+  'rebooting',
+  'errored',
+  'hanging',
+] as const;
+
+/** A server's status in this project's terms (not a cloud's). */
+export type ServerStatus = (typeof SERVER_STATUSES)[number];
+
+/**
+ * The statuses a provider may report when it observes a server. The other three belong to the engine:
+ * `new` (not created yet), `deleted` (proved only by a not-found answer, see ServerNotFoundError) and `hanging`
+ * (a step that outlasted its timeout: the cloud itself still reports the step).
+ */
+export type ObservedStatus = Exclude<ServerStatus, 'new' | 'deleted' | 'hanging'>;
+
+/** The statuses of ObservedStatus, for validation. */
+export const OBSERVED_STATUSES: readonly ObservedStatus[] = SERVER_STATUSES.filter(
+  (status): status is ObservedStatus => status !== 'new' && status !== 'deleted' && status !== 'hanging',
+);
+
+/**
+ * A provider's table from its cloud's status names onto ours. Every status name the cloud documents must be in
+ * it; mapCloudStatus rejects the others rather than guess.
+ */
+export type StatusMapping = Readonly<Record<string, ObservedStatus>>;
+
+/**
+ * Our status for `cloudStatus` according to `mapping`. Throws UnexpectedResponseError for a name the mapping does
+ * not know: an unknown status is never silently read as running, stopped or deleted.
+ */
+export function mapCloudStatus(mapping: StatusMapping, cloudStatus: string): ObservedStatus {
+  const status = Object.hasOwn(mapping, cloudStatus) ? mapping[cloudStatus] : undefined;
+  if (!status) throw new UnexpectedResponseError(`the cloud reported status '${cloudStatus}', which this provider does not know`);
+  return status;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// One server, as the engine declares it
+
+/**
+ * A stored snapshot template: the provider-specific settings every server of a type is created from (image or
+ * snapshot, size, location, ...), reviewed in `stacks/Pulumi.<type>.yaml`. Each provider validates its own shape.
+ */
+export type SnapshotTemplate = Readonly<Record<string, unknown>>;
+
+/** What the engine asks a provider's Pulumi side to declare: one server of one type. */
+export interface ServerDeclaration {
+  /** The server's stable id (from its record): lowercase letters, digits and inner dashes, at most 63 characters. */
+  serverId: string;
+  /** The server type it belongs to (one Pulumi stack per type); same character rules as serverId. */
+  serverType: string;
+  /** The type's stored snapshot template. */
+  template: SnapshotTemplate;
+}
+
+/** Labels on every server this project creates: who manages it, its type, and its stable id. */
+export const LABEL = { managedBy: 'managed-by', serverType: 'server-type', serverId: 'server-id' } as const;
+
+/** The value of the managed-by label. */
+export const MANAGED_BY = 'dynamic-servers';
+
+/** Labels as clouds store them: key to value. */
+export type Labels = Readonly<Record<string, string>>;
+
+const STABLE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/**
+ * Checks the parts of a declaration every provider relies on (ids usable as label values and host names, a
+ * template object). Throws InvalidRequestError naming the bad field; provider-specific template fields are the
+ * provider's to check.
+ */
+export function validateDeclaration(declaration: ServerDeclaration): void {
+  for (const field of ['serverId', 'serverType'] as const) {
+    const value: unknown = declaration?.[field];
+    if (typeof value !== 'string' || !STABLE_NAME.test(value)) {
+      throw new InvalidRequestError(
+        `${field} must be 1-63 lowercase letters, digits or inner dashes (got ${JSON.stringify(value)})`,
+      );
+    }
+  }
+  if (typeof declaration.template !== 'object' || declaration.template === null || Array.isArray(declaration.template)) {
+    throw new InvalidRequestError(`template of server ${declaration.serverId} must be an object`);
+  }
+}
+
+/** The labels of the server `declaration` declares (managed-by, server type, server id). */
+export function serverLabels(declaration: ServerDeclaration): Labels {
+  return {
+    [LABEL.managedBy]: MANAGED_BY,
+    [LABEL.serverType]: declaration.serverType,
+    [LABEL.serverId]: declaration.serverId,
+  };
+}
+
+/** The labels that select every server of `serverType` this project manages. */
+export function serverTypeSelector(serverType: string): Labels {
+  return { [LABEL.managedBy]: MANAGED_BY, [LABEL.serverType]: serverType };
+}
+
+/** The labels that select the one server with stable id `serverId` (idempotent creation looks it up by these). */
+export function serverIdSelector(serverId: string): Labels {
+  return { [LABEL.managedBy]: MANAGED_BY, [LABEL.serverId]: serverId };
+}
+
+/**
+ * The name of the server in the cloud and of its Pulumi resource: its stable id, so a retried or repeated
+ * creation can never produce a second server under another name.
+ */
+export function serverName(declaration: ServerDeclaration): string {
+  return declaration.serverId;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The API side
+
+/** One server as a provider observed it. */
+export interface ObservedServer {
+  /** The cloud's own id of the server (the Pulumi resource id). */
+  providerId: string;
+  name: string;
+  status: ObservedStatus;
+  /** The status name the cloud reported, for logs. */
+  cloudStatus: string;
+  labels: Labels;
+  /** Public IPv4 address, when the cloud assigned one. */
+  ipv4?: string;
+  /** When the cloud created it (ISO 8601). */
+  createdAt: string;
+}
+
+/**
+ * What the engine asks of a cloud outside `pulumi up`. Every method throws ProviderError subclasses only:
+ * TransientProviderError after the client's own retries, ProviderAuthError for rejected credentials, and so on.
+ */
+export interface ServerApi {
+  /**
+   * Observes one server. Throws ServerNotFoundError only when the cloud answered that it does not exist: the one
+   * proof of deletion. Any other failure (HTTP 500, 401, timeouts) is a different error, never "deleted".
+   */
+  observe(providerId: string): Promise<ObservedServer>;
+  /** Every server whose labels include all of `labels` (all pages), servers being deleted included. */
+  list(labels: Labels): Promise<ObservedServer[]>;
+  /** Asks the server to shut down; present only where the cloud supports it. Returns once the cloud accepted. */
+  stop?(providerId: string): Promise<void>;
+  /** Asks the server to reboot; present only where the cloud supports it. Returns once the cloud accepted. */
+  reboot?(providerId: string): Promise<void>;
+}
+
+/**
+ * The status of server `providerId` in our terms, with deletion made explicit: `deleted` exactly when `observe`
+ * threw ServerNotFoundError. Every other error propagates.
+ */
+export async function observeStatus(api: ServerApi, providerId: string): Promise<ServerStatus> {
+  try {
+    return (await api.observe(providerId)).status;
+  } catch (error) {
+    if (error instanceof ServerNotFoundError) return 'deleted';
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The Pulumi side
+
+/** What a provider's Pulumi side declared for one server. */
+export interface DeclaredServer {
+  /** The resource that owns the server (delete it from the program and `up` deletes the server). */
+  resource: pulumi.Resource;
+  /** The cloud's id of the server, known once `up` created it. */
+  providerId: pulumi.Output<string>;
+}
+
+/**
+ * A cloud as the engine uses it. `declareServer` runs inside a Pulumi program; it validates the declaration
+ * (InvalidRequestError) and declares a resource named serverName(declaration) carrying serverLabels(declaration).
+ * The resource's create must be idempotent (a repeated or retried create adopts the server already labelled with
+ * the same server id) and returns once the cloud accepted the request; its delete returns once the cloud accepted
+ * the deletion and treats not-found as done. The engine observes the rest through `api`.
+ */
+export interface ServerProvider {
+  /** Short name of the cloud, e.g. `local`. */
+  readonly name: string;
+  /** Throws InvalidRequestError when `template` is not a valid snapshot template for this cloud. */
+  checkTemplate(template: SnapshotTemplate): void;
+  declareServer(declaration: ServerDeclaration, options?: pulumi.CustomResourceOptions): DeclaredServer;
+  readonly api: ServerApi;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Errors
+
+/** What went wrong, as the engine acts on it; also the tag carried through `pulumi up` (see markProviderError). */
+export type ProviderErrorKind =
+  | 'not-found'
+  | 'insufficient-capacity'
+  | 'quota-exceeded'
+  | 'transient'
+  | 'unauthorized'
+  | 'invalid-request'
+  | 'unexpected-response';
+
+/** Where an error came from in the cloud's answer, when it came from one. */
+export interface CloudErrorDetails {
+  /** HTTP status of the answer. */
+  httpStatus?: number;
+  /** The cloud's own error code (e.g. `resource_unavailable`). */
+  cloudCode?: string;
+  cause?: unknown;
+}
+
+/** Base of every error a provider throws; tell the kinds apart with instanceof on the subclasses. */
+export abstract class ProviderError extends Error {
+  abstract readonly kind: ProviderErrorKind;
+  readonly httpStatus: number | undefined;
+  readonly cloudCode: string | undefined;
+
+  constructor(message: string, details: CloudErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.httpStatus = details.httpStatus;
+    this.cloudCode = details.cloudCode;
+  }
+}
+
+/** The cloud answered that the server does not exist. The only proof that a server is deleted. */
+export class ServerNotFoundError extends ProviderError {
+  override name = 'ServerNotFoundError';
+  readonly kind = 'not-found';
+}
+
+/** The cloud has no room for the server right now (e.g. Hetzner `resource_unavailable`). Try later or elsewhere. */
+export class InsufficientCapacityError extends ProviderError {
+  override name = 'InsufficientCapacityError';
+  readonly kind = 'insufficient-capacity';
+}
+
+/** The account's limit for servers is reached (e.g. Hetzner `resource_limit_exceeded`). Needs a human or fewer servers. */
+export class QuotaExceededError extends ProviderError {
+  override name = 'QuotaExceededError';
+  readonly kind = 'quota-exceeded';
+}
+
+/**
+ * A failure that may pass by itself: HTTP 5xx, rate limiting, lost connections, timeouts. Thrown after the
+ * client's own retries; `retryAfterMs` is the cloud's hint when it gave one.
+ */
+export class TransientProviderError extends ProviderError {
+  override name = 'TransientProviderError';
+  readonly kind = 'transient';
+  readonly retryAfterMs: number | undefined;
+
+  constructor(message: string, details: CloudErrorDetails & { retryAfterMs?: number } = {}) {
+    super(message, details);
+    this.retryAfterMs = details.retryAfterMs;
+  }
+}
+
+/** The cloud rejected the credentials (HTTP 401/403). Retrying does not help; it says nothing about any server. */
+export class ProviderAuthError extends ProviderError {
+  override name = 'ProviderAuthError';
+  readonly kind = 'unauthorized';
+}
+
+/** The request itself is wrong: a bad declaration or template, or input the cloud refused. Retrying does not help. */
+export class InvalidRequestError extends ProviderError {
+  override name = 'InvalidRequestError';
+  readonly kind = 'invalid-request';
+}
+
+/** The cloud answered something the provider cannot read (unknown status, malformed body). */
+export class UnexpectedResponseError extends ProviderError {
+  override name = 'UnexpectedResponseError';
+  readonly kind = 'unexpected-response';
+}
+
+const ERROR_CLASSES: Record<ProviderErrorKind, new (message: string) => ProviderError> = {
+  'not-found': ServerNotFoundError,
+  'insufficient-capacity': InsufficientCapacityError,
+  'quota-exceeded': QuotaExceededError,
+  transient: TransientProviderError,
+  unauthorized: ProviderAuthError,
+  'invalid-request': InvalidRequestError,
+  'unexpected-response': UnexpectedResponseError,
+};
+
+/** A new error of `kind` with `message` (used by fakes and by parseProviderError). */
+export function providerErrorOfKind(kind: ProviderErrorKind, message: string): ProviderError {
+  return new ERROR_CLASSES[kind](message);
+}
+
+const MARKER = /\[provider-error:([a-z-]+)\]/;
+
+/**
+ * An Error to throw out of a dynamic provider: `pulumi up` only carries the message across, so the message gets
+ * a `[provider-error:<kind>]` tag that parseProviderError reads back. Errors that are not ProviderErrors pass as
+ * they are.
+ */
+export function markProviderError(error: unknown): unknown {
+  if (!(error instanceof ProviderError) || MARKER.test(error.message)) return error;
+  return new Error(`${error.name}: ${error.message} [provider-error:${error.kind}]`, { cause: error });
+}
+
+/**
+ * The typed error a `pulumi up` failure text carries (see markProviderError), or undefined when the text has none.
+ */
+export function parseProviderError(text: string): ProviderError | undefined {
+  const kind = MARKER.exec(text)?.[1];
+  if (!kind || !Object.hasOwn(ERROR_CLASSES, kind)) return undefined;
+  return providerErrorOfKind(kind as ProviderErrorKind, text.trim());
+}

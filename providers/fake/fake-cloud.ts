@@ -1,0 +1,247 @@
+// A fake cloud for engine tests: servers kept as one JSON file each in a state directory, so the Pulumi side
+// (running in the engine's dynamic-provider plugin, another process) and the test (the API side) see the same
+// servers. Faults are one-shot errors queued per operation and "endless" variants: servers that never start,
+// never stop or are never deleted. Statuses are worked out from the clock when read, so nothing runs in the
+// background. Writes are atomic (write then rename); two processes changing the same server at the same
+// moment is not supported.
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  InvalidRequestError,
+  LABEL,
+  providerErrorOfKind,
+  ServerNotFoundError,
+  type Labels,
+  type ObservedServer,
+  type ObservedStatus,
+  type ProviderErrorKind,
+  type ServerApi,
+  type SnapshotTemplate,
+} from '../contract.ts';
+
+/** The operations a one-shot fault can strike. */
+export type FakeOperation = 'create' | 'delete' | 'observe' | 'list' | 'stop' | 'reboot';
+
+/** Servers that get stuck: never leave `starting`, `stopping` or `deleting`. */
+export type EndlessVariant = 'never-starts' | 'never-stops' | 'never-deleted';
+
+/** How the fake's servers behave; applies to every transition started while it is set. */
+export interface FakeBehaviour {
+  /** Milliseconds each step takes (default 0: the next observe sees it done). */
+  delays: { starting: number; stopping: number; rebooting: number; deleting: number };
+  endless: EndlessVariant[];
+}
+
+/** One server of the fake cloud, as stored. */
+export interface FakeServerRecord {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  template: SnapshotTemplate;
+  createdAt: number;
+  phase: 'starting' | 'running' | 'rebooting' | 'stopping' | 'stopped' | 'deleting';
+  phaseSince: number;
+  /** How long the phase lasts; null: it never ends. Settled phases (running, stopped) ignore it. */
+  phaseMs: number | null;
+}
+
+/** What a server is created from. */
+export interface FakeServerSpec {
+  name: string;
+  labels: Labels;
+  template: SnapshotTemplate;
+}
+
+const DEFAULT_BEHAVIOUR: FakeBehaviour = { delays: { starting: 0, stopping: 0, rebooting: 0, deleting: 0 }, endless: [] };
+const OUTCOME = { starting: 'running', rebooting: 'running', stopping: 'stopped', deleting: 'gone' } as const;
+const OPERATIONS: readonly FakeOperation[] = ['create', 'delete', 'observe', 'list', 'stop', 'reboot'];
+const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function writeAtomically(path: string, value: unknown): void {
+  const temporary = `${path}.${randomUUID()}.tmp`;
+  writeFileSync(temporary, JSON.stringify(value));
+  renameSync(temporary, path);
+}
+
+/** The fake cloud in `stateDir` (created when missing). Every instance on the same directory sees the same servers. */
+export class FakeCloud implements ServerApi {
+  readonly stateDir: string;
+
+  constructor(stateDir: string) {
+    this.stateDir = stateDir;
+    mkdirSync(join(stateDir, 'servers'), { recursive: true });
+    for (const operation of OPERATIONS) mkdirSync(join(stateDir, 'faults', operation), { recursive: true });
+  }
+
+  // -- control (tests) ---------------------------------------------------------------------------------------
+
+  /** Changes how servers behave from now on; unnamed fields keep their value. */
+  setBehaviour(behaviour: Partial<FakeBehaviour>): void {
+    const current = this.behaviour();
+    writeAtomically(join(this.stateDir, 'behaviour.json'), {
+      delays: { ...current.delays, ...behaviour.delays },
+      endless: behaviour.endless ?? current.endless,
+    });
+  }
+
+  /** How servers behave now. */
+  behaviour(): FakeBehaviour {
+    try {
+      return JSON.parse(readFileSync(join(this.stateDir, 'behaviour.json'), 'utf8')) as FakeBehaviour;
+    } catch {
+      return DEFAULT_BEHAVIOUR;
+    }
+  }
+
+  /** Makes the next `count` calls of `operation` (from any process) throw a ProviderError of `kind`, doing nothing. */
+  injectOnce(operation: FakeOperation, kind: ProviderErrorKind, count = 1): void {
+    if (!OPERATIONS.includes(operation)) throw new InvalidRequestError(`unknown fake operation '${operation}'`);
+    for (let index = 0; index < count; index += 1) {
+      writeAtomically(join(this.stateDir, 'faults', operation, `${Date.now()}-${String(index).padStart(6, '0')}-${randomUUID()}.json`), { kind });
+    }
+  }
+
+  /** How many injected faults are still waiting for `operation`. */
+  pendingFaults(operation: FakeOperation): number {
+    return readdirSync(join(this.stateDir, 'faults', operation)).filter((file) => file.endsWith('.json')).length;
+  }
+
+  /** Every server that exists now (being deleted included), oldest first. */
+  servers(): FakeServerRecord[] {
+    return readdirSync(join(this.stateDir, 'servers'))
+      .filter((file) => file.endsWith('.json'))
+      .map((file) => this.#current(file.slice(0, -'.json'.length)))
+      .filter((record): record is FakeServerRecord => record !== undefined)
+      .sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  // -- internals ---------------------------------------------------------------------------------------------
+
+  /** Throws the first pending fault of `operation`, if any (taken atomically: only one caller gets it). */
+  #strike(operation: FakeOperation): void {
+    const dir = join(this.stateDir, 'faults', operation);
+    for (const file of readdirSync(dir).filter((name) => name.endsWith('.json')).sort()) {
+      const taken = join(dir, `${file}.taken`);
+      try {
+        renameSync(join(dir, file), taken);
+      } catch {
+        continue; // another process took it
+      }
+      const { kind } = JSON.parse(readFileSync(taken, 'utf8')) as { kind: ProviderErrorKind };
+      unlinkSync(taken);
+      throw providerErrorOfKind(kind, `injected fault on ${operation}`);
+    }
+  }
+
+  #path(id: string): string {
+    return join(this.stateDir, 'servers', `${id}.json`);
+  }
+
+  /** The record of server `id` as it is now (finished steps applied), or undefined when it does not exist. */
+  #current(id: string): FakeServerRecord | undefined {
+    let record: FakeServerRecord;
+    try {
+      record = JSON.parse(readFileSync(this.#path(id), 'utf8')) as FakeServerRecord;
+    } catch {
+      return undefined;
+    }
+    if (!(record.phase in OUTCOME) || record.phaseMs === null || Date.now() < record.phaseSince + record.phaseMs) return record;
+    const outcome = OUTCOME[record.phase as keyof typeof OUTCOME];
+    if (outcome === 'gone') {
+      try {
+        unlinkSync(this.#path(id));
+      } catch {
+        // already removed by another reader
+      }
+      return undefined;
+    }
+    return { ...record, phase: outcome, phaseSince: record.phaseSince + record.phaseMs, phaseMs: 0 };
+  }
+
+  #require(id: string): FakeServerRecord {
+    if (typeof id !== 'string' || !ID.test(id)) throw new InvalidRequestError(`'${String(id)}' is not a fake cloud server id`);
+    const record = this.#current(id);
+    if (!record) throw new ServerNotFoundError(`fake server ${id} not found`);
+    return record;
+  }
+
+  #enter(record: FakeServerRecord, phase: 'starting' | 'rebooting' | 'stopping' | 'deleting', endless: EndlessVariant | undefined): void {
+    const behaviour = this.behaviour();
+    const never = endless !== undefined && behaviour.endless.includes(endless);
+    writeAtomically(this.#path(record.id), { ...record, phase, phaseSince: Date.now(), phaseMs: never ? null : behaviour.delays[phase] });
+  }
+
+  #observed(record: FakeServerRecord): ObservedServer {
+    return {
+      providerId: record.id,
+      name: record.name,
+      status: record.phase satisfies ObservedStatus,
+      cloudStatus: record.phase,
+      labels: record.labels,
+      createdAt: new Date(record.createdAt).toISOString(),
+    };
+  }
+
+  // -- the provider's operations -----------------------------------------------------------------------------
+
+  /**
+   * Creates a server (it starts `starting`), or adopts the one not being deleted that carries the same
+   * `server-id` label. InvalidRequestError without that label.
+   */
+  async create(spec: FakeServerSpec): Promise<ObservedServer> {
+    this.#strike('create');
+    const serverId = spec.labels?.[LABEL.serverId];
+    if (!serverId) throw new InvalidRequestError(`server '${spec.name}' has no '${LABEL.serverId}' label`);
+    const existing = this.servers().find((server) => server.labels[LABEL.serverId] === serverId && server.phase !== 'deleting');
+    if (existing) return this.#observed(existing);
+    const now = Date.now();
+    const record: FakeServerRecord = { id: randomUUID(), name: spec.name, labels: { ...spec.labels }, template: spec.template, createdAt: now, phase: 'starting', phaseSince: now, phaseMs: 0 };
+    this.#enter(record, 'starting', 'never-starts');
+    return this.#observed(this.#current(record.id) ?? record);
+  }
+
+  /** Starts deleting server `providerId`; a server already gone counts as deleted. */
+  async delete(providerId: string): Promise<void> {
+    this.#strike('delete');
+    try {
+      const record = this.#require(providerId);
+      if (record.phase !== 'deleting') this.#enter(record, 'deleting', 'never-deleted');
+    } catch (error) {
+      if (!(error instanceof ServerNotFoundError)) throw error;
+    }
+  }
+
+  /** {@inheritDoc ServerApi.observe} */
+  async observe(providerId: string): Promise<ObservedServer> {
+    this.#strike('observe');
+    return this.#observed(this.#require(providerId));
+  }
+
+  /** {@inheritDoc ServerApi.list} */
+  async list(labels: Labels): Promise<ObservedServer[]> {
+    this.#strike('list');
+    return this.servers()
+      .filter((server) => Object.entries(labels).every(([key, value]) => server.labels[key] === value))
+      .map((server) => this.#observed(server));
+  }
+
+  /** {@inheritDoc ServerApi.stop} A server already stopping or stopped is left as it is. */
+  async stop(providerId: string): Promise<void> {
+    this.#strike('stop');
+    const record = this.#require(providerId);
+    if (record.phase === 'stopping' || record.phase === 'stopped') return;
+    if (record.phase === 'deleting') throw new InvalidRequestError(`fake server ${providerId} is being deleted`);
+    this.#enter(record, 'stopping', 'never-stops');
+  }
+
+  /** {@inheritDoc ServerApi.reboot} Only a running server reboots; otherwise InvalidRequestError. */
+  async reboot(providerId: string): Promise<void> {
+    this.#strike('reboot');
+    const record = this.#require(providerId);
+    if (record.phase !== 'running') throw new InvalidRequestError(`fake server ${providerId} is ${record.phase}, not running`);
+    this.#enter(record, 'rebooting', undefined);
+  }
+}
+
+export { markProviderError } from '../contract.ts';

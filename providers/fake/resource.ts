@@ -1,0 +1,62 @@
+// The Pulumi side of the fake provider: a dynamic resource whose create and delete act on the fake cloud's state
+// directory. Like every dynamic provider, its methods capture nothing but a module URL (a string) and load the
+// fake cloud with a dynamic import when the engine's plugin runs them.
+import * as pulumi from '@pulumi/pulumi';
+
+/** Absolute URL of the fake cloud module, captured by value by the serialized provider methods. */
+const FAKE_CLOUD_MODULE = new URL('./fake-cloud.ts', import.meta.url).href;
+
+/** The properties of a FakeServer in Pulumi state. */
+export interface FakeServerProperties {
+  stateDir: string;
+  name: string;
+  labels: Record<string, string>;
+  template: Record<string, unknown>;
+}
+
+/** The CRUD of one fake server, run by the engine's dynamic-provider plugin. */
+const fakeServerProvider: pulumi.dynamic.ResourceProvider<FakeServerProperties, FakeServerProperties> = {
+  async diff(_id, olds, news) {
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    const replaces = (['name', 'labels', 'template'] as const).filter((key) => !same(olds[key], news[key]));
+    return { changes: replaces.length > 0 || olds.stateDir !== news.stateDir, replaces, deleteBeforeReplace: true };
+  },
+
+  async create(inputs) {
+    const fake = await import(FAKE_CLOUD_MODULE);
+    try {
+      const server = await new fake.FakeCloud(inputs.stateDir).create({ name: inputs.name, labels: inputs.labels, template: inputs.template });
+      return { id: server.providerId, outs: inputs };
+    } catch (error) {
+      throw fake.markProviderError(error);
+    }
+  },
+
+  async update(_id, _olds, news) {
+    return { outs: news };
+  },
+
+  async delete(id, props) {
+    const fake = await import(FAKE_CLOUD_MODULE);
+    try {
+      await new fake.FakeCloud(props.stateDir).delete(id);
+    } catch (error) {
+      throw fake.markProviderError(error);
+    }
+  },
+};
+
+/** Arguments of a FakeServer. */
+export interface FakeServerArgs {
+  stateDir: pulumi.Input<string>;
+  name: pulumi.Input<string>;
+  labels: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  template: pulumi.Input<Record<string, unknown>>;
+}
+
+/** One server of a fake cloud as a Pulumi resource (type `pulumi-nodejs:dynamic/fake-cloud:Server`). */
+export class FakeServer extends pulumi.dynamic.Resource {
+  constructor(resourceName: string, args: FakeServerArgs, options?: pulumi.CustomResourceOptions) {
+    super(fakeServerProvider, resourceName, { ...args }, options, 'fake-cloud', 'Server');
+  }
+}

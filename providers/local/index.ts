@@ -1,0 +1,45 @@
+// The local cloud as a provider of the contract: its Pulumi side (LocalServer) and its API side (LocalCloudClient).
+import type * as pulumi from '@pulumi/pulumi';
+import { serverLabels, serverName, validateDeclaration, type DeclaredServer, type ServerDeclaration, type ServerProvider, type SnapshotTemplate } from '../contract.ts';
+import { LocalCloudClient, type LocalCloudClientOptions } from './client.ts';
+import { LocalServer } from './resource.ts';
+import { parseLocalTemplate } from './template.ts';
+
+export { LocalCloudClient, labelSelector, type CreateServerSpec, type LocalCloudClientOptions } from './client.ts';
+export { LocalServer, type LocalServerArgs } from './resource.ts';
+export { LOCAL_CLOUD_STATUSES } from './status.ts';
+export { parseLocalTemplate, type LocalTemplate } from './template.ts';
+
+/**
+ * The local cloud provider for the cloud at `options.endpoint`. Its Pulumi side declares one LocalServer per
+ * server (resource and cloud name = the server id, labels from serverLabels, the token as a Pulumi secret); its
+ * API side is a LocalCloudClient with `options`. Throws InvalidRequestError for a bad endpoint.
+ */
+export function localCloudProvider(options: LocalCloudClientOptions): ServerProvider & { readonly api: LocalCloudClient } {
+  const api = new LocalCloudClient(options);
+  return {
+    name: 'local',
+    api,
+    checkTemplate(template: SnapshotTemplate): void {
+      parseLocalTemplate(template);
+    },
+    declareServer(declaration: ServerDeclaration, resourceOptions?: pulumi.CustomResourceOptions): DeclaredServer {
+      validateDeclaration(declaration);
+      const template = parseLocalTemplate(declaration.template);
+      const resource = new LocalServer(
+        serverName(declaration),
+        {
+          endpoint: options.endpoint,
+          token: options.token,
+          name: serverName(declaration),
+          size: template.size,
+          snapshot: template.snapshot,
+          ...(template.location === undefined ? {} : { location: template.location }),
+          labels: { ...serverLabels(declaration) },
+        },
+        resourceOptions,
+      );
+      return { resource, providerId: resource.id };
+    },
+  };
+}

@@ -1,0 +1,93 @@
+// A ServerDeployment on the real Pulumi engine: one stack whose inline program declares the given servers
+// through a provider's Pulumi side; `apply` runs `pulumi up`. Used by the conformance suite and by tests.
+import type * as pulumi from '@pulumi/pulumi';
+import { LocalWorkspace, type Stack } from '@pulumi/pulumi/automation/index.js';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { engineEnvironment, pulumiCommand } from '../src/engine/pulumi-adapter.ts';
+import type { Engine } from '../src/toolchain/engine.ts';
+import type { ServerDeployment } from './conformance.ts';
+import { parseProviderError, validateDeclaration, type ProviderError, type ServerDeclaration, type ServerProvider } from './contract.ts';
+
+/** Where and how the stack lives. */
+export interface PulumiDeploymentOptions {
+  engine: Engine;
+  provider: ServerProvider;
+  /** An existing directory; the stack's state goes to `<workDir>/state` (a file:// backend). */
+  workDir: string;
+  projectName: string;
+  stackName: string;
+  /** Encrypts the stack's secrets (PULUMI_CONFIG_PASSPHRASE). */
+  passphrase: string;
+  /** Receives the engine's output, line by line. */
+  onOutput?: (text: string) => void;
+}
+
+/** A ServerDeployment backed by a Pulumi stack. */
+export interface PulumiDeployment extends ServerDeployment {
+  readonly stack: Stack;
+  /**
+   * The stack's latest checkpoint exactly as the file backend stored it (`<workDir>/state/.pulumi/stacks/...`):
+   * secrets encrypted. (The Automation API's exportStack shows secrets in plain text.)
+   */
+  readStoredState(): Promise<unknown>;
+}
+
+/** `pulumi up` failed; `providerError` is the typed provider error its text carries, if any. */
+export class DeploymentError extends Error {
+  override name = 'DeploymentError';
+  readonly providerError: ProviderError | undefined;
+
+  constructor(message: string, providerError: ProviderError | undefined, cause: unknown) {
+    super(message, { cause });
+    this.providerError = providerError;
+  }
+}
+
+/**
+ * Creates (or selects) the stack. Its program declares the servers of the last `apply` through
+ * `options.provider.declareServer` and exports their provider ids.
+ */
+export async function openPulumiDeployment(options: PulumiDeploymentOptions): Promise<PulumiDeployment> {
+  let declared: readonly ServerDeclaration[] = [];
+  const program = async () => {
+    const providerIds: Record<string, pulumi.Output<string>> = {};
+    for (const declaration of declared) providerIds[declaration.serverId] = options.provider.declareServer(declaration).providerId;
+    return { providerIds };
+  };
+  const backend = `file://${join(options.workDir, 'state')}`;
+  await mkdir(join(options.workDir, 'state'), { recursive: true });
+  const stack = await LocalWorkspace.createOrSelectStack(
+    { stackName: options.stackName, projectName: options.projectName, program },
+    {
+      workDir: options.workDir,
+      pulumiCommand: await pulumiCommand(options.engine),
+      projectSettings: { name: options.projectName, runtime: 'nodejs', backend: { url: backend } },
+      envVars: engineEnvironment(options.engine, { PULUMI_BACKEND_URL: backend, PULUMI_CONFIG_PASSPHRASE: options.passphrase }),
+    },
+  );
+
+  return {
+    stack,
+    async apply(declarations) {
+      for (const declaration of declarations) {
+        validateDeclaration(declaration);
+        options.provider.checkTemplate(declaration.template);
+      }
+      declared = [...declarations];
+      let outputs: Record<string, { value: unknown }>;
+      try {
+        outputs = (await stack.up(options.onOutput ? { onOutput: options.onOutput } : {})).outputs;
+      } catch (error) {
+        const text = error instanceof Error ? error.message : String(error);
+        throw new DeploymentError(`pulumi up on stack ${options.stackName} failed: ${text}`, parseProviderError(text), error);
+      }
+      const ids = (outputs.providerIds?.value ?? {}) as Record<string, string>;
+      return new Map(Object.entries(ids));
+    },
+    async readStoredState() {
+      const file = join(options.workDir, 'state', '.pulumi', 'stacks', options.projectName, `${options.stackName}.json`);
+      return (JSON.parse(await readFile(file, 'utf8')) as { checkpoint: { latest?: unknown } }).checkpoint.latest;
+    },
+  };
+}

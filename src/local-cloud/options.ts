@@ -1,0 +1,113 @@
+// What the local cloud can be started with, validated: every bad value is a LocalCloudConfigError naming it.
+import { z } from 'zod';
+import { LocalCloudConfigError } from './errors.ts';
+import { NO_FAULTS, type FaultSettings } from './faults.ts';
+import type { RateLimit } from './rate-limiter.ts';
+import { STEPS, type StepDelays } from './state-machine.ts';
+
+const milliseconds = z.number().int().min(0).max(3_600_000);
+const fraction = z.number().min(0).max(1);
+const names = z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dots, dashes, underscores')).min(1);
+
+const delaysSchema = z.strictObject(Object.fromEntries(STEPS.map((step) => [step, milliseconds.optional()])) as Record<keyof StepDelays, z.ZodOptional<typeof milliseconds>>);
+
+const faultsSchema = z.strictObject({
+  errorRate: fraction.optional(),
+  lostResponseRate: fraction.optional(),
+  hangIn: z.array(z.enum(STEPS)).optional(),
+});
+
+/** The settings that can change while the cloud runs (in process or through `PATCH /admin/settings`). */
+const settingsPatchSchema = z.strictObject({
+  delays: delaysSchema.optional(),
+  capacity: z.number().int().min(0).optional(),
+  quota: z.number().int().min(0).nullable().optional(),
+  faults: faultsSchema.optional(),
+});
+
+const optionsSchema = settingsPatchSchema.extend({
+  port: z.number().int().min(0).max(65535).optional(),
+  token: z.string().min(1).optional(),
+  rateLimit: z.strictObject({ limit: z.number().int().min(1), refillPerSecond: z.number().positive() }).optional(),
+  snapshots: names.optional(),
+  serverTypes: names.optional(),
+  locations: names.optional(),
+  seed: z.number().int().optional(),
+});
+
+/** A change to the running cloud's settings; unnamed settings keep their value. `quota: null` removes the quota. */
+export type SettingsPatch = z.input<typeof settingsPatchSchema>;
+
+/** Options of startLocalCloud; all optional (see DEFAULT_DELAYS and resolveOptions for the defaults). */
+export type LocalCloudOptions = z.input<typeof optionsSchema> & {
+  /** The clock of the state machine and the rate limiter, in milliseconds (tests pass a fake one). Default Date.now. */
+  now?: () => number;
+};
+
+/** The settings the cloud runs with right now. */
+export interface CloudSettings {
+  delays: StepDelays;
+  /** How many servers (not yet gone) the cloud can hold; more is answered 503 `resource_unavailable`. */
+  capacity: number;
+  /** How many servers the project may have; more is answered 403 `resource_limit_exceeded`. Undefined: no quota. */
+  quota: number | undefined;
+  faults: FaultSettings;
+}
+
+/** Everything startLocalCloud needs, defaults filled in. */
+export interface ResolvedOptions extends CloudSettings {
+  port: number;
+  token: string | undefined;
+  rateLimit: RateLimit;
+  snapshots: string[];
+  serverTypes: string[];
+  locations: string[];
+  seed: number;
+  now: () => number;
+}
+
+/** How long each step takes when not configured (milliseconds). */
+export const DEFAULT_DELAYS: StepDelays = { initializing: 1000, starting: 500, stopping: 500, rebooting: 500, deleting: 500 };
+
+/** The Hetzner Cloud API's default rate limit: 3600 requests, one more each second. */
+export const DEFAULT_RATE_LIMIT: RateLimit = { limit: 3600, refillPerSecond: 1 };
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new LocalCloudConfigError(`invalid ${what}: ${z.prettifyError(result.error)}`);
+  return result.data;
+}
+
+/** Validates `options` and fills in the defaults. Throws LocalCloudConfigError naming each bad option. */
+export function resolveOptions(options: LocalCloudOptions = {}): ResolvedOptions {
+  const { now, ...rest } = options;
+  if (now !== undefined && typeof now !== 'function') throw new LocalCloudConfigError('invalid local cloud options: now must be a function');
+  const parsed = parse(optionsSchema, rest, 'local cloud options');
+  return {
+    ...applySettingsPatch(
+      { delays: DEFAULT_DELAYS, capacity: 100, quota: undefined, faults: NO_FAULTS },
+      { delays: parsed.delays, capacity: parsed.capacity, quota: parsed.quota, faults: parsed.faults },
+    ),
+    port: parsed.port ?? 0,
+    token: parsed.token,
+    rateLimit: parsed.rateLimit ?? DEFAULT_RATE_LIMIT,
+    snapshots: parsed.snapshots ?? ['base-snapshot'],
+    serverTypes: parsed.serverTypes ?? ['small', 'medium', 'large'],
+    locations: parsed.locations ?? ['local-1'],
+    seed: parsed.seed ?? 1,
+    now: now ?? Date.now,
+  };
+}
+
+/** `settings` with `patch` applied (validated first: throws LocalCloudConfigError). */
+export function applySettingsPatch(settings: CloudSettings, patch: unknown): CloudSettings {
+  const parsed = parse(settingsPatchSchema, patch, 'local cloud settings');
+  const definedDelays = Object.fromEntries(Object.entries(parsed.delays ?? {}).filter(([, value]) => value !== undefined));
+  const definedFaults = Object.fromEntries(Object.entries(parsed.faults ?? {}).filter(([, value]) => value !== undefined));
+  return {
+    delays: { ...settings.delays, ...definedDelays },
+    capacity: parsed.capacity ?? settings.capacity,
+    quota: parsed.quota === undefined ? settings.quota : (parsed.quota ?? undefined),
+    faults: { ...settings.faults, ...definedFaults },
+  };
+}

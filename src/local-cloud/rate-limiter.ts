@@ -1,0 +1,46 @@
+/** A rate limit like the Hetzner Cloud API's: a bucket of `limit` requests that refills `refillPerSecond` per second. */
+export interface RateLimit {
+  limit: number;
+  refillPerSecond: number;
+}
+
+/** The outcome of one request against the bucket, with what the API puts in its RateLimit-* and Retry-After headers. */
+export interface RateDecision {
+  allowed: boolean;
+  limit: number;
+  /** Whole requests left after this one. */
+  remaining: number;
+  /** Unix time (seconds) when the bucket is full again. */
+  resetAt: number;
+  /** Seconds until one request is allowed again (0 when this one was allowed). */
+  retryAfterSeconds: number;
+}
+
+/** A token bucket on an injectable clock (`now` in milliseconds). Starts full. */
+export class TokenBucket {
+  readonly #limit: number;
+  readonly #refillPerMs: number;
+  readonly #now: () => number;
+  #tokens: number;
+  #updatedAt: number;
+
+  constructor(rate: RateLimit, now: () => number) {
+    this.#limit = rate.limit;
+    this.#refillPerMs = rate.refillPerSecond / 1000;
+    this.#now = now;
+    this.#tokens = rate.limit;
+    this.#updatedAt = now();
+  }
+
+  /** Takes one token when there is one. */
+  take(): RateDecision {
+    const now = this.#now();
+    this.#tokens = Math.min(this.#limit, this.#tokens + (now - this.#updatedAt) * this.#refillPerMs);
+    this.#updatedAt = now;
+    const allowed = this.#tokens >= 1;
+    if (allowed) this.#tokens -= 1;
+    const resetAt = Math.ceil((now + (this.#limit - this.#tokens) / this.#refillPerMs) / 1000);
+    const retryAfterSeconds = allowed ? 0 : Math.max(1, Math.ceil((1 - this.#tokens) / this.#refillPerMs / 1000));
+    return { allowed, limit: this.#limit, remaining: Math.floor(this.#tokens), resetAt, retryAfterSeconds };
+  }
+}

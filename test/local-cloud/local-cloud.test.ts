@@ -1,0 +1,249 @@
+// The local cloud over HTTP: Hetzner-shaped answers, the server life cycle on a fake clock, capacity, quota,
+// rate limiting, credentials, fault injection and what tests can inspect.
+import { afterEach, describe, expect, test } from '@jest/globals';
+import { LocalCloudConfigError } from '../../src/local-cloud/errors.ts';
+import { duplicateServers, orphanServers } from '../../src/local-cloud/inspection.ts';
+import { startLocalCloud, type LocalCloud } from '../../src/local-cloud/local-cloud.ts';
+import type { LocalCloudOptions } from '../../src/local-cloud/options.ts';
+
+const started: LocalCloud[] = [];
+const STEP = 1000;
+
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((cloud) => cloud.stop()));
+});
+
+async function start(options: LocalCloudOptions = {}) {
+  const clock = { now: 1_800_000_000_000 };
+  const cloud = await startLocalCloud({
+    now: () => clock.now,
+    delays: { initializing: STEP, starting: STEP, stopping: STEP, rebooting: STEP, deleting: STEP },
+    ...options,
+  });
+  started.push(cloud);
+  const call = async (method: string, path: string, requestBody?: unknown, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${cloud.url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...headers },
+      body: requestBody === undefined ? undefined : JSON.stringify(requestBody),
+    });
+    const text = await response.text();
+    // Parsed JSON stays untyped here: each test reads the fields it checks.
+    const body = text ? JSON.parse(text) : {};
+    return { status: response.status, headers: response.headers, body };
+  };
+  return { cloud, clock, call };
+}
+
+const serverBody = (name: string, labels: Record<string, string> = {}) => ({ name, server_type: 'small', image: 'base-snapshot', labels });
+
+describe('servers', () => {
+  test('POST /servers answers {server, action}; the server goes initializing → running → stopping → off → starting → running → deleting → gone', async () => {
+    const { call, clock } = await start();
+    const created = await call('POST', '/servers', serverBody('web-1', { role: 'web' }));
+    expect(created.status).toBe(201);
+    expect(created.body.server).toMatchObject({ id: 1, name: 'web-1', status: 'initializing', labels: { role: 'web' }, server_type: { name: 'small' } });
+    expect(created.body.action).toMatchObject({ command: 'create_server', status: 'running', resources: [{ id: 1, type: 'server' }] });
+    const status = async () => (await call('GET', '/servers/1')).body.server.status;
+    const seen = [await status()];
+    clock.now += STEP;
+    seen.push(await status());
+    expect((await call('GET', `/actions/${created.body.action.id}`)).body.action).toMatchObject({ status: 'success', progress: 100 });
+    expect((await call('POST', '/servers/1/actions/shutdown')).status).toBe(201);
+    seen.push(await status());
+    clock.now += STEP;
+    seen.push(await status());
+    await call('POST', '/servers/1/actions/poweron');
+    seen.push(await status());
+    clock.now += STEP;
+    seen.push(await status());
+    await call('POST', '/servers/1/actions/reboot');
+    seen.push(await status());
+    clock.now += STEP;
+    seen.push(await status());
+    expect((await call('DELETE', '/servers/1')).body.action).toMatchObject({ command: 'delete_server', status: 'running' });
+    seen.push(await status());
+    clock.now += STEP;
+    const gone = await call('GET', '/servers/1');
+    expect(seen).toEqual(['initializing', 'running', 'stopping', 'off', 'starting', 'running', 'rebooting', 'running', 'deleting']);
+    expect(gone).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+  });
+
+  test('commands that do not fit the status are 423 locked or 409 conflict; repeating a delete returns its action', async () => {
+    const { call, clock } = await start();
+    await call('POST', '/servers', serverBody('a'));
+    expect((await call('POST', '/servers/1/actions/reboot')).body.error.code).toBe('locked');
+    clock.now += STEP;
+    await call('POST', '/servers/1/actions/shutdown');
+    clock.now += STEP;
+    expect(await call('POST', '/servers/1/actions/reboot')).toMatchObject({ status: 409, body: { error: { code: 'conflict' } } });
+    const first = await call('DELETE', '/servers/1');
+    const again = await call('DELETE', '/servers/1');
+    expect(again.body.action.id).toBe(first.body.action.id);
+  });
+
+  test('bad input is 400 invalid_input naming the field; a taken name is 409 uniqueness_error; unknown routes are not not_found', async () => {
+    const { call } = await start();
+    expect(await call('POST', '/servers', { ...serverBody('a'), image: 'nope' })).toMatchObject({ status: 400, body: { error: { code: 'invalid_input', details: { fields: [{ name: 'image' }] } } } });
+    expect((await call('POST', '/servers', { ...serverBody('a'), server_type: 'huge' })).body.error.details.fields[0].name).toBe('server_type');
+    expect((await call('POST', '/servers', { ...serverBody('not a host name') })).body.error.code).toBe('invalid_input');
+    expect((await call('POST', '/servers', serverBody('a', { 'bad key!': 'x' }))).body.error.code).toBe('invalid_input');
+    expect((await call('POST', '/servers', { server_type: 'small' })).body.error.code).toBe('invalid_input');
+    const raw = await fetch(`${(started.at(-1) as LocalCloud).url}/servers`, { method: 'POST', body: '{not json' });
+    expect(((await raw.json()) as { error: { code: string } }).error.code).toBe('json_error');
+    expect((await call('POST', '/servers', serverBody('a'))).status).toBe(201);
+    expect(await call('POST', '/servers', serverBody('a'))).toMatchObject({ status: 409, body: { error: { code: 'uniqueness_error' } } });
+    expect(await call('GET', '/volumes')).toMatchObject({ status: 404, body: { error: { code: 'route_not_found' } } });
+    expect((await call('GET', '/servers/abc')).body.error.code).toBe('invalid_input');
+  });
+
+  test('GET /servers selects by label_selector, name and status, and paginates with Hetzner’s meta', async () => {
+    const { call, cloud } = await start({ capacity: 10 });
+    for (let index = 1; index <= 5; index += 1) await call('POST', '/servers', serverBody(`w${index}`, { type: index % 2 ? 'odd' : 'even', n: String(index) }));
+    const ids = async (query: string) => (await call('GET', `/servers?${query}`)).body.servers.map((server: { id: number }) => server.id);
+    expect(await ids('label_selector=type%3Dodd')).toEqual([1, 3, 5]);
+    expect(await ids('label_selector=type!%3Dodd')).toEqual([2, 4]);
+    expect(await ids(`label_selector=${encodeURIComponent('n in (1,2),type==odd')}`)).toEqual([1]);
+    expect(await ids(`label_selector=${encodeURIComponent('n notin (1,2),!missing,type')}`)).toEqual([3, 4, 5]);
+    expect(await ids('name=w4')).toEqual([4]);
+    expect(await ids('status=initializing&status=running')).toEqual([1, 2, 3, 4, 5]);
+    const page = await call('GET', '/servers?per_page=2&page=2');
+    expect(page.body.servers.map((server: { id: number }) => server.id)).toEqual([3, 4]);
+    expect(page.body.meta.pagination).toEqual({ page: 2, per_page: 2, previous_page: 1, next_page: 3, last_page: 3, total_entries: 5 });
+    expect((await call('GET', '/servers?per_page=51')).body.error.code).toBe('invalid_input');
+    expect((await call('GET', '/servers?label_selector=%3D%3Dx')).body.error.code).toBe('invalid_input');
+    expect(cloud.inspect().servers).toHaveLength(5);
+  });
+});
+
+describe('limits', () => {
+  test('capacity answers 503 resource_unavailable and quota 403 resource_limit_exceeded; deleting servers still count', async () => {
+    const { call, cloud, clock } = await start({ capacity: 1 });
+    await call('POST', '/servers', serverBody('a'));
+    expect(await call('POST', '/servers', serverBody('b'))).toMatchObject({ status: 503, body: { error: { code: 'resource_unavailable' } } });
+    await call('DELETE', '/servers/1');
+    expect((await call('POST', '/servers', serverBody('b'))).status).toBe(503);
+    clock.now += STEP;
+    expect((await call('POST', '/servers', serverBody('b'))).status).toBe(201);
+    cloud.updateSettings({ capacity: 10, quota: 1 });
+    expect(await call('POST', '/servers', serverBody('c'))).toMatchObject({ status: 403, body: { error: { code: 'resource_limit_exceeded' } } });
+    cloud.updateSettings({ quota: null });
+    expect((await call('POST', '/servers', serverBody('c'))).status).toBe(201);
+  });
+
+  test('rate limiting answers 429 rate_limit_exceeded with Retry-After and RateLimit-* headers, and recovers as the bucket refills', async () => {
+    const { call, clock } = await start({ rateLimit: { limit: 2, refillPerSecond: 0.25 } });
+    const first = await call('GET', '/servers');
+    expect(first.headers.get('ratelimit-limit')).toBe('2');
+    expect(first.headers.get('ratelimit-remaining')).toBe('1');
+    await call('GET', '/servers');
+    const limited = await call('GET', '/servers');
+    expect(limited).toMatchObject({ status: 429, body: { error: { code: 'rate_limit_exceeded' } } });
+    expect(limited.headers.get('retry-after')).toBe('4');
+    expect(limited.headers.get('ratelimit-remaining')).toBe('0');
+    expect(Number(limited.headers.get('ratelimit-reset'))).toBe(Math.ceil((clock.now + 8000) / 1000));
+    clock.now += 3999;
+    expect((await call('GET', '/servers')).status).toBe(429);
+    clock.now += 1;
+    expect((await call('GET', '/servers')).status).toBe(200);
+  });
+
+  test('with a token set, requests without it are 401 unauthorized, admin included', async () => {
+    const { call, cloud } = await start({ token: 'secret-token' });
+    expect(await call('GET', '/servers')).toMatchObject({ status: 401, body: { error: { code: 'unauthorized' } } });
+    expect((await call('GET', '/servers', undefined, { authorization: 'Bearer secret-token' })).status).toBe(200);
+    expect((await fetch(`${cloud.adminUrl}/state`)).status).toBe(401);
+    expect(cloud.inspect().stats.unauthorized).toBe(1);
+  });
+});
+
+describe('fault injection', () => {
+  test('an error rate of 1 answers every request 500 server_error and does nothing; 0 answers none', async () => {
+    const { call, cloud } = await start({ faults: { errorRate: 1 } });
+    for (let index = 0; index < 5; index += 1) expect(await call('POST', '/servers', serverBody(`a${index}`))).toMatchObject({ status: 500, body: { error: { code: 'server_error' } } });
+    expect(cloud.inspect().servers).toEqual([]);
+    cloud.updateSettings({ faults: { errorRate: 0 } });
+    expect((await call('POST', '/servers', serverBody('a'))).status).toBe(201);
+    expect(cloud.inspect().stats.injectedErrors).toBe(5);
+  });
+
+  test('one-shot errors strike the matching requests only, with their status, code and Retry-After', async () => {
+    const { call, cloud } = await start();
+    cloud.failNext({ count: 2, status: 503, code: 'service_error', match: { method: 'GET', pathPrefix: '/servers/' }, retryAfterSeconds: 7 });
+    await call('POST', '/servers', serverBody('a'));
+    expect((await call('GET', '/servers')).status).toBe(200);
+    const injected = await call('GET', '/servers/1');
+    expect(injected).toMatchObject({ status: 503, body: { error: { code: 'service_error' } } });
+    expect(injected.headers.get('retry-after')).toBe('7');
+    expect((await call('GET', '/servers/1')).status).toBe(503);
+    expect((await call('GET', '/servers/1')).status).toBe(200);
+  });
+
+  test('a lost response drops the connection after the action was taken', async () => {
+    const { cloud } = await start();
+    cloud.loseNextResponses(1);
+    const lost = await fetch(`${cloud.url}/servers`, { method: 'POST', body: JSON.stringify(serverBody('a')) }).catch((error: unknown) => error);
+    expect(String(lost)).toMatch(/fetch failed/);
+    expect(cloud.inspect().servers.map((server) => server.name)).toEqual(['a']);
+    expect(cloud.inspect().stats.lostResponses).toBe(1);
+  });
+
+  test('a hang in any step keeps servers in it for ever, and inspect() shows them hung', async () => {
+    const { call, cloud, clock } = await start({ faults: { hangIn: ['initializing'] } });
+    await call('POST', '/servers', serverBody('a'));
+    clock.now += 3_600_000;
+    expect((await call('GET', '/servers/1')).body.server.status).toBe('initializing');
+    expect(cloud.inspect().servers[0]).toMatchObject({ status: 'initializing', hung: true });
+    cloud.updateSettings({ faults: { hangIn: ['deleting'] } });
+    await call('DELETE', '/servers/1');
+    clock.now += 3_600_000;
+    expect(cloud.inspect().servers[0]).toMatchObject({ status: 'deleting', hung: true });
+    cloud.updateSettings({ faults: { hangIn: [] } });
+    await call('POST', '/servers', serverBody('b'));
+    clock.now += STEP;
+    expect(cloud.inspect().servers.map((server) => [server.name, server.status, server.hung])).toEqual([
+      ['a', 'deleting', true],
+      ['b', 'running', false],
+    ]);
+  });
+});
+
+describe('inspection', () => {
+  test('counts duplicates by server-id among live servers, and orphans against the known server ids', async () => {
+    const { call, cloud } = await start();
+    const managed = (serverId: string) => ({ 'managed-by': 'dynamic-servers', 'server-id': serverId });
+    await call('POST', '/servers', serverBody('a', managed('s1')));
+    await call('POST', '/servers', serverBody('b', managed('s1')));
+    await call('POST', '/servers', serverBody('c', managed('s2')));
+    await call('POST', '/servers', serverBody('d', { 'managed-by': 'someone-else', 'server-id': 's9' }));
+    const { servers } = cloud.inspect();
+    expect([...duplicateServers(servers)].map(([serverId, group]) => [serverId, group.map((server) => server.name)])).toEqual([['s1', ['a', 'b']]]);
+    expect(orphanServers(servers, ['s1']).map((server) => server.name)).toEqual(['c']);
+    await call('DELETE', '/servers/2');
+    expect(duplicateServers(cloud.inspect().servers).size).toBe(0);
+  });
+
+  test('the admin API shows the state, changes settings and injects faults; bad settings are refused', async () => {
+    const { call, cloud } = await start();
+    await call('POST', '/servers', serverBody('a'));
+    const state = (await (await fetch(`${cloud.adminUrl}/state`)).json()) as { servers: { name: string }[] };
+    expect(state.servers.map((server) => server.name)).toEqual(['a']);
+    const patch = await fetch(`${cloud.adminUrl}/settings`, { method: 'PATCH', body: JSON.stringify({ capacity: 1 }) });
+    expect(((await patch.json()) as { settings: { capacity: number } }).settings.capacity).toBe(1);
+    expect((await call('POST', '/servers', serverBody('b'))).status).toBe(503);
+    expect((await fetch(`${cloud.adminUrl}/settings`, { method: 'PATCH', body: JSON.stringify({ capacity: -1 }) })).status).toBe(400);
+    expect((await fetch(`${cloud.adminUrl}/settings`, { method: 'PATCH', body: JSON.stringify({ colour: 'red' }) })).status).toBe(400);
+    await fetch(`${cloud.adminUrl}/faults/fail-next`, { method: 'POST', body: JSON.stringify({ count: 1, status: 500, code: 'server_error' }) });
+    expect((await call('GET', '/servers')).status).toBe(500);
+    await fetch(`${cloud.adminUrl}/faults/lose-next`, { method: 'POST', body: JSON.stringify({ count: 1 }) });
+    await fetch(`${cloud.adminUrl}/faults/clear`, { method: 'POST' });
+    expect((await call('DELETE', '/servers/1')).status).toBe(200);
+  });
+});
+
+test('bad options are refused with a LocalCloudConfigError naming them', async () => {
+  await expect(startLocalCloud({ capacity: -1 })).rejects.toThrow(LocalCloudConfigError);
+  await expect(startLocalCloud({ faults: { errorRate: 2 } })).rejects.toThrow(/errorRate/);
+  await expect(startLocalCloud({ delays: { booting: 5 } as never })).rejects.toThrow(LocalCloudConfigError);
+  await expect(startLocalCloud({ port: 70000 })).rejects.toThrow(/port/);
+});

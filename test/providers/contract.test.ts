@@ -1,0 +1,63 @@
+import { expect, test } from '@jest/globals';
+import {
+  InsufficientCapacityError,
+  InvalidRequestError,
+  mapCloudStatus,
+  markProviderError,
+  OBSERVED_STATUSES,
+  observeStatus,
+  parseProviderError,
+  ProviderAuthError,
+  serverLabels,
+  serverName,
+  ServerNotFoundError,
+  UnexpectedResponseError,
+  validateDeclaration,
+  type ServerApi,
+} from '../../providers/contract.ts';
+import { LOCAL_CLOUD_STATUSES } from '../../providers/local/status.ts';
+
+test('providers report every status but new, deleted and hanging, which belong to the engine', () => {
+  expect([...OBSERVED_STATUSES].sort()).toEqual(['deleting', 'errored', 'rebooting', 'running', 'starting', 'stopped', 'stopping']);
+  expect(Object.values(LOCAL_CLOUD_STATUSES).every((status) => OBSERVED_STATUSES.includes(status))).toBe(true);
+});
+
+test('a status name the mapping does not know is an UnexpectedResponseError, never a guess', () => {
+  expect(mapCloudStatus(LOCAL_CLOUD_STATUSES, 'off')).toBe('stopped');
+  expect(() => mapCloudStatus(LOCAL_CLOUD_STATUSES, 'migrating')).toThrow(UnexpectedResponseError);
+  expect(() => mapCloudStatus(LOCAL_CLOUD_STATUSES, 'toString')).toThrow(UnexpectedResponseError);
+});
+
+test('observeStatus says deleted exactly on ServerNotFoundError and passes every other error on', async () => {
+  const failing = (error: Error): ServerApi => ({ observe: async () => Promise.reject(error), list: async () => [] });
+  await expect(observeStatus(failing(new ServerNotFoundError('gone')), '1')).resolves.toBe('deleted');
+  await expect(observeStatus(failing(new ProviderAuthError('401')), '1')).rejects.toBeInstanceOf(ProviderAuthError);
+  await expect(observeStatus(failing(new Error('boom')), '1')).rejects.toThrow('boom');
+});
+
+test('a marked provider error survives being reduced to text, and untagged text yields none', () => {
+  const marked = markProviderError(new InsufficientCapacityError('no room in local-1')) as Error;
+  expect(marked.message).toContain('[provider-error:insufficient-capacity]');
+  expect(markProviderError(marked)).toBe(marked);
+  expect(parseProviderError(`up failed:\n  error: ${marked.message}`)).toBeInstanceOf(InsufficientCapacityError);
+  expect(parseProviderError('error: something else')).toBeUndefined();
+  expect(parseProviderError('[provider-error:made-up]')).toBeUndefined();
+  const plain = new Error('not a provider error');
+  expect(markProviderError(plain)).toBe(plain);
+});
+
+test('declarations need ids usable as names and labels, and an object template', () => {
+  const declaration = { serverId: 'worker-7', serverType: 'worker', template: {} };
+  expect(() => validateDeclaration(declaration)).not.toThrow();
+  expect(serverName(declaration)).toBe('worker-7');
+  expect(serverLabels(declaration)).toEqual({ 'managed-by': 'dynamic-servers', 'server-type': 'worker', 'server-id': 'worker-7' });
+  for (const bad of [
+    { ...declaration, serverId: 'Worker_7' },
+    { ...declaration, serverId: '-7' },
+    { ...declaration, serverType: 'x'.repeat(64) },
+    { ...declaration, template: [] },
+    { ...declaration, template: null },
+  ]) {
+    expect(() => validateDeclaration(bad as never)).toThrow(InvalidRequestError);
+  }
+});
