@@ -1,0 +1,35 @@
+/**
+ * The public entry of the library: open a DynamicServers on a PostgreSQL database, then say how many servers of
+ * each type should exist (`ensure`, `increase`, `decrease`), `reboot` a type, and read the records back.
+ */
+export { DynamicServers, type DynamicServersOptions } from './records/dynamic-servers.ts';
+export { DEFAULT_SERVER_TYPE, type LimitHitPolicy, type ProviderOptions, type ServerTypeOptions } from './records/config.ts';
+export type { CountChange } from './records/count-change.ts';
+export type { RebootRequest } from './records/reboot.ts';
+export type { ServerQuery } from './records/queries.ts';
+export type { TransitionDetails } from './records/transitions.ts';
+export type { DesiredStateRecord, ServerError, ServerRecord, StatusChangeRecord } from './records/records.ts';
+export type { ServerAddresses } from './records/entities/server.ts';
+export type { JsonObject, JsonValue } from './records/json.ts';
+export { ALLOWED_TRANSITIONS, PROVISIONED_STATUSES, SERVER_STATUSES, isProvisioned, type ProvisionedStatus, type ServerStatus } from './records/statuses.ts';
+export { STATUS_EVENT, type DynamicServersEventName, type DynamicServersEvents, type Listener, type ServerEvent } from './records/events.ts';
+export type { LimitHit, LimitScope } from './records/limits.ts';
+export { MAX_COUNT_PER_CALL, NAME_PATTERN } from './records/input.ts';
+export { notRunningFirstThenNewest, type VictimStrategy } from './records/victims.ts';
+export { SERVER_NAME_PATTERN, typeAndIdName, type ServerNameAction, type ServerNameContext } from './records/server-names.ts';
+export { RecordingWorkQueue, type ServerWork, type WorkQueue } from './records/work-queue.ts';
+export {
+  DynamicServersClosedError,
+  DynamicServersError,
+  InvalidConfigurationError,
+  InvalidCountError,
+  InvalidInputError,
+  InvalidNameError,
+  InvalidServerNameError,
+  InvalidTransitionError,
+  ServerLimitError,
+  ServerNotFoundError,
+  UnknownServerTypeError,
+  VictimStrategyError,
+  WorkNotEnqueuedError,
+} from './records/errors.ts';

@@ -1,0 +1,26 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+
+/**
+ * The `desired_state` table: one document per server type that has ever been changed. Every change bumps
+ * `version`; the job layer records in `appliedVersion` the last version whose work it finished, so
+ * `version > appliedVersion` means work remains.
+ */
+export const DesiredState = defineEntity({
+  name: 'DesiredState',
+  tableName: 'desired_state',
+  properties: {
+    serverType: p.text().primary(),
+    /** Provisioned servers of the type right after the last change. */
+    desiredCount: p.integer(),
+    version: p.integer(),
+    appliedVersion: p.integer(),
+    updatedAt: p.datetime(),
+  },
+  checks: [
+    { name: 'desired_state_desired_count_check', expression: 'desired_count >= 0' },
+    { name: 'desired_state_applied_version_check', expression: 'applied_version >= 0 and applied_version <= version' },
+  ],
+});
+
+/** A managed row of the `desired_state` table. */
+export type DesiredStateEntity = InferEntity<typeof DesiredState>;

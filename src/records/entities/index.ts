@@ -1,0 +1,6 @@
+import { DesiredState } from './desired-state.ts';
+import { Server } from './server.ts';
+import { ServerStatusChange } from './server-status-change.ts';
+
+/** Every entity of the server records, for the ORM's configuration. */
+export const RECORD_ENTITIES = [Server, ServerStatusChange, DesiredState];

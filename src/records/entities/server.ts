@@ -1,0 +1,45 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import type { JsonObject } from '../json.ts';
+import { SERVER_STATUSES } from '../statuses.ts';
+
+/** Network addresses of a server, by kind (e.g. `{ ipv4: '203.0.113.7', private: '10.0.0.3' }`). */
+export type ServerAddresses = Record<string, string>;
+
+/**
+ * The `server` table: one row per server the library ever asked for. Rows are never deleted; a server that is
+ * gone has status `deleted`. The snapshot template is stored on the row (never secrets: those stay Pulumi
+ * secure config) with its hash, so a later template change cannot alter what an existing server was built from.
+ */
+export const Server = defineEntity({
+  name: 'Server',
+  tableName: 'server',
+  properties: {
+    /** Assigned from the table's sequence before insert, so the name action can use it. */
+    id: p.bigint('number').primary(),
+    name: p.text().unique(),
+    type: p.text(),
+    provider: p.text(),
+    status: p.enum(SERVER_STATUSES),
+    statusUpdatedAt: p.datetime(),
+    /** The cloud's own id for the server, once it has one. */
+    providerId: p.text().nullable(),
+    addresses: p.json<ServerAddresses>(),
+    template: p.json<JsonObject>(),
+    templateHash: p.text(),
+    meta: p.json<JsonObject>(),
+    /** Set when a reboot was asked for and not yet carried out (also while the server is still starting). */
+    rebootRequestedAt: p.datetime().nullable(),
+    lastErrorClass: p.text().nullable(),
+    lastErrorMessage: p.text().nullable(),
+    lastErrorStack: p.text().nullable(),
+    createdAt: p.datetime(),
+    updatedAt: p.datetime(),
+  },
+  indexes: [
+    { name: 'server_type_status_index', properties: ['type', 'status'] },
+    { name: 'server_provider_status_index', properties: ['provider', 'status'] },
+  ],
+});
+
+/** A managed row of the `server` table. */
+export type ServerEntity = InferEntity<typeof Server>;

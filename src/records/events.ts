@@ -1,0 +1,89 @@
+import type { LimitHit } from './limits.ts';
+import type { ServerRecord } from './records.ts';
+import type { ServerStatus } from './statuses.ts';
+
+/** What every server event carries: the server as committed, the status it left (null when created) and why. */
+export interface ServerEvent {
+  server: ServerRecord;
+  from: ServerStatus | null;
+  reason: string;
+}
+
+/** The events of the server records and their payloads. Each is emitted after its change is committed. */
+export interface DynamicServersEvents {
+  creating: ServerEvent;
+  starting: ServerEvent;
+  running: ServerEvent;
+  rebooting: ServerEvent;
+  stopping: ServerEvent;
+  stopped: ServerEvent;
+  deleting: ServerEvent;
+  deleted: ServerEvent;
+  errored: ServerEvent;
+  hanging: ServerEvent;
+  limitHit: LimitHit;
+}
+
+/** The name of an event in DynamicServersEvents. */
+export type DynamicServersEventName = keyof DynamicServersEvents;
+
+/** The event a server entering each status fires (a new server fires `creating`). */
+export const STATUS_EVENT: Readonly<Record<ServerStatus, Exclude<DynamicServersEventName, 'limitHit'>>> = {
+  new: 'creating',
+  starting: 'starting',
+  running: 'running',
+  rebooting: 'rebooting',
+  stopping: 'stopping',
+  stopped: 'stopped',
+  deleting: 'deleting',
+  deleted: 'deleted',
+  errored: 'errored',
+  hanging: 'hanging',
+};
+
+/** An event waiting for its transaction to commit. */
+export type PendingEvent = {
+  [Name in DynamicServersEventName]: { name: Name; payload: DynamicServersEvents[Name] };
+}[DynamicServersEventName];
+
+/** A listener of event `Name`. */
+export type Listener<Name extends DynamicServersEventName> = (payload: DynamicServersEvents[Name]) => void;
+
+/**
+ * Typed, synchronous, in-process listeners. A listener that throws does not stop the others nor fail the call
+ * that emitted: its error goes to `onListenerError`.
+ */
+export class ServerEvents {
+  readonly #listeners = new Map<DynamicServersEventName, Set<(payload: never) => void>>();
+  readonly #onListenerError: (error: unknown, event: DynamicServersEventName) => void;
+
+  constructor(onListenerError: (error: unknown, event: DynamicServersEventName) => void) {
+    this.#onListenerError = onListenerError;
+  }
+
+  /** Calls `listener` on every `name` event from now on; returns a function that stops it. */
+  on<Name extends DynamicServersEventName>(name: Name, listener: Listener<Name>): () => void {
+    let listeners = this.#listeners.get(name);
+    if (!listeners) this.#listeners.set(name, (listeners = new Set()));
+    listeners.add(listener as (payload: never) => void);
+    return () => this.off(name, listener);
+  }
+
+  /** Stops calling `listener` on `name` events. */
+  off<Name extends DynamicServersEventName>(name: Name, listener: Listener<Name>): void {
+    this.#listeners.get(name)?.delete(listener as (payload: never) => void);
+  }
+
+  /** Calls the listeners of each event, in order. */
+  emit(events: readonly PendingEvent[]): void {
+    for (const event of events) {
+      for (const listener of [...(this.#listeners.get(event.name) ?? [])]) {
+        try {
+          (listener as (payload: typeof event.payload) => void)(event.payload);
+        } catch (error) {
+          this.#onListenerError(error, event.name);
+        }
+      }
+    }
+  }
+}

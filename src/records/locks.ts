@@ -1,0 +1,22 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+
+// Two-key advisory locks: the first key says what kind of name the second (its hash) belongs to.
+const SERVER_TYPE_LOCK_SPACE = 1_146_290_001;
+const PROVIDER_LOCK_SPACE = 1_146_290_002;
+
+/**
+ * Takes the transaction-scoped lock of a server type: every change to the type's servers or desired state holds
+ * it, so changes to one type run one after the other across all processes. Released at commit or rollback.
+ */
+export async function lockServerType(em: EntityManager, serverType: string): Promise<void> {
+  await em.execute('select pg_advisory_xact_lock(?, hashtext(?))', [SERVER_TYPE_LOCK_SPACE, serverType]);
+}
+
+/**
+ * Takes the transaction-scoped lock of a provider, after the type's: every change that adds servers to a provider
+ * with a limit holds it, so the provider's count cannot move under the check. Always taken after a type lock and
+ * never the other way round, so the two cannot deadlock.
+ */
+export async function lockProvider(em: EntityManager, provider: string): Promise<void> {
+  await em.execute('select pg_advisory_xact_lock(?, hashtext(?))', [PROVIDER_LOCK_SPACE, provider]);
+}

@@ -1,0 +1,7 @@
+import { CreateServerRecords } from './0001-create-server-records.ts';
+
+/** The migrations of the server records, oldest first. Append new ones; never edit one that has shipped. */
+export const RECORD_MIGRATIONS = [CreateServerRecords];
+
+/** The table that remembers which record migrations ran. */
+export const MIGRATIONS_TABLE = 'dynamic_servers_migrations';

@@ -1,0 +1,50 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { bumpDesiredVersion, readTypeState } from './desired-state.ts';
+import { noEffects, type Effects } from './effects.ts';
+import { lockServerType } from './locks.ts';
+import { selectServers } from './server-rows.ts';
+import { moveServers, updateServers } from './server-writes.ts';
+
+/** What a `reboot(type)` did. */
+export interface RebootRequest {
+  serverType: string;
+  /** Running servers moved to `rebooting` now. */
+  rebootingServerIds: number[];
+  /** Servers still new or starting, marked with `rebootRequestedAt`: they reboot once they run. */
+  deferredServerIds: number[];
+  /** False when the type had no server to reboot: nothing was written. */
+  changed: boolean;
+  /** The type's desired-state version after the call (bumped only when `changed`). */
+  version: number;
+}
+
+/**
+ * Requests a reboot of every provisioned server of one type, in the caller's transaction under the type's lock:
+ * running servers go to `rebooting` (history row, `rebooting` event, reboot work); new and starting ones get
+ * `rebootRequestedAt` (kept if already set) and reboot when they reach `running`. Servers already rebooting are
+ * left alone. Bumps the desired-state version when anything changed.
+ */
+export async function requestReboot(em: EntityManager, serverType: string, now: Date): Promise<{ request: RebootRequest; effects: Effects }> {
+  await lockServerType(em, serverType);
+  const { provisioned, version } = await readTypeState(em, serverType);
+  const servers = await selectServers(em, `s."type" = ? and s."status" in ('new', 'starting', 'running')`, [serverType]);
+  const running = servers.filter((server) => server.status === 'running');
+  const notYetRunning = servers.filter((server) => server.status !== 'running' && server.rebootRequestedAt === null);
+  const effects = noEffects();
+  const request: RebootRequest = {
+    serverType,
+    rebootingServerIds: running.map((server) => server.id),
+    deferredServerIds: notYetRunning.map((server) => server.id),
+    changed: false,
+    version,
+  };
+  if (request.rebootingServerIds.length + request.deferredServerIds.length === 0) return { request, effects };
+  request.changed = true;
+  request.version = version + 1;
+  const { events } = await moveServers(em, running, 'rebooting', 'reboot requested', now, { rebootRequestedAt: now });
+  await updateServers(em, request.deferredServerIds, { rebootRequestedAt: now }, now);
+  effects.events.push(...events);
+  effects.work.push(...running.map((server) => ({ kind: 'reboot' as const, serverId: server.id, serverType, desiredVersion: request.version })));
+  await bumpDesiredVersion(em, serverType, request.version, provisioned, now);
+  return { request, effects };
+}

@@ -1,0 +1,131 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { ResolvedServerType } from './config.ts';
+import type { ServerAddresses } from './entities/server.ts';
+import { InvalidServerNameError } from './errors.ts';
+import { STATUS_EVENT, type PendingEvent } from './events.ts';
+import type { JsonObject } from './json.ts';
+import type { ServerError, ServerRecord } from './records.ts';
+import { checkedServerName, type ServerNameAction } from './server-names.ts';
+import type { ServerStatus } from './statuses.ts';
+
+// Writes are hand-written statements in the caller's transaction (see server-rows.ts for why); each writes the
+// server rows and their history rows in one statement. Values are never spliced into the SQL text here: they go
+// as `?` parameters, which MikroORM escapes.
+
+/** `(?, ?, …), (?, ?, …)`: `rows` groups of `columns` placeholders, with an SQL cast after some of them. */
+function placeholders(rows: number, casts: readonly string[]): string {
+  const row = `(${casts.map((cast) => `?${cast}`).join(', ')})`;
+  return Array.from({ length: rows }, () => row).join(', ');
+}
+
+/** Reserves `count` ids from the `server` table's sequence (numbers a rolled-back change took are skipped). */
+async function reserveServerIds(em: EntityManager, count: number): Promise<number[]> {
+  const rows = await em.execute<{ id: string | number }[]>(`select nextval(pg_get_serial_sequence('server', 'id')) as id from generate_series(1, ?)`, [count]);
+  return rows.map((row) => Number(row.id));
+}
+
+/**
+ * Inserts `count` servers of `type` with status `new`, each with its `null → new` history row. Names come from
+ * `serverName`; a bad name, or one given twice, throws InvalidServerNameError before anything is inserted (a name
+ * another server already has fails on the table's unique constraint). Returns the new servers and their
+ * `creating` events.
+ */
+export async function insertNewServers(
+  em: EntityManager,
+  type: ResolvedServerType,
+  count: number,
+  serverName: ServerNameAction,
+  reason: string,
+  now: Date,
+): Promise<{ servers: ServerRecord[]; events: PendingEvent[] }> {
+  const ids = await reserveServerIds(em, count);
+  const names = ids.map((id) => checkedServerName(serverName({ id, serverType: type.name, provider: type.provider })));
+  if (new Set(names).size !== names.length) throw new InvalidServerNameError(`the server name action gave the same name to two new servers: ${names.join(', ')}`);
+  const template = JSON.stringify(type.template);
+  await em.execute(
+    `with new_servers as (
+       insert into "server" ("id", "name", "type", "provider", "status", "status_updated_at", "addresses", "template", "template_hash", "meta", "created_at", "updated_at")
+       values ${placeholders(count, ['', '', '', '', '', '::timestamptz', '::jsonb', '::jsonb', '', '::jsonb', '::timestamptz', '::timestamptz'])}
+       returning "id")
+     insert into "server_status_change" ("server_id", "from_status", "to_status", "reason", "changed_at")
+     select "id", null, 'new', ?, ?::timestamptz from new_servers`,
+    [...ids.flatMap((id, index) => [id, names[index], type.name, type.provider, 'new', now, '{}', template, type.templateHash, '{}', now, now]), reason, now],
+  );
+  const servers = ids.map(
+    (id, index): ServerRecord => ({
+      id,
+      name: names[index] as string,
+      serverType: type.name,
+      provider: type.provider,
+      status: 'new',
+      statusUpdatedAt: now,
+      providerId: null,
+      addresses: {},
+      template: structuredClone(type.template),
+      templateHash: type.templateHash,
+      meta: {},
+      rebootRequestedAt: null,
+      lastError: null,
+      createdAt: now,
+      updatedAt: now,
+    }),
+  );
+  return { servers, events: servers.map((server) => ({ name: 'creating', payload: { server, from: null, reason } })) };
+}
+
+/** What a status move may change besides the status. Fields left out keep their stored value. */
+export interface ServerChanges {
+  providerId?: string;
+  addresses?: ServerAddresses;
+  meta?: JsonObject;
+  rebootRequestedAt?: Date | null;
+  lastError?: ServerError;
+}
+
+/** `"column" = ?` assignments and their values for `changes` (column names are constants, never input). */
+function assignments(changes: ServerChanges, now: Date): { sql: string; params: unknown[] } {
+  const set: [string, unknown][] = [['"updated_at" = ?::timestamptz', now]];
+  if (changes.providerId !== undefined) set.push(['"provider_id" = ?', changes.providerId]);
+  if (changes.addresses !== undefined) set.push(['"addresses" = ?::jsonb', JSON.stringify(changes.addresses)]);
+  if (changes.meta !== undefined) set.push(['"meta" = ?::jsonb', JSON.stringify(changes.meta)]);
+  if (changes.rebootRequestedAt !== undefined) set.push(['"reboot_requested_at" = ?::timestamptz', changes.rebootRequestedAt]);
+  if (changes.lastError !== undefined) {
+    set.push(['"last_error_class" = ?', changes.lastError.class], ['"last_error_message" = ?', changes.lastError.message], ['"last_error_stack" = ?', changes.lastError.stack]);
+  }
+  return { sql: set.map(([assignment]) => assignment).join(', '), params: set.map(([, value]) => value) };
+}
+
+/**
+ * Moves servers (read in this transaction under their type's lock) to `to`, applying `changes` too, with one
+ * history row each. The caller has checked that each transition is allowed. Returns the servers as written and
+ * the events their new status fires, in the given order.
+ */
+export async function moveServers(
+  em: EntityManager,
+  servers: readonly ServerRecord[],
+  to: ServerStatus,
+  reason: string,
+  now: Date,
+  changes: ServerChanges = {},
+): Promise<{ servers: ServerRecord[]; events: PendingEvent[] }> {
+  if (servers.length === 0) return { servers: [], events: [] };
+  const set = assignments(changes, now);
+  await em.execute(
+    `with moved as (
+       update "server" set "status" = ?, "status_updated_at" = ?::timestamptz, ${set.sql} where "id" in (?) returning "id")
+     insert into "server_status_change" ("server_id", "from_status", "to_status", "reason", "changed_at")
+     select moved."id", left_status."from_status", ?, ?, ?::timestamptz
+       from moved join (values ${placeholders(servers.length, ['::bigint', ''])}) as left_status ("id", "from_status") on left_status."id" = moved."id"`,
+    [to, now, ...set.params, servers.map((server) => server.id), to, reason, now, ...servers.flatMap((server) => [server.id, server.status])],
+  );
+  const moved = servers.map((server): ServerRecord => ({ ...server, ...structuredClone(changes), status: to, statusUpdatedAt: now, updatedAt: now }));
+  const events = moved.map((server, index) => ({ name: STATUS_EVENT[to], payload: { server, from: servers[index]?.status ?? null, reason } }) as PendingEvent);
+  return { servers: moved, events };
+}
+
+/** Sets `changes` on servers without moving their status (no history row, no event). */
+export async function updateServers(em: EntityManager, serverIds: readonly number[], changes: ServerChanges, now: Date): Promise<void> {
+  if (serverIds.length === 0) return;
+  const set = assignments(changes, now);
+  await em.execute(`update "server" set ${set.sql} where "id" in (?)`, [...set.params, [...serverIds]]);
+}

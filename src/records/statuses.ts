@@ -1,0 +1,52 @@
+/** Every status a server record can have, in lifecycle order. */
+export const SERVER_STATUSES = [
+  'new',
+  'starting',
+  'running',
+  'rebooting',
+  'stopping',
+  'stopped',
+  'deleting',
+  'deleted',
+  'errored',
+  'hanging',
+] as const;
+
+/** The status of a server record. */
+export type ServerStatus = (typeof SERVER_STATUSES)[number];
+
+/**
+ * Statuses that count as a provisioned server: the ones `ensure`, `increase`, `decrease` and the limits count.
+ * Errored and hanging servers are not counted.
+ */
+export const PROVISIONED_STATUSES = ['new', 'starting', 'running', 'rebooting'] as const satisfies readonly ServerStatus[];
+
+/** A status in PROVISIONED_STATUSES. */
+export type ProvisionedStatus = (typeof PROVISIONED_STATUSES)[number];
+
+/** True when a server in `status` counts as provisioned. */
+export function isProvisioned(status: ServerStatus): status is ProvisionedStatus {
+  return (PROVISIONED_STATUSES as readonly ServerStatus[]).includes(status);
+}
+
+/**
+ * The transitions a server may make, from each status. No transition leads from an unprovisioned status back
+ * to a provisioned one, so only `ensure` and `increase` (which check the limits) ever add to a provisioned count.
+ */
+export const ALLOWED_TRANSITIONS: Readonly<Record<ServerStatus, readonly ServerStatus[]>> = {
+  new: ['starting', 'stopping', 'errored'],
+  starting: ['running', 'stopping', 'errored', 'hanging'],
+  running: ['rebooting', 'stopping', 'errored', 'hanging'],
+  rebooting: ['running', 'stopping', 'errored', 'hanging'],
+  stopping: ['stopped', 'errored', 'hanging'],
+  stopped: ['deleting', 'errored'],
+  deleting: ['deleted', 'errored', 'hanging'],
+  deleted: [],
+  errored: ['stopping', 'deleting'],
+  hanging: ['stopping', 'deleting', 'errored'],
+};
+
+/** True when a server may go from `from` to `to`. */
+export function canTransition(from: ServerStatus, to: ServerStatus): boolean {
+  return ALLOWED_TRANSITIONS[from].includes(to);
+}

@@ -1,0 +1,170 @@
+// Bad input of every kind gets its own typed error, and the database is unchanged afterwards: the md5 of every
+// row of every table is compared before and after each call, and no work or event leaves the instance.
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import {
+  DynamicServers,
+  DynamicServersError,
+  InvalidCountError,
+  InvalidInputError,
+  InvalidNameError,
+  InvalidServerNameError,
+  InvalidTransitionError,
+  RecordingWorkQueue,
+  ServerLimitError,
+  ServerNotFoundError,
+  UnknownServerTypeError,
+  type DynamicServersEventName,
+  type DynamicServersOptions,
+  type ServerNameAction,
+  type ServerStatus,
+} from '../../src/api.ts';
+import { startRecordsDatabase, type RecordsDatabase } from './support/records-database.ts';
+
+const SERVER_TYPES: DynamicServersOptions['serverTypes'] = {
+  default: { provider: 'local', maximum: 4 },
+  worker: { provider: 'local' },
+};
+
+let database: RecordsDatabase;
+const workQueue = new RecordingWorkQueue();
+const emitted: DynamicServersEventName[] = [];
+/** Opened in beforeAll: `strict` refuses over-limit requests; `named[...]` use a server name action returning that name. */
+let strict: DynamicServers;
+const named = new Map<string, DynamicServers>();
+
+const BAD_SERVER_NAMES: unknown[] = ['../../etc/passwd', 'srv; rm -rf ~', 'srv$(id)', 'srv`id`', 'srv name', 'srv/1', '', 'UPPER', '-leading', 'x'.repeat(64), 42, 'default-1'];
+
+async function open(serverName?: ServerNameAction): Promise<DynamicServers> {
+  const servers = await DynamicServers.open({
+    databaseUrl: database.url,
+    serverTypes: SERVER_TYPES,
+    providers: { local: { maximum: 7 } },
+    onLimitHit: 'throw',
+    workQueue,
+    ...(serverName ? { serverName } : {}),
+  });
+  for (const name of ['creating', 'starting', 'running', 'rebooting', 'stopping', 'stopped', 'deleting', 'deleted', 'errored', 'hanging', 'limitHit'] as const) {
+    servers.on(name, () => emitted.push(name));
+  }
+  return servers;
+}
+
+beforeAll(async () => {
+  database = await startRecordsDatabase('records_bad_input');
+  strict = await open();
+  for (const name of BAD_SERVER_NAMES) named.set(String(name), await open(() => name as string));
+  // Some state to protect: default has 3 of its 4, worker 3, so the provider (maximum 7) has room for 1.
+  await strict.ensure('default', 3);
+  await strict.ensure('worker', 3);
+  await strict.recordTransition(1, 'starting', { reason: 'seed' });
+  await strict.recordTransition(1, 'running', { reason: 'seed' });
+  await strict.recordTransition(4, 'starting', { reason: 'seed' });
+});
+
+afterAll(async () => {
+  await Promise.all([strict, ...named.values()].map((servers) => servers?.close()));
+  await database?.stop();
+});
+
+type Row = [label: string, call: () => Promise<unknown>, expected: new (...args: never[]) => DynamicServersError];
+const as = <T>(value: unknown) => value as T;
+
+const rows: Row[] = [
+  // counts
+  ['ensure a negative count', () => strict.ensure('default', -1), InvalidCountError],
+  ['ensure a fractional count', () => strict.ensure('default', 1.5), InvalidCountError],
+  ['ensure NaN', () => strict.ensure('default', NaN), InvalidCountError],
+  ['ensure Infinity', () => strict.ensure('default', Infinity), InvalidCountError],
+  ['ensure -Infinity', () => strict.ensure('default', -Infinity), InvalidCountError],
+  ['ensure a huge count', () => strict.ensure('default', 1e12), InvalidCountError],
+  ['ensure past the safe integers', () => strict.ensure('default', Number.MAX_SAFE_INTEGER + 2), InvalidCountError],
+  ['ensure one more than a call may ask', () => strict.ensure('default', 10_001), InvalidCountError],
+  ['ensure a count given as a string', () => strict.ensure('default', as<number>('3')), InvalidCountError],
+  ['ensure a count given as null', () => strict.ensure('default', as<number>(null)), InvalidCountError],
+  ['ensure a bigint count', () => strict.ensure('default', as<number>(3n)), InvalidCountError],
+  ['increase by 0', () => strict.increase('default', 0), InvalidCountError],
+  ['increase by a negative step', () => strict.increase('default', -2), InvalidCountError],
+  ['increase by a fraction', () => strict.increase('default', 0.5), InvalidCountError],
+  ['increase by NaN', () => strict.increase('default', NaN), InvalidCountError],
+  ['increase by Infinity', () => strict.increase('default', Infinity), InvalidCountError],
+  ['increase by a huge step', () => strict.increase('worker', 1e15), InvalidCountError],
+  ['decrease by 0', () => strict.decrease('default', 0), InvalidCountError],
+  ['decrease by a negative step', () => strict.decrease('default', -1), InvalidCountError],
+  ['decrease by a fraction', () => strict.decrease('default', 2.5), InvalidCountError],
+  ['decrease by NaN', () => strict.decrease('default', NaN), InvalidCountError],
+  ['decrease by -Infinity', () => strict.decrease('default', -Infinity), InvalidCountError],
+  ['decrease by a huge step', () => strict.decrease('default', 2 ** 53), InvalidCountError],
+  // server types
+  ['ensure an empty type', () => strict.ensure('', 1), InvalidNameError],
+  ['ensure an unknown type', () => strict.ensure('nope', 1), UnknownServerTypeError],
+  ['increase an unknown type', () => strict.increase('web'), UnknownServerTypeError],
+  ['reboot an unknown type', () => strict.reboot('web'), UnknownServerTypeError],
+  ['increase a type with a path', () => strict.increase('../../etc/passwd'), InvalidNameError],
+  ['increase a type with a slash', () => strict.increase('worker/1'), InvalidNameError],
+  ['increase a type with a shell command', () => strict.increase('worker; rm -rf /'), InvalidNameError],
+  ['decrease a type with command substitution', () => strict.decrease('$(reboot)'), InvalidNameError],
+  ['reboot a type with backticks', () => strict.reboot('`id`'), InvalidNameError],
+  ['ensure a type with a newline', () => strict.ensure('worker\n', 1), InvalidNameError],
+  ['ensure a type with a leading space', () => strict.ensure(' worker', 1), InvalidNameError],
+  ['ensure a type with capitals', () => strict.ensure('Worker', 1), InvalidNameError],
+  ['ensure a type with a NUL byte', () => strict.ensure('worker\u0000', 1), InvalidNameError],
+  ['ensure a type that is too long', () => strict.ensure(`w${'x'.repeat(40)}`, 1), InvalidNameError],
+  ['ensure a type that is not a string', () => strict.ensure(as<string>(42), 1), InvalidNameError],
+  ['count a type with a path', () => strict.provisionedCount('../default'), InvalidNameError],
+  ['count per status of an unknown type', () => strict.countPerStatus('web'), UnknownServerTypeError],
+  ['desired state of a type with a space', () => strict.desiredState('a b'), InvalidNameError],
+  ['query servers of a type with a path', () => strict.servers({ serverType: '../default' }), InvalidInputError],
+  ['query servers of an unknown status', () => strict.servers({ status: as<ServerStatus>('exploded') }), InvalidInputError],
+  ['query servers with a negative limit', () => strict.servers({ limit: -1 }), InvalidInputError],
+  ['query servers with an unknown field', () => strict.servers(as<object>({ where: '1=1' })), InvalidInputError],
+  // names from the server name action
+  ...BAD_SERVER_NAMES.map((name): Row => [`a server name action returning ${JSON.stringify(name)}`, () => named.get(String(name))!.increase('worker'), InvalidServerNameError]),
+  // over the limits (policy 'throw')
+  ['ensure over the type maximum', () => strict.ensure('default', 5), ServerLimitError],
+  ['increase over the type maximum', () => strict.increase('default', 2), ServerLimitError],
+  ['increase over the provider maximum', () => strict.increase('worker', 2), ServerLimitError],
+  ['ensure far over the provider maximum', () => strict.ensure('worker', 100), ServerLimitError],
+  // transitions and the desired state
+  ['a transition of a server that does not exist', () => strict.recordTransition(999_999, 'starting', { reason: 'x' }), ServerNotFoundError],
+  ['a transition the lifecycle forbids', () => strict.recordTransition(2, 'running', { reason: 'skipping starting' }), InvalidTransitionError],
+  ['a transition out of running to new', () => strict.recordTransition(1, 'new', { reason: 'x' }), InvalidTransitionError],
+  ['a transition to an unknown status', () => strict.recordTransition(2, as<ServerStatus>('exploded'), { reason: 'x' }), InvalidInputError],
+  ['a transition without a reason', () => strict.recordTransition(2, 'starting', { reason: '  ' }), InvalidInputError],
+  ['a transition with a negative server id', () => strict.recordTransition(-1, 'starting', { reason: 'x' }), InvalidInputError],
+  ['a transition with a fractional server id', () => strict.recordTransition(1.5, 'starting', { reason: 'x' }), InvalidInputError],
+  ['a transition with an unknown detail', () => strict.recordTransition(2, 'starting', as<{ reason: string }>({ reason: 'x', password: 'hunter2' })), InvalidInputError],
+  ['a transition whose reason has a NUL character', () => strict.recordTransition(2, 'starting', { reason: 'boot\u0000ed' }), InvalidInputError],
+  ['a transition whose meta has a NUL character', () => strict.recordTransition(2, 'starting', { reason: 'x', meta: { note: 'a\u0000b' } }), InvalidInputError],
+  ['a transition with addresses that are not text', () => strict.recordTransition(2, 'starting', { reason: 'x', addresses: as<Record<string, string>>({ ipv4: 7 }) }), InvalidInputError],
+  ['a transition with an error that is not an error', () => strict.recordTransition(2, 'errored', { reason: 'x', error: as<Error>('boom') }), InvalidInputError],
+  ['marking a version not reached yet as applied', () => strict.markApplied('default', 99), InvalidInputError],
+  ['marking a negative version as applied', () => strict.markApplied('default', -1), InvalidInputError],
+  ['marking NaN as applied', () => strict.markApplied('default', NaN), InvalidInputError],
+];
+
+test.each(rows)('%s: typed error, database unchanged', async (_label, call, expected) => {
+  const before = await database.checksums();
+  const work = workQueue.enqueued.length;
+  const events = emitted.length;
+
+  const error = await call().then(
+    () => null,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(expected);
+  expect(error).toBeInstanceOf(DynamicServersError);
+  expect((error as Error).message).not.toBe('');
+
+  expect(await database.checksums()).toEqual(before);
+  expect(workQueue.enqueued).toHaveLength(work);
+  expect(emitted).toHaveLength(events);
+});
+
+test('the protected state is the seeded one, so the comparisons above compared something', async () => {
+  const checksums = await database.checksums();
+  expect(Object.keys(checksums).sort()).toEqual(['desired_state', 'dynamic_servers_migrations', 'server', 'server_status_change']);
+  expect(checksums.server).toMatch(/^6 rows/);
+  expect(checksums.server_status_change).toMatch(/^9 rows/);
+  expect(checksums.desired_state).toMatch(/^2 rows/);
+  expect(await strict.provisionedCount()).toBe(6);
+});

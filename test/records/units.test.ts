@@ -1,0 +1,77 @@
+// The pure parts of the records: victim choice, limit arithmetic, template hashes and option validation.
+import { describe, expect, test } from '@jest/globals';
+import { DynamicServers, InvalidConfigurationError, VictimStrategyError, notRunningFirstThenNewest, type ServerRecord, type ServerStatus } from '../../src/api.ts';
+import { resolveRecordsConfig } from '../../src/records/config.ts';
+import { fitUnderLimits } from '../../src/records/limits.ts';
+import { templateHash } from '../../src/records/template.ts';
+import { chooseVictims } from '../../src/records/victims.ts';
+
+function server(id: number, status: ServerStatus): ServerRecord {
+  const at = new Date(0);
+  return {
+    id, name: `worker-${id}`, serverType: 'worker', provider: 'local', status, statusUpdatedAt: at, providerId: null, addresses: {},
+    template: {}, templateHash: templateHash({}), meta: {}, rebootRequestedAt: null, lastError: null, createdAt: at, updatedAt: at,
+  };
+}
+
+describe('victims', () => {
+  const candidates = [server(1, 'running'), server(2, 'new'), server(3, 'rebooting'), server(4, 'starting'), server(5, 'running'), server(6, 'new')];
+
+  test('the default strategy stops new servers, then starting ones, then the newest of those that ran', () => {
+    expect(notRunningFirstThenNewest(candidates, 6).map((victim) => victim.id)).toEqual([6, 2, 4, 5, 3, 1]);
+    expect(chooseVictims(notRunningFirstThenNewest, candidates, 4).map((victim) => victim.id)).toEqual([2, 4, 5, 6]);
+  });
+
+  test('a strategy must return exactly the requested number of distinct candidates', () => {
+    expect(() => chooseVictims(() => [candidates[0]!], candidates, 2)).toThrow(VictimStrategyError);
+    expect(() => chooseVictims(() => [candidates[0]!, candidates[0]!], candidates, 2)).toThrow(VictimStrategyError);
+    expect(() => chooseVictims(() => [candidates[0]!, server(99, 'running')], candidates, 2)).toThrow(VictimStrategyError);
+    expect(() => chooseVictims(() => 'nonsense' as unknown as ServerRecord[], candidates, 1)).toThrow(VictimStrategyError);
+  });
+});
+
+describe('limits', () => {
+  const subject = { serverType: 'worker', provider: 'local' };
+
+  test('everything fits without limits or with room', () => {
+    expect(fitUnderLimits(5, [], subject)).toEqual({ allowed: 5, hit: null });
+    expect(fitUnderLimits(2, [{ scope: 'serverType', maximum: 4, provisioned: 2 }], subject)).toEqual({ allowed: 2, hit: null });
+  });
+
+  test('the tightest limit cuts the request; the type wins a tie; a count already over a limit leaves no room', () => {
+    const limits = [{ scope: 'serverType', maximum: 10, provisioned: 7 }, { scope: 'provider', maximum: 12, provisioned: 10 }] as const;
+    expect(fitUnderLimits(5, limits, subject)).toEqual({ allowed: 2, hit: { ...subject, scope: 'provider', maximum: 12, provisioned: 10, requested: 5, allowed: 2 } });
+    const tie = [{ scope: 'serverType', maximum: 4, provisioned: 3 }, { scope: 'provider', maximum: 6, provisioned: 5 }] as const;
+    expect(fitUnderLimits(3, tie, subject).hit?.scope).toBe('serverType');
+    expect(fitUnderLimits(1, [{ scope: 'serverType', maximum: 2, provisioned: 5 }], subject).allowed).toBe(0);
+  });
+});
+
+describe('templates and options', () => {
+  test('equal templates hash equally whatever their key order; different ones differently', () => {
+    expect(templateHash({ a: 1, b: { c: [1, 2], d: null } })).toBe(templateHash({ b: { d: null, c: [1, 2] }, a: 1 }));
+    expect(templateHash({ a: 1, b: { c: [2, 1] } })).not.toBe(templateHash({ a: 1, b: { c: [1, 2] } }));
+    expect(templateHash({})).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  test.each([
+    ['no server types', { serverTypes: {} }],
+    ['a type name with a path', { serverTypes: { '../x': { provider: 'local' } } }],
+    ['a provider name with a shell character', { serverTypes: { worker: { provider: 'lo;cal' } } }],
+    ['a negative maximum', { serverTypes: { worker: { provider: 'local', maximum: -1 } } }],
+    ['a fractional provider maximum', { serverTypes: { worker: { provider: 'local' } }, providers: { local: { maximum: 1.5 } } }],
+    ['an unknown type option', { serverTypes: { worker: { provider: 'local', size: 'xl' } } }],
+    ['an unknown limit policy', { serverTypes: { worker: { provider: 'local' } }, onLimitHit: 'ignore' }],
+    ['a template with a password', { serverTypes: { worker: { provider: 'local', template: { user: 'root', password: 'hunter2' } } } }],
+    ['a template with a nested API key', { serverTypes: { worker: { provider: 'local', template: { cloud: [{ apiKey: 'k' }] } } } }],
+  ])('%s is refused with InvalidConfigurationError', (_label, options) => {
+    expect(() => resolveRecordsConfig(options as Parameters<typeof resolveRecordsConfig>[0])).toThrow(InvalidConfigurationError);
+  });
+
+  test('open refuses bad options before connecting anywhere', async () => {
+    const unreachable = 'postgres://nobody@127.0.0.1:1/none';
+    await expect(DynamicServers.open({ databaseUrl: '', serverTypes: { worker: { provider: 'local' } } })).rejects.toBeInstanceOf(InvalidConfigurationError);
+    await expect(DynamicServers.open({ databaseUrl: unreachable, serverTypes: { worker: { provider: 'local' } }, poolSize: 0 })).rejects.toBeInstanceOf(InvalidConfigurationError);
+    await expect(DynamicServers.open({ databaseUrl: unreachable, serverTypes: { '': { provider: 'local' } } })).rejects.toBeInstanceOf(InvalidConfigurationError);
+  });
+});
