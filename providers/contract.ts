@@ -164,6 +164,11 @@ export interface ServerApi {
   stop?(providerId: string): Promise<void>;
   /** Asks the server to reboot; present only where the cloud supports it. Returns once the cloud accepted. */
   reboot?(providerId: string): Promise<void>;
+  /**
+   * Deletes a server outside `pulumi up`: only for a labelled server no stack tracks (a leak left by a crash).
+   * Not-found counts as done. Returns once the cloud accepted the deletion.
+   */
+  delete(providerId: string): Promise<void>;
 }
 
 /**

@@ -190,6 +190,11 @@ export class LocalCloudClient implements ServerApi {
   }
 
   /** Asks the cloud to delete server `providerId`. Returns once it accepted; a server that is already gone counts as deleted. */
+  /** ServerApi.delete: the same as deleteServer. */
+  delete(providerId: string): Promise<void> {
+    return this.deleteServer(providerId);
+  }
+
   async deleteServer(providerId: string): Promise<void> {
     const path = this.#serverPath(providerId);
     await withRetries(this.#retry, async () => {

@@ -1,7 +1,9 @@
 import { Command } from 'commander';
 import { installEngine } from '../toolchain/engine.ts';
+import { RuntimeConfigurationError } from '../runtime.ts';
 import { ToolchainError } from '../toolchain/errors.ts';
 import { diagnose, formatReports } from './doctor.ts';
+import { registerEngineCommands } from './engine-commands.ts';
 import { registerValidateCommand } from './validate-command.ts';
 import { registerLocalCloudCommand } from './local-cloud-command.ts';
 
@@ -25,6 +27,7 @@ program
   });
 
 registerValidateCommand(program);
+registerEngineCommands(program);
 
 const toolchain = program.command('toolchain').description('Manage the Pulumi engine the project runs on.');
 
@@ -51,7 +54,7 @@ registerLocalCloudCommand(program);
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof ToolchainError) {
+  if (error instanceof ToolchainError || error instanceof RuntimeConfigurationError) {
     process.stderr.write(`dynamic-servers: ${error.message}\n`);
     process.exitCode = EXIT.unavailable;
   } else {

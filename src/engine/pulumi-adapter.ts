@@ -1,7 +1,8 @@
 // The one place that knows how the Pulumi CLI is started, which environment it needs, and (as the engine grows)
 // how its output and error text read. Everything else talks to the engine through this module.
-import { delimiter } from 'node:path';
-import { PulumiCommand } from '@pulumi/pulumi/automation/index.js';
+import { readdir, readFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { ConcurrentUpdateError, PulumiCommand, type EngineEvent } from '@pulumi/pulumi/automation/index.js';
 import type { Engine } from '../toolchain/engine.ts';
 import { pulumiSdkDir } from '../toolchain/versions.ts';
 
@@ -54,4 +55,99 @@ export function parsePreviewJson(stdout: string): PreviewPlan {
     })),
     changeSummary: document.changeSummary,
   };
+}
+
+/** The resource name at the end of a URN (`urn:pulumi:stack::project::type::name`). */
+export function resourceNameOfUrn(urn: string): string {
+  return urn.slice(urn.lastIndexOf('::') + 2);
+}
+
+/** One resource whose step failed during `up`, with the engine's error text for it. */
+export interface ResourceFailure {
+  urn: string;
+  /** The resource's name (for servers: the server's name). */
+  name: string;
+  message: string;
+}
+
+/**
+ * Collects, from the engine events of one `up` or `preview`, which resources failed and why. Pass `onEvent`
+ * to the Automation API call, then read `failures()`.
+ */
+export class StepFailureCollector {
+  readonly #failedUrns = new Set<string>();
+  readonly #messages = new Map<string, string[]>();
+
+  /** Handler for the Automation API's `onEvent` option. */
+  readonly onEvent = (event: EngineEvent): void => {
+    if (event.resOpFailedEvent) this.#failedUrns.add(event.resOpFailedEvent.metadata.urn);
+    const diagnostic = event.diagnosticEvent;
+    if (diagnostic?.urn && diagnostic.severity === 'error') {
+      const list = this.#messages.get(diagnostic.urn) ?? [];
+      list.push(diagnostic.message.trim());
+      this.#messages.set(diagnostic.urn, list);
+    }
+  };
+
+  /** Every resource that failed, with its error messages joined. */
+  failures(): ResourceFailure[] {
+    const urns = new Set([...this.#failedUrns, ...this.#messages.keys()]);
+    return [...urns].map((urn) => ({ urn, name: resourceNameOfUrn(urn), message: (this.#messages.get(urn) ?? ['the step failed']).join('\n') }));
+  }
+}
+
+/** A lock file of a stack on a file:// backend: who holds the stack (an update in progress or a dead one). */
+export interface StackLock {
+  path: string;
+  pid: number;
+  hostname: string;
+  timestamp: string;
+}
+
+/**
+ * The lock files of `project`/`stack` in the file:// backend rooted at `backendDir`
+ * (`.pulumi/locks/<organization>/<project>/<stack>/<id>.json`). Empty when the stack is not locked.
+ */
+export async function readStackLocks(backendDir: string, project: string, stack: string): Promise<StackLock[]> {
+  const root = join(backendDir, '.pulumi', 'locks');
+  const locks: StackLock[] = [];
+  for (const organization of await readdir(root).catch(() => [] as string[])) {
+    const dir = join(root, organization, project, stack);
+    for (const file of await readdir(dir).catch(() => [] as string[])) {
+      if (!file.endsWith('.json')) continue;
+      const content = JSON.parse(await readFile(join(dir, file), 'utf8')) as Omit<StackLock, 'path'>;
+      locks.push({ path: join(dir, file), pid: content.pid, hostname: content.hostname, timestamp: content.timestamp });
+    }
+  }
+  return locks;
+}
+
+/** Operations the engine had started but not finished when its process died, from an exported deployment. */
+export function pendingOperations(deployment: { deployment?: { pending_operations?: { type: string; resource: { urn: string } }[] } }): { type: string; urn: string; name: string }[] {
+  return (deployment.deployment?.pending_operations ?? []).map((operation) => ({
+    type: operation.type,
+    urn: operation.resource.urn,
+    name: resourceNameOfUrn(operation.resource.urn),
+  }));
+}
+
+/** True when `error` is the Automation API's "another update is running on this stack". */
+export function isConcurrentUpdate(error: unknown): boolean {
+  return error instanceof ConcurrentUpdateError;
+}
+
+/** Collects the planned step of every resource (not the stack itself) from the engine events of a preview. */
+export class PlannedStepCollector {
+  readonly steps: { op: string; name: string }[] = [];
+
+  /** Handler for the Automation API's `onEvent` option. */
+  readonly onEvent = (event: EngineEvent): void => {
+    const step = event.resourcePreEvent?.metadata;
+    if (step && step.type !== 'pulumi:pulumi:Stack') this.steps.push({ op: step.op, name: resourceNameOfUrn(step.urn) });
+  };
+
+  /** Names of the resources whose planned operation is one of `ops`, sorted. */
+  names(...ops: string[]): string[] {
+    return this.steps.filter((step) => ops.includes(step.op)).map((step) => step.name).sort();
+  }
 }

@@ -38,7 +38,7 @@ export const ALLOWED_TRANSITIONS: Readonly<Record<ServerStatus, readonly ServerS
   starting: ['running', 'stopping', 'errored', 'hanging'],
   running: ['rebooting', 'stopping', 'errored', 'hanging'],
   rebooting: ['running', 'stopping', 'errored', 'hanging'],
-  stopping: ['stopped', 'errored', 'hanging'],
+  stopping: ['stopped', 'deleting', 'errored', 'hanging'],
   stopped: ['deleting', 'errored'],
   deleting: ['deleted', 'errored', 'hanging'],
   deleted: [],

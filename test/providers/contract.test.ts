@@ -29,7 +29,7 @@ test('a status name the mapping does not know is an UnexpectedResponseError, nev
 });
 
 test('observeStatus says deleted exactly on ServerNotFoundError and passes every other error on', async () => {
-  const failing = (error: Error): ServerApi => ({ observe: async () => Promise.reject(error), list: async () => [] });
+  const failing = (error: Error): ServerApi => ({ observe: async () => Promise.reject(error), list: async () => [], delete: async () => {} });
   await expect(observeStatus(failing(new ServerNotFoundError('gone')), '1')).resolves.toBe('deleted');
   await expect(observeStatus(failing(new ProviderAuthError('401')), '1')).rejects.toBeInstanceOf(ProviderAuthError);
   await expect(observeStatus(failing(new Error('boom')), '1')).rejects.toThrow('boom');

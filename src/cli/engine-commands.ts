@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import { openRuntime, type Runtime } from '../runtime.ts';
+
+async function withRuntime<T>(work: (runtime: Runtime) => Promise<T>): Promise<T> {
+  const runtime = await openRuntime();
+  try {
+    return await work(runtime);
+  } finally {
+    await runtime.close();
+  }
+}
+
+/**
+ * Registers `preview <type>` (what the next reconcile would create and delete; changes nothing) and
+ * `reconcile <type>` (apply the desired state now; with --wait, also until every server runs or is gone).
+ * Both read DATABASE_URL, DYNAMIC_SERVERS_PROJECT_DIR, DYNAMIC_SERVERS_DATA_DIR, PULUMI_BACKEND_URL and
+ * PULUMI_CONFIG_PASSPHRASE.
+ */
+export function registerEngineCommands(program: Command): void {
+  program
+    .command('preview')
+    .description('Show what the next reconcile of a server type would create and delete (runs `pulumi preview`; changes nothing).')
+    .argument('<type>', 'server type (stack name)')
+    .option('--json', 'print the plan as JSON')
+    .addHelpText('after', '\nExample:\n  $ DATABASE_URL=postgres://... npx dynamic-servers preview worker')
+    .action(async (type: string, options: { json?: boolean }) => {
+      const plan = await withRuntime((runtime) => runtime.engine.preview(type));
+      if (options.json) {
+        process.stdout.write(JSON.stringify(plan, null, 2) + '\n');
+        return;
+      }
+      for (const name of plan.creates) process.stdout.write(`+ create ${name}\n`);
+      for (const name of plan.deletes) process.stdout.write(`- delete ${name}\n`);
+      for (const name of plan.updates) process.stdout.write(`~ update ${name}\n`);
+      process.stdout.write(`${plan.creates.length} to create, ${plan.deletes.length} to delete, ${plan.updates.length} to update\n`);
+    });
+
+  program
+    .command('reconcile')
+    .description('Apply the desired state of a server type now through its Pulumi stack.')
+    .argument('<type>', 'server type (stack name)')
+    .option('--wait', 'also wait until every server is running or deleted')
+    .option('--json', 'print the report as JSON')
+    .action(async (type: string, options: { wait?: boolean; json?: boolean }) => {
+      const report = await withRuntime(async (runtime) => {
+        if (options.wait) await runtime.engine.converge(type, { timeoutMs: 600_000 });
+        else return runtime.engine.reconcile(type);
+        return runtime.records.countPerStatus(type);
+      });
+      process.stdout.write((options.json ? JSON.stringify(report, null, 2) : JSON.stringify(report)) + '\n');
+    });
+}

@@ -1,0 +1,59 @@
+import { join } from 'node:path';
+import type { ServerProvider } from '../../providers/contract.ts';
+import { fakeProvider } from '../../providers/fake/index.ts';
+import { localCloudProvider } from '../../providers/local/index.ts';
+import { ProviderConfigurationError } from './errors.ts';
+
+/**
+ * A provider's settings: the stack config keys of its namespace (`local:endpoint`, with secrets decrypted),
+ * then environment variables `<ENV_PREFIX>_<KEY>` (`LOCAL_CLOUD_ENDPOINT`). Values live only in memory.
+ */
+export interface ProviderSettings {
+  get(key: string): string | undefined;
+  /** The value, or ProviderConfigurationError naming the config key and the variable that would set it. */
+  require(key: string): string;
+  /** A directory the engine owns, for providers that keep files (the fake cloud). */
+  dataDir: string;
+}
+
+interface ProviderModule {
+  envPrefix: string;
+  create(settings: ProviderSettings): ServerProvider;
+}
+
+/** The provider modules in providers/, by the name stack files use (`dynamic-servers:provider`). */
+const PROVIDER_MODULES: Readonly<Record<string, ProviderModule>> = {
+  local: {
+    envPrefix: 'LOCAL_CLOUD',
+    create: (settings) => {
+      const token = settings.get('token');
+      return localCloudProvider({ endpoint: settings.require('endpoint'), ...(token ? { token } : {}) });
+    },
+  },
+  fake: { envPrefix: 'FAKE_CLOUD', create: (settings) => fakeProvider(settings.get('stateDir') ?? join(settings.dataDir, 'fake-cloud')) },
+};
+
+/** Names of the provider modules a stack file may use. */
+export const PROVIDER_NAMES = Object.keys(PROVIDER_MODULES);
+
+/**
+ * The provider `name` configured from `config` (the stack's decrypted config, `namespace:key` to value) and
+ * the environment. Throws ProviderConfigurationError for an unknown provider or a missing setting.
+ */
+export function createProvider(name: string, config: Readonly<Record<string, string>>, dataDir: string, env: NodeJS.ProcessEnv = process.env): ServerProvider {
+  const module = PROVIDER_MODULES[name];
+  if (!module) throw new ProviderConfigurationError(`unknown provider "${name}"; expected one of ${PROVIDER_NAMES.join(', ')}`);
+  const envName = (key: string) => `${module.envPrefix}_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+  const settings: ProviderSettings = {
+    dataDir,
+    get: (key) => config[`${name}:${key}`] ?? env[envName(key)],
+    require(key) {
+      const value = settings.get(key);
+      if (value === undefined || value === '') {
+        throw new ProviderConfigurationError(`provider "${name}" needs ${name}:${key} in the stack config or ${envName(key)} in the environment`);
+      }
+      return value;
+    },
+  };
+  return module.create(settings);
+}

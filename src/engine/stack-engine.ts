@@ -1,0 +1,234 @@
+import type { Stack } from '@pulumi/pulumi/automation/index.js';
+import { parseProviderError, type ServerProvider } from '../../providers/contract.ts';
+import type { DynamicServers } from '../records/dynamic-servers.ts';
+import type { ServerRecord } from '../records/records.ts';
+import { SERVER_STATUSES } from '../records/statuses.ts';
+import { declareServers, isDeclared } from './declared-servers.ts';
+import { StackUpdateError } from './errors.ts';
+import { createProvider } from './provider-registry.ts';
+import { PlannedStepCollector, StepFailureCollector, type ResourceFailure } from './pulumi-adapter.ts';
+import { deleteLeakedServers, recoverStack, type RecoveryReport } from './recovery.ts';
+import { lockStack } from './stack-lock.ts';
+import { openTypeStack, projectName, readStackConfig, type StackSettings } from './type-stack.ts';
+import { verifyServers, type VerifyReport } from './verifier.ts';
+
+/** How to open a StackEngine. */
+export interface StackEngineOptions extends StackSettings {
+  /** The server records whose desired state the engine applies. */
+  records: DynamicServers;
+  /** The records' database; the per-type stack locks live there. */
+  databaseUrl: string;
+  /** A directory the engine owns (providers that keep files put them here). */
+  dataDir: string;
+  /** Environment the provider settings fall back to (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** What one reconcile of a type did. */
+export interface ReconcileReport {
+  serverType: string;
+  /** `pulumi up` runs: 0 when the desired version was already applied. */
+  updates: number;
+  appliedVersion: number;
+  /** Servers the cloud accepted to create (now starting) and to delete (now deleting). */
+  starting: string[];
+  deleting: string[];
+  failed: ResourceFailure[];
+  recovery: RecoveryReport;
+  /** Labelled servers no stack declared (left by a crash), deleted through the provider's API. */
+  leaksDeleted: string[];
+}
+
+/** A planned change, by server name. */
+export interface PlannedChanges {
+  creates: string[];
+  deletes: string[];
+  updates: string[];
+  /** Counts per operation, including the stack itself (`same`, `create`, ...). */
+  changeSummary: Record<string, number>;
+}
+
+/** Statuses of rows the engine may still have to act on (everything but deleted). */
+const LIVE_STATUSES = SERVER_STATUSES.filter((status) => status !== 'deleted');
+
+interface TypeContext {
+  stack: Stack;
+  provider: ServerProvider;
+  /** The rows the next program run declares; set before every up and preview. */
+  rows: readonly ServerRecord[];
+}
+
+/**
+ * Turns each server type's desired state into servers through its Pulumi stack (one stack per type, the
+ * program generated from each server row's stored template), then watches the cloud until each is running or
+ * deleted. One update per stack at a time across all processes (a PostgreSQL advisory lock per type); types
+ * proceed in parallel. Reconciling a type whose desired version is applied runs no Pulumi at all.
+ */
+export class StackEngine {
+  readonly #options: StackEngineOptions;
+  readonly #contexts = new Map<string, Promise<TypeContext>>();
+  #project: string | undefined;
+
+  constructor(options: StackEngineOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Applies the desired state of `serverType`: under the type's stack lock, recovers the stack from a dead
+   * update, then while the desired version is ahead of the applied one, runs `up` (continuing past a failed
+   * server), records each server's provider id or failure, deletes leaked servers, and marks the version applied.
+   */
+  async reconcile(serverType: string): Promise<ReconcileReport> {
+    const { records } = this.#options;
+    const lock = await lockStack(this.#options.databaseUrl, serverType);
+    try {
+      const report: ReconcileReport = {
+        serverType,
+        updates: 0,
+        appliedVersion: 0,
+        starting: [],
+        deleting: [],
+        failed: [],
+        recovery: { staleLocksRemoved: 0, pendingOperations: 0 },
+        leaksDeleted: [],
+      };
+      let desired = await records.desiredState(serverType);
+      let rows = await records.servers({ serverType, status: LIVE_STATUSES });
+      let recoveryDue = true;
+      while (desired.version > desired.appliedVersion || needsStackWork(rows) || report.recovery.pendingOperations > 0) {
+        const context = await this.#context(serverType);
+        if (recoveryDue) {
+          report.recovery = await recoverStack(context.stack, this.#options.backendUrl, await this.#projectName());
+          recoveryDue = false;
+        }
+        context.rows = rows;
+        const collector = new StepFailureCollector();
+        let updateError: unknown;
+        try {
+          await context.stack.up({ onEvent: collector.onEvent, continueOnError: true });
+        } catch (error) {
+          updateError = error;
+        }
+        report.updates += 1;
+        report.recovery.pendingOperations = 0;
+        const failures = collector.failures().filter((failure) => rows.some((row) => row.name === failure.name));
+        if (updateError !== undefined && failures.length === 0) {
+          throw new StackUpdateError(`pulumi up of stack ${serverType} failed: ${String((updateError as Error).message ?? updateError)}`, { cause: updateError });
+        }
+        const outputs = await context.stack.outputs();
+        const providerIds = (outputs.providerIds?.value ?? {}) as Record<string, string>;
+        await this.#recordResults(rows, providerIds, failures, report);
+        report.leaksDeleted.push(...(await deleteLeakedServers(context.provider, serverType, new Set(Object.keys(providerIds)))));
+        await records.markApplied(serverType, desired.version);
+        desired = await records.desiredState(serverType);
+        rows = await records.servers({ serverType, status: LIVE_STATUSES });
+      }
+      report.appliedVersion = desired.appliedVersion;
+      return report;
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /**
+   * What the next reconcile of `serverType` would change, from a `pulumi preview` of the same program on the
+   * same rows. Changes nothing: no row, no stack state, no cloud server.
+   */
+  async preview(serverType: string): Promise<PlannedChanges> {
+    const context = await this.#context(serverType);
+    context.rows = await this.#options.records.servers({ serverType, status: LIVE_STATUSES });
+    const collector = new PlannedStepCollector();
+    const result = await context.stack.preview({ onEvent: collector.onEvent });
+    return {
+      creates: collector.names('create'),
+      deletes: collector.names('delete'),
+      updates: collector.names('update', 'replace'),
+      changeSummary: { ...result.changeSummary } as Record<string, number>,
+    };
+  }
+
+  /** One pass over the type's starting, rebooting and deleting servers, recording what the cloud reports. */
+  async verify(serverType: string): Promise<VerifyReport> {
+    const context = await this.#context(serverType);
+    const rows = await this.#options.records.servers({ serverType, status: ['starting', 'rebooting', 'deleting'] });
+    return verifyServers(this.#options.records, context.provider, rows);
+  }
+
+  /**
+   * Reconciles and verifies `serverType` until its desired version is applied and no server is still starting,
+   * rebooting or being deleted; polls every `pollMs`. Throws when `timeoutMs` passes first.
+   */
+  async converge(serverType: string, options: { timeoutMs?: number; pollMs?: number } = {}): Promise<void> {
+    const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+    for (;;) {
+      await this.reconcile(serverType);
+      const verified = await this.verify(serverType);
+      const desired = await this.#options.records.desiredState(serverType);
+      if (verified.waiting.length === 0 && !desired.workRemains) return;
+      if (Date.now() > deadline) {
+        throw new StackUpdateError(`server type ${serverType} did not converge in time; still waiting for ${verified.waiting.join(', ')}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
+    }
+  }
+
+  /** The provider of `serverType`, configured from its stack config (secrets decrypted in memory only). */
+  async provider(serverType: string): Promise<ServerProvider> {
+    return (await this.#context(serverType)).provider;
+  }
+
+  async #projectName(): Promise<string> {
+    this.#project ??= await projectName(this.#options.projectDir);
+    return this.#project;
+  }
+
+  #context(serverType: string): Promise<TypeContext> {
+    let context = this.#contexts.get(serverType);
+    if (!context) {
+      context = this.#openContext(serverType);
+      context.catch(() => this.#contexts.delete(serverType));
+      this.#contexts.set(serverType, context);
+    }
+    return context;
+  }
+
+  async #openContext(serverType: string): Promise<TypeContext> {
+    const holder: { context?: TypeContext } = {};
+    const program = async () => {
+      const context = holder.context!;
+      return { providerIds: declareServers(context.provider, serverType, context.rows) };
+    };
+    const stack = await openTypeStack(this.#options, serverType, program);
+    const config = await readStackConfig(stack);
+    const providerName = config['dynamic-servers:provider'];
+    const provider = createProvider(providerName ?? '', config, this.#options.dataDir, this.#options.env);
+    holder.context = { stack, provider, rows: [] };
+    return holder.context;
+  }
+
+  async #recordResults(rows: readonly ServerRecord[], providerIds: Record<string, string>, failures: ResourceFailure[], report: ReconcileReport): Promise<void> {
+    const { records } = this.#options;
+    for (const row of rows) {
+      const failure = failures.find((candidate) => candidate.name === row.name);
+      if (failure && (row.status === 'new' || row.status === 'stopping')) {
+        const typed = parseProviderError(failure.message);
+        await records.recordTransition(row.id, 'errored', {
+          reason: row.status === 'new' ? 'pulumi up could not create it' : 'pulumi up could not delete it',
+          error: { class: typed?.name ?? 'StackUpdateError', message: failure.message, stack: null },
+        });
+        report.failed.push(failure);
+      } else if (row.status === 'new' && providerIds[row.name]) {
+        await records.recordTransition(row.id, 'starting', { reason: 'pulumi up created it', providerId: providerIds[row.name] });
+        report.starting.push(row.name);
+      } else if (row.status === 'stopping' && !isDeclared(row) && !providerIds[row.name]) {
+        await records.recordTransition(row.id, 'deleting', { reason: 'pulumi up deleted it' });
+        report.deleting.push(row.name);
+      }
+    }
+  }
+}
+
+/** Rows whose status needs a stack update even when the desired version is applied (left by a crash). */
+function needsStackWork(rows: readonly ServerRecord[]): boolean {
+  return rows.some((row) => (row.status === 'new' && row.providerId === null) || row.status === 'stopping');
+}

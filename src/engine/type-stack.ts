@@ -1,0 +1,49 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LocalWorkspace, type PulumiFn, type Stack } from '@pulumi/pulumi/automation/index.js';
+import { parse } from 'yaml';
+import type { Engine } from '../toolchain/engine.ts';
+import { engineEnvironment, pulumiCommand } from './pulumi-adapter.ts';
+
+/** Where the stacks of the server types live and how the engine reaches them. */
+export interface StackSettings {
+  engine: Engine;
+  /** Directory of Pulumi.yaml (with `stackConfigDir: stacks`) and stacks/. */
+  projectDir: string;
+  /** State backend: `file://...` (default), `postgres://...`, or a Pulumi Cloud URL. */
+  backendUrl: string;
+  /** Passphrase of the passphrase secrets provider; undefined when another secrets provider is configured. */
+  passphrase?: string;
+}
+
+/** The `name` of the Pulumi project in `projectDir`/Pulumi.yaml. */
+export async function projectName(projectDir: string): Promise<string> {
+  const project = parse(await readFile(join(projectDir, 'Pulumi.yaml'), 'utf8')) as { name?: unknown };
+  if (typeof project?.name !== 'string') throw new Error(`${join(projectDir, 'Pulumi.yaml')} has no project name`);
+  return project.name;
+}
+
+/** Environment for CLI runs on these stacks: backend and passphrase on top of the adapter's engine environment. */
+export function stackEnvironment(settings: StackSettings): Record<string, string> {
+  return engineEnvironment(settings.engine, {
+    PULUMI_BACKEND_URL: settings.backendUrl,
+    ...(settings.passphrase === undefined ? {} : { PULUMI_CONFIG_PASSPHRASE: settings.passphrase }),
+  });
+}
+
+/**
+ * The Pulumi stack of server type `serverType` (created on first use), running `program` in this process.
+ * The project, its stack config files (stacks/Pulumi.<type>.yaml) and their secrets are those of `projectDir`.
+ */
+export async function openTypeStack(settings: StackSettings, serverType: string, program: PulumiFn): Promise<Stack> {
+  return LocalWorkspace.createOrSelectStack(
+    { stackName: serverType, projectName: await projectName(settings.projectDir), program },
+    { workDir: settings.projectDir, pulumiCommand: await pulumiCommand(settings.engine), envVars: stackEnvironment(settings) },
+  );
+}
+
+/** The stack's config, secrets decrypted, as `namespace:key` to string. Kept in memory only. */
+export async function readStackConfig(stack: Stack): Promise<Record<string, string>> {
+  const config = await stack.getAllConfig();
+  return Object.fromEntries(Object.entries(config).map(([key, entry]) => [key, entry.value]));
+}

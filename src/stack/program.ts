@@ -1,0 +1,24 @@
+// The program of Pulumi.yaml: `pulumi preview --stack <type>` (or `up`) run from the project root declares the
+// same servers as the engine's next reconcile, read from the same database (DATABASE_URL) and declared by the
+// same function. The stack name is the server type.
+import * as pulumi from '@pulumi/pulumi';
+import { declareServers } from '../engine/declared-servers.ts';
+import { createProvider } from '../engine/provider-registry.ts';
+import { DynamicServers } from '../records/dynamic-servers.ts';
+import { SERVER_STATUSES } from '../records/statuses.ts';
+
+const serverType = pulumi.getStack();
+const config = pulumi.runtime.allConfig();
+const providerName = config['dynamic-servers:provider'] ?? '';
+const databaseUrl = process.env.DATABASE_URL;
+if (!databaseUrl) throw new pulumi.RunError('DATABASE_URL must point at the dynamic-servers database to preview a server type');
+
+const records = await DynamicServers.open({ databaseUrl, serverTypes: { [serverType]: { provider: providerName } }, poolSize: 1 });
+let rows;
+try {
+  rows = await records.servers({ serverType, status: SERVER_STATUSES.filter((status) => status !== 'deleted') });
+} finally {
+  await records.close();
+}
+const provider = createProvider(providerName, config, process.env.DYNAMIC_SERVERS_DATA_DIR ?? '.data');
+export const providerIds = declareServers(provider, serverType, rows);

@@ -1,0 +1,99 @@
+// A whole engine on this machine for tests and benchmarks: embedded PostgreSQL, the local cloud, a project
+// directory (Pulumi.yaml, stacks/, and links to the sources) in a temp dir with a file:// backend, the records
+// and the stack engine.
+import { copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/database.ts';
+import { StackEngine } from '../../src/engine/stack-engine.ts';
+import { openTypeStack, type StackSettings } from '../../src/engine/type-stack.ts';
+import { startLocalCloud, type LocalCloud } from '../../src/local-cloud/local-cloud.ts';
+import type { LocalCloudOptions } from '../../src/local-cloud/options.ts';
+import { DynamicServers } from '../../src/records/dynamic-servers.ts';
+import { recordsServerTypes } from '../../src/runtime.ts';
+import { loadServerTypes } from '../../src/stacks/load.ts';
+import { requireEngine } from '../../src/toolchain/engine.ts';
+import { tempDir } from './temp-dir.ts';
+
+const REPO = join(import.meta.dirname, '..', '..');
+
+/** Everything a test of the engine touches, and how to tear it down. */
+export interface EngineWorld {
+  database: EmbeddedDatabase;
+  cloud: LocalCloud;
+  projectDir: string;
+  dataDir: string;
+  settings: StackSettings;
+  records: DynamicServers;
+  engine: StackEngine;
+  /** Environment that points `dynamic-servers` commands and `pulumi` at this world. */
+  cliEnv: NodeJS.ProcessEnv;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a world with one server type `serverType` on the local cloud. `token`, when given, is required by the
+ * cloud and stored in the stack file only as a Pulumi secret (`pulumi config set --secret`).
+ */
+export async function startEngineWorld(options: { serverType?: string; token?: string; cloud?: LocalCloudOptions; maxServers?: number } = {}): Promise<EngineWorld> {
+  const serverType = options.serverType ?? 'demo';
+  const pulumiEngine = await requireEngine();
+  const work = await tempDir('engine-world');
+  const database = await startEmbeddedPostgres('engine_world');
+  const cloud = await startLocalCloud({ ...options.cloud, ...(options.token ? { token: options.token } : {}) });
+  const projectDir = join(work.path, 'project');
+  const dataDir = join(work.path, 'data');
+  await mkdir(join(projectDir, 'stacks'), { recursive: true });
+  await mkdir(join(dataDir, 'state'), { recursive: true });
+  await copyFile(join(REPO, 'Pulumi.yaml'), join(projectDir, 'Pulumi.yaml'));
+  for (const entry of ['package.json', 'node_modules', 'src', 'providers']) await symlink(join(REPO, entry), join(projectDir, entry));
+  await writeFile(
+    join(projectDir, 'stacks', `Pulumi.${serverType}.yaml`),
+    [
+      'config:',
+      '  dynamic-servers:provider: local',
+      '  dynamic-servers:template:',
+      '    snapshot: base-snapshot',
+      '    size: small',
+      ...(options.maxServers === undefined ? [] : [`  dynamic-servers:maxServers: ${options.maxServers}`]),
+      `  local:endpoint: ${cloud.url}`,
+      '',
+    ].join('\n'),
+  );
+  const settings: StackSettings = {
+    engine: pulumiEngine,
+    projectDir,
+    backendUrl: pathToFileURL(join(dataDir, 'state')).href,
+    passphrase: 'engine-world-passphrase',
+  };
+  if (options.token) {
+    const stack = await openTypeStack(settings, serverType, async () => {});
+    await stack.setConfig('local:token', { value: options.token, secret: true });
+  }
+  const types = await loadServerTypes(join(projectDir, 'stacks'));
+  const records = await DynamicServers.open({ databaseUrl: database.url, serverTypes: recordsServerTypes(types) });
+  const engine = new StackEngine({ ...settings, records, databaseUrl: database.url, dataDir, env: {} });
+  return {
+    database,
+    cloud,
+    projectDir,
+    dataDir,
+    settings,
+    records,
+    engine,
+    cliEnv: {
+      ...process.env,
+      DATABASE_URL: database.url,
+      DYNAMIC_SERVERS_PROJECT_DIR: projectDir,
+      DYNAMIC_SERVERS_DATA_DIR: dataDir,
+      PULUMI_BACKEND_URL: settings.backendUrl,
+      PULUMI_CONFIG_PASSPHRASE: settings.passphrase,
+    },
+    async close() {
+      await records.close().catch(() => {});
+      await cloud.stop().catch(() => {});
+      await database.stop().catch(() => {});
+      await work.remove();
+    },
+  };
+}
