@@ -1,0 +1,103 @@
+// One exchange with the Hetzner Cloud API turned into data or a typed error, paced by its rate limit; and the
+// retry loop around exchanges. Knows nothing of servers. The API token goes only into the Authorization header
+// and is cut out of every error message.
+import { TransientProviderError, UnexpectedResponseError } from '../contract.ts';
+import { errorFromHcloudAnswer } from './errors.ts';
+import { parseRetryAfter, readRateLimit, msUntilNextRequest, type RateLimitGate } from './rate-limit.ts';
+
+/** Where and how to reach the API. */
+export interface HcloudHttp {
+  /** Base URL, e.g. `https://api.hetzner.cloud/v1` (no trailing slash). */
+  endpoint: string;
+  /** The API token; never logged, never part of an error message. */
+  token: string;
+  timeoutMs: number;
+  gate: RateLimitGate;
+  sleep: (ms: number) => Promise<void>;
+  now: () => number;
+}
+
+/** How failed exchanges are retried. */
+export interface RetryPolicy {
+  /** Retries after the first attempt. */
+  retries: number;
+  /** Base of the exponential backoff (with jitter) when the API said nothing about when to come back. */
+  backoffMs: number;
+  maxBackoffMs: number;
+  /** A wait longer than this is not waited for: the TransientProviderError goes to the caller, who can reschedule. */
+  maxRetryAfterMs: number;
+  sleep: (ms: number) => Promise<void>;
+  random: () => number;
+}
+
+/** `text` with every occurrence of `secret` replaced by `[redacted]`. */
+export function redact(text: string, secret: string): string {
+  return secret.length === 0 ? text : text.split(secret).join('[redacted]');
+}
+
+/** `error` with the token cut out of its message (ProviderErrors keep their class). */
+function redacted<E extends Error>(error: E, token: string): E {
+  if (token && error.message.includes(token)) error.message = redact(error.message, token);
+  return error;
+}
+
+/**
+ * Sends one request (after waiting as long as the last known rate-limit state asks) and returns the parsed JSON
+ * body of a 2xx answer. Throws a ProviderError: the mapped error of an error answer (a 429 carries, as
+ * `retryAfterMs`, the time one request takes to refill, from the RateLimit-* headers, or Retry-After when sent),
+ * TransientProviderError when the connection fails or times out, UnexpectedResponseError for a 2xx body that is
+ * not JSON.
+ */
+export async function requestOnce(http: HcloudHttp, method: string, path: string, body?: unknown): Promise<unknown> {
+  const what = `${method} ${path}`;
+  const wait = http.gate.delayMs(http.now());
+  if (wait > 0) await http.sleep(wait);
+  http.gate.spend();
+  const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${http.token}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(`${http.endpoint}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(http.timeoutMs),
+    });
+    text = await response.text();
+  } catch (error) {
+    const reason = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${http.timeoutMs} ms` : 'the connection failed or the answer was lost';
+    throw new TransientProviderError(`${what}: ${reason}`, { cause: error instanceof Error ? redacted(error, http.token) : error });
+  }
+  const rateLimit = readRateLimit(response.headers);
+  http.gate.observe(rateLimit, http.now());
+  let parsed: unknown;
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    if (response.ok) throw new UnexpectedResponseError(`${what}: HTTP ${response.status} with a body that is not JSON`, { httpStatus: response.status });
+  }
+  if (!response.ok) {
+    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), http.now()) ?? (response.status === 429 && rateLimit ? Math.max(1, msUntilNextRequest(rateLimit, http.now())) : undefined);
+    throw redacted(errorFromHcloudAnswer(what, response.status, parsed, retryAfterMs), http.token);
+  }
+  return parsed;
+}
+
+/**
+ * Runs `attempt` until it succeeds, retrying TransientProviderErrors up to `policy.retries` times: after the wait
+ * the API asked for when it gave one, else after an exponential backoff with jitter. Other errors, and a wait
+ * beyond `policy.maxRetryAfterMs`, go to the caller at once.
+ */
+export async function withRetries<T>(policy: RetryPolicy, attempt: (attemptNumber: number) => Promise<T>): Promise<T> {
+  for (let attemptNumber = 0; ; attemptNumber += 1) {
+    try {
+      return await attempt(attemptNumber);
+    } catch (error) {
+      if (!(error instanceof TransientProviderError) || attemptNumber >= policy.retries) throw error;
+      if (error.retryAfterMs !== undefined && error.retryAfterMs > policy.maxRetryAfterMs) throw error;
+      const backoff = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** attemptNumber) * (0.5 + policy.random() / 2);
+      await policy.sleep(error.retryAfterMs ?? Math.round(backoff));
+    }
+  }
+}

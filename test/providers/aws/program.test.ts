@@ -1,0 +1,125 @@
+// Must-show 1 (AWS): under Pulumi's mocks, the Pulumi side sends every input of a representative template to
+// `aws:ec2/instance:Instance` (AMI by id or by the newest AMI carrying a set of tags, instance type, region,
+// subnet, security groups, key pair, tags with Name and the project's labels, user data, spot request), and no
+// credentials at all.
+import { beforeAll, beforeEach, expect, test } from '@jest/globals';
+import * as pulumi from '@pulumi/pulumi';
+import type { ServerDeclaration } from '../../../providers/contract.ts';
+
+type AwsModule = typeof import('../../../providers/aws/index.ts');
+
+interface Registered {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+}
+
+let registered: Registered[] = [];
+let calls: { token: string; inputs: Record<string, unknown> }[] = [];
+let aws: AwsModule;
+
+beforeAll(async () => {
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        registered.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
+        return { id: 'i-0123456789abcdef0', state: args.inputs };
+      },
+      call(args) {
+        calls.push({ token: args.token, inputs: args.inputs as Record<string, unknown> });
+        if (args.token === 'aws:ec2/getAmi:getAmi') return { id: 'ami-0fedcba9876543210', name: 'worker-2025-06' };
+        throw new Error(`unexpected invoke ${args.token}`);
+      },
+    },
+    'dynamic-servers',
+    'workers',
+    false,
+  );
+  aws = await import('../../../providers/aws/index.ts');
+});
+
+beforeEach(() => {
+  registered = [];
+  calls = [];
+});
+
+const settled = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
+const declaration = (template: Record<string, unknown>): ServerDeclaration => ({ serverId: 'workers-7', serverType: 'workers', template });
+
+const representative = {
+  ami: { selector: { role: 'worker', release: '2025-06' }, owners: ['self', '123456789012'] },
+  instanceType: 'c7g.large',
+  region: 'eu-central-1',
+  subnetId: 'subnet-0aa11',
+  securityGroupIds: ['sg-0bb22', 'sg-0cc33'],
+  keyName: 'ops',
+  tags: { team: 'queue' },
+  userData: '#!/bin/sh\nsystemctl start worker\n',
+  spot: { maxPrice: '0.05' },
+};
+
+test('an instance from the newest AMI carrying the tags gets every template input, tagged with Name and the labels', async () => {
+  const provider = aws.awsProvider({ region: 'eu-central-1' });
+  try {
+    const declared = provider.declareServer(declaration(representative));
+    expect(await settled(declared.providerId)).toBe('i-0123456789abcdef0');
+  } finally {
+    provider.api.close();
+  }
+  expect(calls).toEqual([
+    {
+      token: 'aws:ec2/getAmi:getAmi',
+      inputs: {
+        mostRecent: true,
+        owners: ['self', '123456789012'],
+        filters: [
+          { name: 'tag:role', values: ['worker'] },
+          { name: 'tag:release', values: ['2025-06'] },
+          { name: 'state', values: ['available'] },
+        ],
+        region: 'eu-central-1',
+      },
+    },
+  ]);
+  expect(registered.map((resource) => [resource.type, resource.name])).toEqual([['aws:ec2/instance:Instance', 'workers-7']]);
+  expect(registered[0]!.inputs).toEqual({
+    ami: 'ami-0fedcba9876543210',
+    instanceType: 'c7g.large',
+    region: 'eu-central-1',
+    subnetId: 'subnet-0aa11',
+    vpcSecurityGroupIds: ['sg-0bb22', 'sg-0cc33'],
+    keyName: 'ops',
+    tags: { team: 'queue', Name: 'workers-7', 'managed-by': 'dynamic-servers', 'server-type': 'workers', 'server-id': 'workers-7' },
+    userData: '#!/bin/sh\nsystemctl start worker\n',
+    userDataReplaceOnChange: true,
+    instanceMarketOptions: { marketType: 'spot', spotOptions: { maxPrice: '0.05', instanceInterruptionBehavior: 'terminate', spotInstanceType: 'one-time' } },
+  });
+});
+
+test('an AMI id is used as it is, without a lookup; optional settings are left out', async () => {
+  const provider = aws.awsProvider();
+  try {
+    await settled(provider.declareServer(declaration({ ami: { id: 'ami-03cf127a' }, instanceType: 't3.micro' })).providerId);
+  } finally {
+    provider.api.close();
+  }
+  expect(calls).toEqual([]);
+  expect(registered[0]!.inputs).toEqual({
+    ami: 'ami-03cf127a',
+    instanceType: 't3.micro',
+    tags: { Name: 'workers-7', 'managed-by': 'dynamic-servers', 'server-type': 'workers', 'server-id': 'workers-7' },
+  });
+});
+
+test('a bad declaration or template throws InvalidRequestError before any resource is declared', async () => {
+  const { InvalidRequestError } = await import('../../../providers/contract.ts');
+  const provider = aws.awsProvider();
+  try {
+    expect(() => provider.declareServer(declaration({ instanceType: 't3.micro' }))).toThrow(InvalidRequestError);
+    expect(() => provider.declareServer(declaration({ ami: { id: 'ami-03cf127a' }, instanceType: 't3.micro', tags: { 'server-id': 'other' } }))).toThrow(InvalidRequestError);
+    expect(() => provider.declareServer({ ...declaration(representative), serverId: '-bad' })).toThrow(InvalidRequestError);
+  } finally {
+    provider.api.close();
+  }
+  expect(registered).toEqual([]);
+});
