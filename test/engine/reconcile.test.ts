@@ -1,5 +1,7 @@
 // ensure() through the real engine on the local cloud: servers appear and disappear in the cloud, rows follow.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { StackEngine } from '../../src/engine/stack-engine.ts';
+import { DynamicServers } from '../../src/records/dynamic-servers.ts';
 import { startEngineWorld, type EngineWorld } from '../support/engine-world.ts';
 
 let world: EngineWorld;
@@ -41,4 +43,24 @@ test('ensure 3 gives three running servers with provider ids; ensure 1 deletes t
 test('a reconcile with the desired version applied runs no Pulumi update', async () => {
   const report = await world.engine.reconcile('demo');
   expect(report.updates).toBe(0);
+});
+
+test('a changed template only applies to new servers: existing servers keep the template they were created from', async () => {
+  const before = await world.records.servers({ serverType: 'demo', status: 'running' });
+  expect(before).toHaveLength(1);
+  const resized = await DynamicServers.open({ databaseUrl: world.database.url, serverTypes: { demo: { provider: 'local', template: { snapshot: 'base-snapshot', size: 'large' } } } });
+  const engine = new StackEngine({ ...world.settings, records: resized, databaseUrl: world.database.url, dataDir: world.dataDir, env: {} });
+  try {
+    await resized.ensure('demo', 2);
+    const plan = await engine.preview('demo');
+    expect(plan).toMatchObject({ creates: [expect.any(String)], deletes: [], updates: [] });
+    await engine.converge('demo');
+    const rows = await resized.servers({ serverType: 'demo', status: 'running' });
+    expect(rows.map((row) => [row.name, row.template.size])).toEqual([
+      [before[0]!.name, 'small'],
+      [plan.creates[0], 'large'],
+    ]);
+  } finally {
+    await resized.close();
+  }
 });
