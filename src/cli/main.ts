@@ -4,8 +4,10 @@ import { RuntimeConfigurationError } from '../runtime.ts';
 import { ToolchainError } from '../toolchain/errors.ts';
 import { diagnose, formatReports } from './doctor.ts';
 import { registerEngineCommands } from './engine-commands.ts';
+import { registerRecordsCommands } from './records-commands.ts';
 import { registerValidateCommand } from './validate-command.ts';
 import { registerLocalCloudCommand } from './local-cloud-command.ts';
+import { registerWorkerCommand } from './worker-command.ts';
 
 /** Exit codes scripts can rely on. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, unavailable: 3 } as const;
@@ -28,6 +30,7 @@ program
 
 registerValidateCommand(program);
 registerEngineCommands(program);
+registerRecordsCommands(program);
 
 const toolchain = program.command('toolchain').description('Manage the Pulumi engine the project runs on.');
 
@@ -50,6 +53,7 @@ toolchain
   });
 
 registerLocalCloudCommand(program);
+registerWorkerCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import { InvalidInputError, DynamicServersError } from '../records/errors.ts';
+import type { ServerRecord } from '../records/records.ts';
+import { SERVER_STATUSES, type ServerStatus } from '../records/statuses.ts';
+import { openRuntime, type Runtime } from '../runtime.ts';
+
+/** Exit code of a call refused for bad input (an unknown type, a negative count, ...). */
+const EXIT_BAD_INPUT = 2;
+
+async function withRecords(work: (runtime: Runtime) => Promise<void>): Promise<void> {
+  const runtime = await openRuntime();
+  try {
+    await work(runtime);
+  } catch (error) {
+    if (!(error instanceof DynamicServersError)) throw error;
+    process.stderr.write(`dynamic-servers: ${error.message}\n`);
+    process.exitCode = error instanceof InvalidInputError ? EXIT_BAD_INPUT : 1;
+  } finally {
+    await runtime.close();
+  }
+}
+
+function parseWhole(value: string): number {
+  return /^\d+$/.test(value) ? Number(value) : Number.NaN;
+}
+
+function table(rows: readonly ServerRecord[]): string {
+  const header = ['ID', 'NAME', 'TYPE', 'PROVIDER', 'STATUS', 'PROVIDER ID', 'ADDRESS', 'SINCE'];
+  const cells = rows.map((row) => [String(row.id), row.name, row.serverType, row.provider, row.status, row.providerId ?? '', row.addresses.ipv4 ?? '', row.statusUpdatedAt.toISOString()]);
+  const widths = header.map((title, column) => Math.max(title.length, ...cells.map((cell) => cell[column]!.length)));
+  return [header, ...cells].map((cell) => cell.map((text, column) => text.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+}
+
+/**
+ * Registers the commands on the records: `list`, `status` (read; `--json` on both) and `ensure`, `increase`,
+ * `decrease`, `reboot` (change the desired state and enqueue work; they return at once). Bad input exits 2.
+ */
+export function registerRecordsCommands(program: Command): void {
+  program
+    .command('list')
+    .description('List servers as a table, newest last.')
+    .option('-t, --type <type>', 'only this server type')
+    .option('-s, --status <status...>', `only these statuses (${SERVER_STATUSES.join(', ')})`)
+    .option('--json', 'print the servers as JSON')
+    .addHelpText('after', '\nExamples:\n  $ npx dynamic-servers list\n  $ npx dynamic-servers list --type worker --status running starting --json')
+    .action((options: { type?: string; status?: ServerStatus[]; json?: boolean }) =>
+      withRecords(async ({ records }) => {
+        const rows = await records.servers({ ...(options.type ? { serverType: options.type } : {}), ...(options.status ? { status: options.status } : {}) });
+        process.stdout.write((options.json ? JSON.stringify(rows, null, 2) : rows.length === 0 ? 'no servers' : table(rows)) + '\n');
+      }),
+    );
+
+  program
+    .command('status')
+    .description('Count servers per type and status, with each type\'s desired state.')
+    .option('--json', 'print the counts as JSON')
+    .action((options: { json?: boolean }) =>
+      withRecords(async ({ records, serverTypes }) => {
+        const types = [];
+        for (const { type } of serverTypes) {
+          const counts = await records.countPerStatus(type);
+          const desired = await records.desiredState(type);
+          types.push({ serverType: type, provisioned: await records.provisionedCount(type), desiredVersion: desired.version, appliedVersion: desired.appliedVersion, counts });
+        }
+        if (options.json) {
+          process.stdout.write(JSON.stringify(types, null, 2) + '\n');
+          return;
+        }
+        for (const type of types) {
+          const nonZero = Object.entries(type.counts).filter(([, count]) => count > 0).map(([status, count]) => `${status} ${count}`);
+          process.stdout.write(`${type.serverType}: ${type.provisioned} provisioned (${nonZero.join(', ') || 'no servers'}); desired version ${type.desiredVersion}, applied ${type.appliedVersion}\n`);
+        }
+      }),
+    );
+
+  const change = (name: string, description: string, example: string, run: (runtime: Runtime, type: string, amount: number | undefined) => Promise<unknown>, amountArgument?: string) => {
+    const command = program.command(name).description(description).argument('<type>', 'server type');
+    if (amountArgument) command.argument(amountArgument, 'a whole number');
+    command.addHelpText('after', `\nExample:\n  $ ${example}`).action((type: string, amount: string | undefined) =>
+      withRecords(async (runtime) => {
+        const result = await run(runtime, type, amount === undefined ? undefined : parseWhole(amount));
+        process.stdout.write(JSON.stringify(result) + '\n');
+      }),
+    );
+  };
+  change('ensure', 'Make a type have exactly COUNT provisioned servers.', 'npx dynamic-servers ensure worker 5', ({ records }, type, count) => records.ensure(type, count!), '<count>');
+  change('increase', 'Add BY servers (default 1) to a type.', 'npx dynamic-servers increase worker 2', ({ records }, type, by) => records.increase(type, by ?? 1), '[by]');
+  change('decrease', 'Remove BY servers (default 1) from a type, not-yet-running first, then the newest.', 'npx dynamic-servers decrease worker', ({ records }, type, by) => records.decrease(type, by ?? 1), '[by]');
+  change('reboot', 'Reboot the servers of one type (starting ones once they run).', 'npx dynamic-servers reboot worker', ({ records }, type) => records.reboot(type));
+}
