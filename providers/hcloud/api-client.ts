@@ -17,7 +17,8 @@ import {
   type ServerApi,
 } from '../contract.ts';
 import { errorFromHcloudAnswer } from './errors.ts';
-import { requestOnce, withRetries, type HcloudHttp, type RetryPolicy } from './http.ts';
+import { withRetries, type RetryPolicy } from '../retry.ts';
+import { requestOnce, type HcloudHttp } from './http.ts';
 import { RateLimitGate } from './rate-limit.ts';
 import { HCLOUD_STATUSES, RUNNING_ACTION_STATUSES } from './status.ts';
 import { labelSelector, type HcloudSnapshotRef, type HcloudTemplate } from './template.ts';

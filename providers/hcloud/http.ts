@@ -3,7 +3,8 @@
 // and is cut out of every error message.
 import { TransientProviderError, UnexpectedResponseError } from '../contract.ts';
 import { errorFromHcloudAnswer } from './errors.ts';
-import { parseRetryAfter, readRateLimit, msUntilNextRequest, type RateLimitGate } from './rate-limit.ts';
+import { parseRetryAfter } from '../retry.ts';
+import { readRateLimit, msUntilNextRequest, type RateLimitGate } from './rate-limit.ts';
 
 /** Where and how to reach the API. */
 export interface HcloudHttp {
@@ -15,19 +16,6 @@ export interface HcloudHttp {
   gate: RateLimitGate;
   sleep: (ms: number) => Promise<void>;
   now: () => number;
-}
-
-/** How failed exchanges are retried. */
-export interface RetryPolicy {
-  /** Retries after the first attempt. */
-  retries: number;
-  /** Base of the exponential backoff (with jitter) when the API said nothing about when to come back. */
-  backoffMs: number;
-  maxBackoffMs: number;
-  /** A wait longer than this is not waited for: the TransientProviderError goes to the caller, who can reschedule. */
-  maxRetryAfterMs: number;
-  sleep: (ms: number) => Promise<void>;
-  random: () => number;
 }
 
 /** `text` with every occurrence of `secret` replaced by `[redacted]`. */
@@ -82,22 +70,4 @@ export async function requestOnce(http: HcloudHttp, method: string, path: string
     throw redacted(errorFromHcloudAnswer(what, response.status, parsed, retryAfterMs), http.token);
   }
   return parsed;
-}
-
-/**
- * Runs `attempt` until it succeeds, retrying TransientProviderErrors up to `policy.retries` times: after the wait
- * the API asked for when it gave one, else after an exponential backoff with jitter. Other errors, and a wait
- * beyond `policy.maxRetryAfterMs`, go to the caller at once.
- */
-export async function withRetries<T>(policy: RetryPolicy, attempt: (attemptNumber: number) => Promise<T>): Promise<T> {
-  for (let attemptNumber = 0; ; attemptNumber += 1) {
-    try {
-      return await attempt(attemptNumber);
-    } catch (error) {
-      if (!(error instanceof TransientProviderError) || attemptNumber >= policy.retries) throw error;
-      if (error.retryAfterMs !== undefined && error.retryAfterMs > policy.maxRetryAfterMs) throw error;
-      const backoff = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** attemptNumber) * (0.5 + policy.random() / 2);
-      await policy.sleep(error.retryAfterMs ?? Math.round(backoff));
-    }
-  }
 }

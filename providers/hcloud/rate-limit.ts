@@ -38,17 +38,6 @@ export function msUntilNextRequest(state: RateLimitState, now: number): number {
 }
 
 /**
- * Milliseconds to wait according to a Retry-After header (delta-seconds or an HTTP date), or undefined when there
- * is none. The Hetzner API does not document one, but a proxy in front of it may send it.
- */
-export function parseRetryAfter(value: string | null, now: number): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-/**
  * Remembers the last rate-limit state a client saw and estimates the budget since (requests spent, requests
  * refilled), so the client waits before a request the API would refuse instead of spending it on a 429.
  */

@@ -12,7 +12,8 @@ import {
   type ObservedServer,
   type ServerApi,
 } from '../contract.ts';
-import { requestOnce, withRetries, type HttpSettings, type RetryPolicy } from './http.ts';
+import { withRetries, type RetryPolicy } from '../retry.ts';
+import { requestOnce, type HttpSettings } from './http.ts';
 import { LOCAL_CLOUD_STATUSES } from './status.ts';
 
 export { markProviderError, ServerNotFoundError } from '../contract.ts';
