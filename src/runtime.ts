@@ -4,6 +4,7 @@ import { StackEngine } from './engine/stack-engine.ts';
 import { DynamicServers } from './records/dynamic-servers.ts';
 import { loadServerTypes } from './stacks/load.ts';
 import type { ServerTypeConfig } from './stacks/server-type-config.ts';
+import type { WorkQueue } from './records/work-queue.ts';
 import { requireEngine } from './toolchain/engine.ts';
 
 /** Settings a process needs to act on a deployment, read from the environment. */
@@ -54,11 +55,12 @@ export function recordsServerTypes(types: readonly ServerTypeConfig[]): Paramete
 /**
  * Opens the records (running pending migrations) and the stack engine for the server types in
  * `<projectDir>/stacks`. Throws StackConfigError for invalid stack files, EngineUnavailableError without a CLI.
+ * `options.workQueue` receives the records' work (default: a RecordingWorkQueue).
  */
-export async function openRuntime(settings: RuntimeSettings = runtimeSettings()): Promise<Runtime> {
+export async function openRuntime(settings: RuntimeSettings = runtimeSettings(), options: { workQueue?: WorkQueue } = {}): Promise<Runtime> {
   const serverTypes = await loadServerTypes(join(settings.projectDir, 'stacks'));
   const pulumiEngine = await requireEngine();
-  const records = await DynamicServers.open({ databaseUrl: settings.databaseUrl, serverTypes: recordsServerTypes(serverTypes) });
+  const records = await DynamicServers.open({ databaseUrl: settings.databaseUrl, serverTypes: recordsServerTypes(serverTypes), ...(options.workQueue ? { workQueue: options.workQueue } : {}) });
   const engine = new StackEngine({ ...settings, engine: pulumiEngine, records });
   return { settings, serverTypes, records, engine, close: () => records.close() };
 }

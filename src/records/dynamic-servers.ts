@@ -24,6 +24,7 @@ import {
 } from './errors.ts';
 import { ServerEvents, type DynamicServersEventName, type Listener } from './events.ts';
 import { parseCount, parseName, parseStep } from './input.ts';
+import { pruneServerRecords } from './prune.ts';
 import { lockServerType } from './locks.ts';
 import { migrateRecords, openRecordsOrm } from './orm.ts';
 import { countPerStatus, countProvisioned, findDesiredState, findServer, findServers, findStatusHistory, parseServerQuery, type ServerQuery } from './queries.ts';
@@ -257,6 +258,21 @@ export class DynamicServers {
       const serverType = rows[0]?.type;
       if (serverType === undefined) throw new ServerNotFoundError(`no server has id ${id}`);
       return (await this.#commit((em) => transitionServer(em, { id, serverType }, status, valid, new Date()))).server;
+    });
+  }
+
+  /**
+   * For the job layer: removes the records and status history of servers deleted or errored more than
+   * `olderThanDays` days ago (a positive number; InvalidInputError otherwise). Returns how many servers went.
+   * Counts and limits never include such servers, so pruning changes no count.
+   */
+  pruneFinished(olderThanDays: number): Promise<number> {
+    return this.#run(async () => {
+      if (typeof olderThanDays !== 'number' || !Number.isFinite(olderThanDays) || olderThanDays <= 0) {
+        throw new InvalidInputError(`olderThanDays is a positive number of days, got ${String(olderThanDays)}`);
+      }
+      const before = new Date(Date.now() - olderThanDays * 86_400_000);
+      return this.#orm.em.fork().transactional((em) => pruneServerRecords(em, before));
     });
   }
 

@@ -6,9 +6,10 @@ import { SERVER_STATUSES } from '../statuses.ts';
 export type ServerAddresses = Record<string, string>;
 
 /**
- * The `server` table: one row per server the library ever asked for. Rows are never deleted; a server that is
- * gone has status `deleted`. The snapshot template is stored on the row (never secrets: those stay Pulumi
- * secure config) with its hash, so a later template change cannot alter what an existing server was built from.
+ * The `server` table: one row per server the library ever asked for; a server that is gone has status `deleted`.
+ * Only pruning deletes rows (deleted and errored servers, after a number of days). The snapshot template is stored
+ * on the row (never secrets: those stay Pulumi secure config) with its hash, so a later template change cannot
+ * alter what an existing server was built from.
  */
 export const Server = defineEntity({
   name: 'Server',

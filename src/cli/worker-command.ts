@@ -1,0 +1,106 @@
+import type { Command } from 'commander';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { AgendaWorkQueue } from '../jobs/agenda-work-queue.ts';
+import { JobWorkerConfigError } from '../jobs/errors.ts';
+import { prepareJobStore } from '../jobs/job-store.ts';
+import { createJobAgenda, startJobWorker, type DetermineServerCount } from '../jobs/worker.ts';
+import { STATUS_EVENT } from '../records/events.ts';
+import { SERVER_STATUSES } from '../records/statuses.ts';
+import { openRuntime, runtimeSettings } from '../runtime.ts';
+
+interface WorkerCommandOptions {
+  monitor?: string;
+  monitorInterval?: string;
+  housekeepingInterval?: string;
+  pruneAfterDays?: string;
+}
+
+function seconds(value: string | undefined, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new JobWorkerConfigError(`${what} must be a positive number, got ${JSON.stringify(value)}`);
+  return parsed;
+}
+
+async function loadMonitor(module: string): Promise<DetermineServerCount> {
+  const loaded = (await import(pathToFileURL(resolve(module)).href)) as { determineServerCount?: unknown };
+  if (typeof loaded.determineServerCount !== 'function') throw new JobWorkerConfigError(`${module} does not export a determineServerCount function`);
+  return loaded.determineServerCount as DetermineServerCount;
+}
+
+/** One JSON line on stderr per job start and end and per server event, for operators and tests that count what workers did. */
+function logLine(fields: Record<string, unknown>): void {
+  process.stderr.write(`${JSON.stringify({ at: new Date().toISOString(), pid: process.pid, ...fields })}\n`);
+}
+
+/**
+ * Registers `worker`: runs the jobs (reconcile, verify, hang detection, monitor, pruning) on the Agenda job store
+ * at DYNAMIC_SERVERS_JOBS_URL (default DATABASE_URL) until SIGTERM or SIGINT, then finishes its running jobs, hands
+ * back the ones it had locked, and exits 0. Reads the same settings as `reconcile`.
+ */
+export function registerWorkerCommand(program: Command): void {
+  program
+    .command('worker')
+    .description('Run the job worker: apply desired states, watch servers, detect hangs (until SIGTERM).')
+    .option('--monitor <module>', 'module exporting determineServerCount(type), applied with ensure() every interval')
+    .option('--monitor-interval <seconds>', 'how often the monitor runs (default 60)')
+    .option('--housekeeping-interval <seconds>', 'how often hang detection and the sweep run (default 30)')
+    .option('--prune-after-days <days>', 'remove deleted and errored records older than this (default 30)')
+    .addHelpText('after', '\nExample:\n  $ DATABASE_URL=postgres://... npx dynamic-servers worker --monitor ./count.js')
+    .action(async (options: WorkerCommandOptions) => {
+      const settings = runtimeSettings();
+      const jobStoreUrl = process.env.DYNAMIC_SERVERS_JOBS_URL || settings.databaseUrl;
+      const monitorInterval = seconds(options.monitorInterval, '--monitor-interval');
+      const housekeepingInterval = seconds(options.housekeepingInterval, '--housekeeping-interval');
+      const pruneAfterDays = seconds(options.pruneAfterDays, '--prune-after-days');
+      const determineServerCount = options.monitor ? await loadMonitor(options.monitor) : undefined;
+      const name = `${hostname()}-${process.pid}`;
+      const signal = new Promise<string>((done) => {
+        process.once('SIGTERM', () => done('SIGTERM'));
+        process.once('SIGINT', () => done('SIGINT'));
+      });
+      // A failed resource of an inline Pulumi program can leave a rejected promise nobody awaits; the engine
+      // already records the failure on the server, so it must not end the worker.
+      process.on('unhandledRejection', (reason) => logLine({ event: 'unhandled-rejection', message: String((reason as Error)?.message ?? reason) }));
+
+      await prepareJobStore(jobStoreUrl);
+      const agenda = createJobAgenda(jobStoreUrl, name);
+      const workQueue = new AgendaWorkQueue(agenda);
+      const runtime = await openRuntime(settings, { workQueue });
+      try {
+        for (const status of SERVER_STATUSES) {
+          const name = STATUS_EVENT[status];
+          runtime.records.on(name, (event) => logLine({ event: 'server-event', name, server: event.server.name, from: event.from, reason: event.reason }));
+        }
+        // Other processes' job events arrive too (remote = true); only this worker's own are logged.
+        agenda.on('start', (job: { attrs?: { name: string } }, remote?: boolean) => {
+          if (!remote && job.attrs) logLine({ event: 'job-start', job: job.attrs.name });
+        });
+        agenda.on('complete', (job: { attrs?: { name: string } }, remote?: boolean) => {
+          if (!remote && job.attrs) logLine({ event: 'job-end', job: job.attrs.name });
+        });
+        const worker = await startJobWorker({
+          agenda,
+          jobStoreUrl,
+          records: runtime.records,
+          engine: runtime.engine,
+          workQueue,
+          serverTypes: runtime.serverTypes,
+          ...(determineServerCount ? { determineServerCount } : {}),
+          ...(monitorInterval === undefined ? {} : { monitorIntervalMs: monitorInterval * 1000 }),
+          ...(housekeepingInterval === undefined ? {} : { housekeepingIntervalMs: housekeepingInterval * 1000 }),
+          ...(pruneAfterDays === undefined ? {} : { pruneAfterDays }),
+          onError: (error, context) => logLine({ event: 'error', context, message: String((error as Error)?.message ?? error) }),
+        });
+        logLine({ event: 'worker-started', name, types: runtime.serverTypes.map((type) => type.type) });
+        const received = await signal;
+        logLine({ event: 'worker-stopping', signal: received });
+        await worker.stop();
+      } finally {
+        await runtime.close();
+      }
+      logLine({ event: 'worker-stopped' });
+    });
+}

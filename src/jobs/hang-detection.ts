@@ -1,0 +1,38 @@
+import type { DynamicServers } from '../records/dynamic-servers.ts';
+import { InvalidTransitionError } from '../records/errors.ts';
+import type { ServerStatus } from '../records/statuses.ts';
+import type { ServerTypeConfig } from '../stacks/server-type-config.ts';
+
+/** The statuses a server can hang in, and which of the type's timeouts applies to each. */
+const TIMEOUT_OF: Readonly<Partial<Record<ServerStatus, keyof ServerTypeConfig['timeouts']>>> = {
+  starting: 'bootSeconds',
+  rebooting: 'bootSeconds',
+  stopping: 'stopSeconds',
+  deleting: 'deleteSeconds',
+};
+
+/** Statuses hang detection watches. */
+export const HANG_WATCHED_STATUSES = Object.keys(TIMEOUT_OF) as ServerStatus[];
+
+/**
+ * Marks `hanging` every server of the type that has been starting or rebooting longer than its boot timeout,
+ * stopping longer than its stop timeout, or deleting longer than its delete timeout (history row and `hanging`
+ * event through recordTransition; hanging servers are not counted as provisioned). A server that moved on in
+ * the meantime is left alone. Returns the names marked.
+ */
+export async function markHangingServers(records: DynamicServers, type: Pick<ServerTypeConfig, 'type' | 'timeouts'>, now: Date = new Date()): Promise<string[]> {
+  const marked: string[] = [];
+  for (const server of await records.servers({ serverType: type.type, status: HANG_WATCHED_STATUSES })) {
+    const timeout = TIMEOUT_OF[server.status];
+    if (timeout === undefined) continue;
+    const seconds = type.timeouts[timeout];
+    if (now.getTime() - server.statusUpdatedAt.getTime() <= seconds * 1000) continue;
+    try {
+      await records.recordTransition(server.id, 'hanging', { reason: `still ${server.status} after the ${seconds} s timeout` });
+      marked.push(server.name);
+    } catch (error) {
+      if (!(error instanceof InvalidTransitionError)) throw error;
+    }
+  }
+  return marked;
+}

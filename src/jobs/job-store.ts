@@ -1,0 +1,85 @@
+// The store Agenda keeps its jobs in, chosen by URL: PostgreSQL (`postgres://`, `postgresql://`; LISTEN/NOTIFY
+// announces new jobs) or MongoDB (`mongodb://`, `mongodb+srv://`; workers poll). The schema or indexes are created
+// once by prepareJobStore, before any worker starts, because several Agendas creating them at once race.
+import { MongoBackend } from '@agendajs/mongo-backend';
+import { PostgresBackend } from '@agendajs/postgres-backend';
+import type { AgendaBackend } from 'agenda';
+import { MongoClient } from 'mongodb';
+import pg from 'pg';
+import { UnsupportedJobStoreError } from './errors.ts';
+
+/** The table (PostgreSQL) or collection (MongoDB) Agenda's jobs live in. */
+export const JOB_TABLE = 'dynamic_servers_jobs';
+
+/** Key of the session advisory lock that serializes schema creation (a space of its own). */
+const SCHEMA_LOCK_KEY = 1_146_290_202;
+
+/** The kinds of job store. */
+export type JobStoreKind = 'postgres' | 'mongodb';
+
+/** The kind of job store a URL names, or UnsupportedJobStoreError. */
+export function jobStoreKind(url: string): JobStoreKind {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === 'postgres' || scheme === 'postgresql') return 'postgres';
+  if (scheme === 'mongodb' || scheme === 'mongodb+srv') return 'mongodb';
+  throw new UnsupportedJobStoreError(`no job store for URL scheme ${JSON.stringify(scheme ?? '')}: use postgres:// or mongodb://`);
+}
+
+/**
+ * Creates the job store's schema (PostgreSQL: table, indexes, trigger, one process at a time under an advisory
+ * lock) or indexes (MongoDB) if missing. Run once before the workers open their backends (which skip it).
+ */
+export async function prepareJobStore(url: string): Promise<void> {
+  if (jobStoreKind(url) === 'mongodb') {
+    const backend = new MongoBackend({ address: url, collection: JOB_TABLE, ensureIndex: true });
+    try {
+      await backend.connect();
+    } finally {
+      await backend.disconnect();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [SCHEMA_LOCK_KEY]);
+    const backend = new PostgresBackend({ connectionString: url, tableName: JOB_TABLE, channelName: JOB_TABLE, ensureSchema: true });
+    try {
+      await backend.connect();
+    } finally {
+      await backend.disconnect();
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** A backend on `url` for one Agenda; the schema or indexes must already exist (prepareJobStore). */
+export function openJobBackend(url: string): AgendaBackend {
+  if (jobStoreKind(url) === 'mongodb') return new MongoBackend({ address: url, collection: JOB_TABLE, ensureIndex: false });
+  return new PostgresBackend({ connectionString: url, tableName: JOB_TABLE, channelName: JOB_TABLE, ensureSchema: false });
+}
+
+/**
+ * Hands back the jobs the Agenda named `name` had locked but not run (after it drained): they become free for
+ * the other workers at once instead of when their lock expires.
+ */
+export async function releaseJobLocks(url: string, name: string): Promise<number> {
+  if (jobStoreKind(url) === 'mongodb') {
+    const client = await MongoClient.connect(url);
+    try {
+      const result = await client.db().collection(JOB_TABLE).updateMany({ lockedAt: { $ne: null }, lastModifiedBy: name }, { $set: { lockedAt: null } });
+      return result.modifiedCount;
+    } finally {
+      await client.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const result = await client.query(`UPDATE "${JOB_TABLE}" SET locked_at = NULL WHERE locked_at IS NOT NULL AND last_modified_by = $1`, [name]);
+    return result.rowCount ?? 0;
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,208 @@
+// The job worker: the Agenda jobs that turn the records' desired state into servers and watch them.
+import { Agenda, exponential, type Job } from 'agenda';
+import type { StackEngine } from '../engine/stack-engine.ts';
+import type { DynamicServers } from '../records/dynamic-servers.ts';
+import type { ServerTypeConfig } from '../stacks/server-type-config.ts';
+import { AgendaWorkQueue, requestRun } from './agenda-work-queue.ts';
+import { JobWorkerConfigError } from './errors.ts';
+import { markHangingServers } from './hang-detection.ts';
+import { HOUSEKEEPING_JOB, MONITOR_JOB, PRUNE_JOB, reconcileJob, verifyJob } from './job-names.ts';
+import { openJobBackend, releaseJobLocks } from './job-store.ts';
+import { FIRST_VERIFY_DELAY_MS, nextVerifyDelay } from './verify-polling.ts';
+
+/** The user's answer to "how many servers of this type now?"; a non-number leaves the type as it is. */
+export type DetermineServerCount = (serverType: string) => number | null | undefined | Promise<number | null | undefined>;
+
+/** A server type as the worker needs it: its name and its hang timeouts. */
+export type WorkerServerType = Pick<ServerTypeConfig, 'type' | 'timeouts'>;
+
+/** How to start a JobWorker. */
+export interface JobWorkerOptions {
+  /** From createJobAgenda; the worker defines its jobs on it and starts it. */
+  agenda: Agenda;
+  /** The job store's URL, as given to createJobAgenda. */
+  jobStoreUrl: string;
+  /** The records, opened with `workQueue` as their WorkQueue. */
+  records: DynamicServers;
+  engine: StackEngine;
+  workQueue: AgendaWorkQueue;
+  serverTypes: readonly WorkerServerType[];
+  /** Called every `monitorIntervalMs` per type; its number is applied with `records.ensure`. */
+  determineServerCount?: DetermineServerCount;
+  /** Default 60 000 (one minute). */
+  monitorIntervalMs?: number;
+  /** How often hang detection and the sweep for lost requests run; default 30 000. */
+  housekeepingIntervalMs?: number;
+  /** Deleted and errored records older than this many days are removed; default 30. */
+  pruneAfterDays?: number;
+  /** Default 3 600 000 (one hour). */
+  pruneIntervalMs?: number;
+  /** Receives the error of a failed job or monitor call; default: written to stderr. */
+  onError?: (error: unknown, context: string) => void;
+}
+
+/** A started worker. */
+export interface JobWorker {
+  readonly agenda: Agenda;
+  /**
+   * Graceful shutdown: takes no new jobs, waits for the running ones to finish, hands back the jobs it had
+   * locked but not started, and closes the job store's connections. The records and engine stay open.
+   */
+  stop(): Promise<void>;
+}
+
+/** The PostgreSQL-advisory-free part of Agenda tuning: how often a worker looks for due jobs (milliseconds). */
+export const PROCESS_EVERY_MS = 500;
+/** How long a job's lock lasts without a touch; a worker that died frees its jobs after this (milliseconds). */
+export const LOCK_LIFETIME_MS = 30_000;
+
+/**
+ * An Agenda on the job store at `url` (schema already prepared), named `name` in the jobs it locks. A process
+ * that only enqueues starts it with no jobs defined, so its requests are announced to the workers at once.
+ */
+export function createJobAgenda(url: string, name: string): Agenda {
+  return new Agenda({
+    backend: openJobBackend(url),
+    name,
+    processEvery: PROCESS_EVERY_MS,
+    defaultLockLifetime: LOCK_LIFETIME_MS,
+    defaultConcurrency: 1,
+    defaultLockLimit: 1,
+    maxConcurrency: 50,
+  });
+}
+
+function positive(value: number | undefined, fallback: number, what: string): number {
+  const chosen = value ?? fallback;
+  if (!Number.isFinite(chosen) || chosen <= 0) throw new JobWorkerConfigError(`${what} must be a positive number, got ${String(value)}`);
+  return chosen;
+}
+
+/** Rows a reconcile still has to act on even when the desired version is applied (see StackEngine). */
+async function reconcileDue(records: DynamicServers, serverType: string): Promise<boolean> {
+  if ((await records.desiredState(serverType)).workRemains) return true;
+  const rows = await records.servers({ serverType, status: ['new', 'stopping'] });
+  return rows.some((row) => row.status === 'stopping' || row.providerId === null);
+}
+
+/** Keeps a running job's lock alive while `work` runs. */
+async function holdingLock<T>(job: Job, work: () => Promise<T>): Promise<T> {
+  const timer = setInterval(() => void job.touch().catch(() => {}), LOCK_LIFETIME_MS / 3);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/**
+ * Defines the jobs on `options.agenda` and starts it:
+ * - `reconcile:<type>`: StackEngine.reconcile (which loops while the desired version moves); after the run,
+ *   re-checks the desired state and requests itself again when work remains (a request saved while a job runs
+ *   is lost by Agenda); then requests `verify:<type>` within FIRST_VERIFY_DELAY_MS. Failures retry with backoff.
+ * - `verify:<type>`: StackEngine.verify, hang detection, and, while a server is starting, rebooting or deleting,
+ *   its own next run after nextVerifyDelay (about a second at first, at most 20 s).
+ * - `housekeeping`: hang detection of every type, and a request for any reconcile or verify a lost request left.
+ * - `monitor` (when `determineServerCount` is given) and `prune`.
+ * Stack updates of one type never overlap across processes: StackEngine holds the type's stack lock.
+ */
+export async function startJobWorker(options: JobWorkerOptions): Promise<JobWorker> {
+  const { agenda, records, engine, workQueue } = options;
+  const monitorIntervalMs = positive(options.monitorIntervalMs, 60_000, 'monitorIntervalMs');
+  const housekeepingIntervalMs = positive(options.housekeepingIntervalMs, 30_000, 'housekeepingIntervalMs');
+  const pruneIntervalMs = positive(options.pruneIntervalMs, 3_600_000, 'pruneIntervalMs');
+  const pruneAfterDays = positive(options.pruneAfterDays, 30, 'pruneAfterDays');
+  if (options.determineServerCount !== undefined && typeof options.determineServerCount !== 'function') {
+    throw new JobWorkerConfigError('determineServerCount must be a function');
+  }
+  const report = options.onError ?? ((error: unknown, context: string) => process.stderr.write(`dynamic-servers worker: ${context}: ${String((error as Error)?.stack ?? error)}\n`));
+  const retry = exponential({ delay: 1000, factor: 2, maxDelay: 30_000, maxRetries: 10 });
+  const succeeded = new Set<string>();
+
+  for (const type of options.serverTypes) {
+    const reconcileName = reconcileJob(type.type);
+    agenda.define(
+      reconcileName,
+      async (job: Job) => {
+        const result = await holdingLock(job, () => engine.reconcile(type.type));
+        const pending = await records.servers({ serverType: type.type, status: ['starting', 'rebooting', 'deleting'] });
+        if (result.starting.length > 0 || result.deleting.length > 0 || pending.length > 0) await workQueue.requestVerify(type.type, FIRST_VERIFY_DELAY_MS);
+        succeeded.add(reconcileName);
+      },
+      { concurrency: 1, lockLimit: 1, backoff: retry },
+    );
+    agenda.on(`complete:${reconcileName}`, (_job: unknown, remote?: boolean) => {
+      if (remote || !succeeded.delete(reconcileName)) return;
+      void (async () => {
+        if (await reconcileDue(records, type.type)) await workQueue.requestReconcile(type.type);
+      })().catch((error: unknown) => report(error, `re-check after ${reconcileName}`));
+    });
+
+    agenda.define(
+      verifyJob(type.type),
+      async (job: Job) => {
+        await holdingLock(job, () => engine.verify(type.type));
+        await markHangingServers(records, type);
+        const pending = await records.servers({ serverType: type.type, status: ['starting', 'rebooting', 'deleting'] });
+        if (pending.length === 0) return;
+        const youngest = Math.max(...pending.map((row) => row.statusUpdatedAt.getTime()));
+        job.attrs.nextRunAt = new Date(Date.now() + nextVerifyDelay(Date.now() - youngest));
+      },
+      { concurrency: 1, lockLimit: 1, backoff: retry },
+    );
+  }
+
+  agenda.define(HOUSEKEEPING_JOB, async () => {
+    for (const type of options.serverTypes) {
+      try {
+        await markHangingServers(records, type);
+        if (await reconcileDue(records, type.type)) await requestRun(agenda, reconcileJob(type.type));
+        const pending = await records.servers({ serverType: type.type, status: ['starting', 'rebooting', 'deleting'] });
+        if (pending.length > 0) await requestRun(agenda, verifyJob(type.type));
+      } catch (error) {
+        report(error, `housekeeping of ${type.type}`);
+      }
+    }
+  });
+
+  if (options.determineServerCount) {
+    const determine = options.determineServerCount;
+    agenda.define(MONITOR_JOB, async () => {
+      for (const type of options.serverTypes) {
+        try {
+          const count = await determine(type.type);
+          if (typeof count === 'number') await records.ensure(type.type, count);
+        } catch (error) {
+          report(error, `determineServerCount(${type.type})`);
+        }
+      }
+    });
+  }
+
+  agenda.define(PRUNE_JOB, async () => {
+    await records.pruneFinished(pruneAfterDays);
+  });
+
+  agenda.on('fail', (error: unknown, job: { attrs?: { name?: string } }, remote?: boolean) => {
+    if (!remote) report(error, `job ${job?.attrs?.name ?? '?'} failed`);
+  });
+  await agenda.start();
+  await agenda.every(housekeepingIntervalMs, HOUSEKEEPING_JOB);
+  await agenda.every(pruneIntervalMs, PRUNE_JOB);
+  if (options.determineServerCount) await agenda.every(monitorIntervalMs, MONITOR_JOB);
+  for (const type of options.serverTypes) {
+    if (await reconcileDue(records, type.type)) await workQueue.requestReconcile(type.type);
+  }
+
+  let stopping: Promise<void> | null = null;
+  return {
+    agenda,
+    stop() {
+      stopping ??= (async () => {
+        await agenda.drain();
+        await releaseJobLocks(options.jobStoreUrl, agenda.attrs.name ?? '');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,72 @@
+// `dynamic-servers worker` as a child process on a test world, with its JSON log lines collected.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'dynamic-servers.js');
+
+/** One JSON line a worker wrote to stderr. */
+export interface WorkerLogLine {
+  at: string;
+  pid: number;
+  event: string;
+  job?: string;
+  [key: string]: unknown;
+}
+
+/** A running worker process. */
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Its JSON log lines so far. */
+  lines: WorkerLogLine[];
+  /** Its other stderr output (diagnostics). */
+  text: string[];
+  /** Resolves with the exit code (or the signal's name) once it ended. */
+  exited: Promise<number | string>;
+  /** SIGTERM, then the exit code; SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<number | string>;
+}
+
+/** Starts `dynamic-servers worker <args>` with `env`; resolves once it reported `worker-started`. */
+export async function startWorkerProcess(env: NodeJS.ProcessEnv, args: string[] = []): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [BIN, 'worker', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const lines: WorkerLogLine[] = [];
+  const text: string[] = [];
+  let started: () => void = () => {};
+  const startedPromise = new Promise<void>((resolve) => (started = resolve));
+  let buffer = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    buffer += chunk;
+    for (let newline = buffer.indexOf('\n'); newline >= 0; newline = buffer.indexOf('\n')) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      try {
+        const parsed = JSON.parse(line) as WorkerLogLine;
+        lines.push(parsed);
+        if (parsed.event === 'worker-started') started();
+      } catch {
+        text.push(line);
+      }
+    }
+  });
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const early = exited.then((code) => {
+    throw new Error(`worker exited (${code}) before it started: ${text.join('\n')}`);
+  });
+  await Promise.race([startedPromise, early]);
+  early.catch(() => {});
+  return {
+    child,
+    lines,
+    text,
+    exited,
+    async stop(graceMs = 60_000) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
