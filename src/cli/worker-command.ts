@@ -61,9 +61,6 @@ export function registerWorkerCommand(program: Command): void {
         process.once('SIGTERM', () => done('SIGTERM'));
         process.once('SIGINT', () => done('SIGINT'));
       });
-      // A failed resource of an inline Pulumi program can leave a rejected promise nobody awaits; the engine
-      // already records the failure on the server, so it must not end the worker.
-      process.on('unhandledRejection', (reason) => logLine({ event: 'unhandled-rejection', message: String((reason as Error)?.message ?? reason) }));
 
       await prepareJobStore(jobStoreUrl);
       const agenda = createJobAgenda(jobStoreUrl, name);

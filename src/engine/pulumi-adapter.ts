@@ -89,10 +89,13 @@ export class StepFailureCollector {
     }
   };
 
-  /** Every resource that failed, with its error messages joined. */
+  /**
+   * Every resource whose own step failed, with its error messages joined. Resources that only carry an error
+   * diagnostic (e.g. "failed to register" after another resource's failure ended the program) are not among
+   * them: they were not attempted, and the next update declares them again.
+   */
   failures(): ResourceFailure[] {
-    const urns = new Set([...this.#failedUrns, ...this.#messages.keys()]);
-    return [...urns].map((urn) => ({ urn, name: resourceNameOfUrn(urn), message: (this.#messages.get(urn) ?? ['the step failed']).join('\n') }));
+    return [...this.#failedUrns].map((urn) => ({ urn, name: resourceNameOfUrn(urn), message: (this.#messages.get(urn) ?? ['the step failed']).join('\n') }));
   }
 }
 
@@ -150,4 +153,23 @@ export class PlannedStepCollector {
   names(...ops: string[]): string[] {
     return this.steps.filter((step) => ops.includes(step.op)).map((step) => step.name).sort();
   }
+}
+
+const REGISTRATION_FAILED = /^resource .+ failed to register$/;
+let registrationRejectionsFiltered = false;
+
+/**
+ * When one resource of an inline program fails, the SDK rejects the registrations of the resources still in
+ * flight ("resource <name> [...] failed to register") in promises nobody awaits. The engine already records the
+ * failure (the next update declares those resources again), so these rejections must not end the process.
+ * Installs, once per process, an `unhandledRejection` listener that ignores exactly those and re-throws the
+ * rest (what Node would do without a listener).
+ */
+export function ignoreAbandonedRegistrations(): void {
+  if (registrationRejectionsFiltered) return;
+  registrationRejectionsFiltered = true;
+  process.on('unhandledRejection', (reason) => {
+    if (reason instanceof Error && REGISTRATION_FAILED.test(reason.message)) return;
+    throw reason;
+  });
 }

@@ -6,7 +6,7 @@ import { SERVER_STATUSES } from '../records/statuses.ts';
 import { declareServers, isDeclared } from './declared-servers.ts';
 import { StackUpdateError } from './errors.ts';
 import { createProvider } from './provider-registry.ts';
-import { PlannedStepCollector, StepFailureCollector, type ResourceFailure } from './pulumi-adapter.ts';
+import { ignoreAbandonedRegistrations, PlannedStepCollector, StepFailureCollector, type ResourceFailure } from './pulumi-adapter.ts';
 import { deleteLeakedServers, recoverStack, type RecoveryReport } from './recovery.ts';
 import { lockStack } from './stack-lock.ts';
 import { openTypeStack, projectName, readStackConfig, type StackSettings } from './type-stack.ts';
@@ -71,6 +71,7 @@ export class StackEngine {
 
   constructor(options: StackEngineOptions) {
     this.#options = options;
+    ignoreAbandonedRegistrations();
   }
 
   /**
@@ -118,7 +119,10 @@ export class StackEngine {
         const outputs = await context.stack.outputs();
         const providerIds = (outputs.providerIds?.value ?? {}) as Record<string, string>;
         await this.#recordResults(rows, providerIds, failures, report);
-        report.leaksDeleted.push(...(await deleteLeakedServers(context.provider, serverType, new Set(Object.keys(providerIds)))));
+        // Leaks are measured against the rows this update declared, not its outputs: a program cut short by one
+        // server's failure exports no ids, yet the servers it did create are tracked and must stay.
+        const declared = new Set(rows.filter(isDeclared).map((row) => row.name));
+        report.leaksDeleted.push(...(await deleteLeakedServers(context.provider, serverType, declared)));
         await records.markApplied(serverType, desired.version);
         desired = await records.desiredState(serverType);
         rows = await records.servers({ serverType, status: LIVE_STATUSES });

@@ -2,7 +2,11 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { StackEngine } from '../../src/engine/stack-engine.ts';
 import { DynamicServers } from '../../src/records/dynamic-servers.ts';
+import { join } from 'node:path';
+import { runCommand } from '../../src/toolchain/run-command.ts';
 import { startEngineWorld, type EngineWorld } from '../support/engine-world.ts';
+
+const CLI = join(import.meta.dirname, '..', '..', 'bin', 'dynamic-servers.js');
 
 let world: EngineWorld;
 
@@ -63,4 +67,17 @@ test('a changed template only applies to new servers: existing servers keep the 
   } finally {
     await resized.close();
   }
+});
+
+test('a server whose create fails is errored with the provider error; the others of the same up still start', async () => {
+  world.cloud.failNext({ count: 1, status: 403, code: 'resource_limit_exceeded', match: { method: 'POST', pathPrefix: '/servers' } });
+  const before = new Set((await world.records.servers({ serverType: 'demo' })).map((row) => row.id));
+  await world.records.increase('demo', 2);
+  // In a process of its own: the SDK leaves rejected registrations behind, which the engine's process-wide
+  // filter must absorb (Jest would report them itself).
+  const reconcile = await runCommand(process.execPath, [CLI, 'reconcile', 'demo', '--wait'], { env: world.cliEnv });
+  expect({ code: reconcile.code, unhandled: /failed to register/.test(reconcile.stderr) }).toEqual({ code: 0, unhandled: false });
+  const added = (await world.records.servers({ serverType: 'demo' })).filter((row) => !before.has(row.id));
+  expect(added.map((row) => row.status).sort()).toEqual(['errored', 'running']);
+  expect(added.find((row) => row.status === 'errored')?.lastError).toMatchObject({ class: 'QuotaExceededError', message: expect.stringContaining('resource_limit_exceeded') });
 });
