@@ -16,6 +16,9 @@ export interface HeldStackLock {
  */
 export async function lockStack(databaseUrl: string, serverType: string): Promise<HeldStackLock> {
   const client = new pg.Client({ connectionString: databaseUrl });
+  // A lost connection means PostgreSQL released the lock; release() then fails and says so. Without a listener
+  // the client's 'error' event would end the process.
+  client.on('error', () => {});
   await client.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [STACK_LOCK_SPACE, serverType]);

@@ -4,6 +4,7 @@
 import { copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/database.ts';
 import { StackEngine } from '../../src/engine/stack-engine.ts';
 import { openTypeStack, type StackSettings } from '../../src/engine/type-stack.ts';
@@ -16,6 +17,24 @@ import { requireEngine } from '../../src/toolchain/engine.ts';
 import { tempDir } from './temp-dir.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
+
+/**
+ * Waits (up to 5 s) until no other session is connected, so clients whose pools are still closing are not cut
+ * off by the server's shutdown (an 'error' event nobody listens to any more).
+ */
+async function waitForOtherConnectionsToClose(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      const { rows } = await client.query<{ n: number }>("select count(*)::int as n from pg_stat_activity where pid <> pg_backend_pid() and backend_type = 'client backend'");
+      if (rows[0]?.n === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    await client.end();
+  }
+}
 
 /** Everything a test of the engine touches, and how to tear it down. */
 export interface EngineWorld {
@@ -92,6 +111,7 @@ export async function startEngineWorld(options: { serverType?: string; token?: s
     async close() {
       await records.close().catch(() => {});
       await cloud.stop().catch(() => {});
+      await waitForOtherConnectionsToClose(database.url);
       await database.stop().catch(() => {});
       await work.remove();
     },
