@@ -8,9 +8,9 @@ import { StackUpdateError } from './errors.ts';
 import { createProvider } from './provider-registry.ts';
 import { ignoreAbandonedRegistrations, PlannedStepCollector, StepFailureCollector, type ResourceFailure } from './pulumi-adapter.ts';
 import { deleteLeakedServers, recoverStack, type RecoveryReport } from './recovery.ts';
-import { lockStack } from './stack-lock.ts';
+import { lockReboots, lockStack } from './stack-lock.ts';
 import { openTypeStack, projectName, readStackConfig, type StackSettings } from './type-stack.ts';
-import { verifyServers, type VerifyReport } from './verifier.ts';
+import { VERIFIED_STATUSES, verifyServers, type VerifyReport } from './verifier.ts';
 
 /** How to open a StackEngine. */
 export interface StackEngineOptions extends StackSettings {
@@ -151,16 +151,29 @@ export class StackEngine {
     };
   }
 
-  /** One pass over the type's starting, rebooting and deleting servers, recording what the cloud reports. */
+  /**
+   * One pass over the type's starting, rebooting and deleting servers, recording what the cloud reports and
+   * sending the reboots of rebooting servers (see verifyServers). While any server is rebooting, the pass holds
+   * the type's reboot lock and reads its rows again under it, so passes of every process over a type with
+   * rebooting servers run one after the other and none reads `running` from before a reboot another pass sent.
+   */
   async verify(serverType: string): Promise<VerifyReport> {
+    const { records, databaseUrl } = this.#options;
     const context = await this.#context(serverType);
-    const rows = await this.#options.records.servers({ serverType, status: ['starting', 'rebooting', 'deleting'] });
-    return verifyServers(this.#options.records, context.provider, rows);
+    const rows = await records.servers({ serverType, status: [...VERIFIED_STATUSES] });
+    if (!rows.some((row) => row.status === 'rebooting')) return verifyServers(records, context.provider, rows);
+    const lock = await lockReboots(databaseUrl, serverType);
+    try {
+      return await verifyServers(records, context.provider, await records.servers({ serverType, status: [...VERIFIED_STATUSES] }));
+    } finally {
+      await lock.release();
+    }
   }
 
   /**
    * Reconciles and verifies `serverType` until its desired version is applied and no server is still starting,
-   * rebooting or being deleted; polls every `pollMs`. Throws when `timeoutMs` passes first.
+   * rebooting (its reboot not yet sent, or sent and not yet seen running again) or being deleted; polls every
+   * `pollMs`. Throws when `timeoutMs` passes first.
    */
   async converge(serverType: string, options: { timeoutMs?: number; pollMs?: number } = {}): Promise<void> {
     const deadline = Date.now() + (options.timeoutMs ?? 120_000);

@@ -2,25 +2,71 @@ import { serverIdSelector, ServerNotFoundError, TransientProviderError, type Ser
 import type { DynamicServers } from '../records/dynamic-servers.ts';
 import type { ServerRecord } from '../records/records.ts';
 
-/** What one verification pass saw. */
+/** What one verification pass saw and did. */
 export interface VerifyReport {
   running: string[];
   deleted: string[];
   errored: string[];
-  /** Servers still on their way (booting, rebooting, being deleted) or not observable right now. */
+  /**
+   * Servers still on their way (booting, rebooting, being deleted) or not observable right now; includes the
+   * servers whose reboot this pass sent, and those whose reboot must be sent again after a transient failure.
+   */
   waiting: string[];
+  /** Servers this pass asked the cloud to reboot (the cloud accepted); each is also in `waiting`. */
+  rebootsSent: string[];
 }
 
 /** Statuses whose end the verifier watches for in the cloud. */
 export const VERIFIED_STATUSES = ['starting', 'rebooting', 'deleting'] as const;
 
 /**
+ * Sends the reboot of a `rebooting` server whose reboot nobody claimed yet: claims it (DynamicServers.claimReboot,
+ * so one request reboots the server at most once, whichever passes run at once), then asks the provider. A
+ * transient failure gives the claim back for the next pass; any other failure errors the server with it. A
+ * provider that cannot reboot leaves the server running as it is.
+ */
+async function sendReboot(records: DynamicServers, provider: ServerProvider, server: ServerRecord & { providerId: string }, report: VerifyReport): Promise<void> {
+  if (typeof provider.api.reboot !== 'function') {
+    // Nothing can carry the reboot out and waiting would only end in `hanging`: the server never stopped running.
+    await records.recordTransition(server.id, 'running', { reason: `not rebooted: the ${provider.name} provider cannot reboot servers` });
+    report.running.push(server.name);
+    return;
+  }
+  if (!(await records.claimReboot(server.id))) {
+    // Another pass claimed it after this one read its rows: that pass sends it, a later pass sees the result.
+    report.waiting.push(server.name);
+    return;
+  }
+  try {
+    await provider.api.reboot(server.providerId);
+    report.rebootsSent.push(server.name);
+    report.waiting.push(server.name);
+  } catch (error) {
+    if (error instanceof TransientProviderError) {
+      await records.releaseRebootClaim(server.id);
+      report.waiting.push(server.name);
+    } else {
+      const reason = error instanceof ServerNotFoundError ? 'the server disappeared from the cloud' : 'the cloud refused to reboot it';
+      await records.recordTransition(server.id, 'errored', { reason, error: error instanceof Error ? error : new Error(String(error)) });
+      report.errored.push(server.name);
+    }
+  }
+}
+
+/**
  * Observes each server of `servers` that is starting, rebooting or being deleted, and records what the cloud
  * says: running (with its address), or deleted, but only on the provider's not-found answer. A server that
- * vanished while starting is errored. Transient failures leave the server waiting for the next pass.
+ * vanished while starting or rebooting is errored. Transient failures leave the server waiting for the next pass.
+ *
+ * A rebooting server whose reboot was not sent yet (`rebootSentAt` null) is not observed: its reboot is sent
+ * (see sendReboot) and it waits. One whose reboot was sent before this pass read it becomes running once the
+ * cloud reports it running; an observation in the pass that sent the reboot is never taken as proof, since a
+ * cloud may still report `running` right after accepting it. Passes that may run at once over the same type
+ * must not overlap while rows are rebooting (StackEngine.verify holds the type's reboot lock): otherwise a pass
+ * could observe a server whose claimed reboot the cloud has not accepted yet.
  */
 export async function verifyServers(records: DynamicServers, provider: ServerProvider, servers: readonly ServerRecord[]): Promise<VerifyReport> {
-  const report: VerifyReport = { running: [], deleted: [], errored: [], waiting: [] };
+  const report: VerifyReport = { running: [], deleted: [], errored: [], waiting: [], rebootsSent: [] };
   for (const server of servers) {
     if (!(VERIFIED_STATUSES as readonly string[]).includes(server.status)) continue;
     if (server.providerId === null) {
@@ -33,11 +79,15 @@ export async function verifyServers(records: DynamicServers, provider: ServerPro
       }
       continue;
     }
+    if (server.status === 'rebooting' && server.rebootSentAt === null) {
+      await sendReboot(records, provider, { ...server, providerId: server.providerId }, report);
+      continue;
+    }
     try {
       const observed = await provider.api.observe(server.providerId);
       if (server.status !== 'deleting' && observed.status === 'running') {
         await records.recordTransition(server.id, 'running', {
-          reason: `the cloud reports it ${observed.cloudStatus}`,
+          reason: server.status === 'rebooting' ? `the cloud reports it ${observed.cloudStatus} after the reboot` : `the cloud reports it ${observed.cloudStatus}`,
           ...(observed.ipv4 ? { addresses: { ipv4: observed.ipv4 } } : {}),
         });
         report.running.push(server.name);

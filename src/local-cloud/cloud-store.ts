@@ -25,6 +25,8 @@ export interface StoredServer {
   lifecycle: Lifecycle;
   /** The action of the step the server is in, if any. */
   actionId: number | null;
+  /** How many actions of each command the cloud took on this server (finished no-op ones included). */
+  actionCounts: Partial<Record<Command, number>>;
 }
 
 /** One action (a command and how it went), like the Hetzner Cloud API's. */
@@ -120,6 +122,7 @@ export class CloudStore {
       serverId: server.id,
     };
     this.#actions.set(action.id, action);
+    server.actionCounts[command] = (server.actionCounts[command] ?? 0) + 1;
     return action;
   }
 
@@ -168,6 +171,7 @@ export class CloudStore {
       ipv4: `10.${(id >> 16) & 255}.${(id >> 8) & 255}.${id & 255}`,
       lifecycle: enterStep('initializing', this.#context.now(), delays, this.#context.faults.hangs('initializing')),
       actionId: null,
+      actionCounts: {},
     };
     this.#servers.set(id, server);
     const action = this.#startAction('create_server', server, false);

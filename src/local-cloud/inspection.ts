@@ -1,7 +1,7 @@
 // What tests and the demo can see of the local cloud without going through its API: every server with its true
-// status (hung or not) and counters of what the API answered; and the counts a test asserts on.
+// status (hung or not) and the actions it took, counters of what the API answered; and the counts a test asserts on.
 import type { StoredServer } from './cloud-store.ts';
-import { isStep, type CloudStatus } from './state-machine.ts';
+import { isStep, type CloudStatus, type Command } from './state-machine.ts';
 
 /** One server as an inspection shows it. */
 export interface InspectedServer {
@@ -12,6 +12,12 @@ export interface InspectedServer {
   /** True when the server is in a step that will never end (an injected hang). */
   hung: boolean;
   createdAt: string;
+  /**
+   * How many actions of each command the cloud took on this server (e.g. `{ create_server: 1, reboot_server: 1 }`):
+   * commands it accepted, finished no-op ones included; requests it refused (locked, conflict, injected errors)
+   * are not counted.
+   */
+  actions: Partial<Record<Command, number>>;
 }
 
 /** Counters of the API's answers since the cloud started. */
@@ -42,6 +48,7 @@ export function inspectServer(server: StoredServer): InspectedServer {
     labels: { ...server.labels },
     hung: isStep(server.lifecycle.status) && server.lifecycle.stepEndsAt === null,
     createdAt: new Date(server.createdAt).toISOString(),
+    actions: { ...server.actionCounts },
   };
 }
 

@@ -262,6 +262,49 @@ export class DynamicServers {
   }
 
   /**
+   * For the job layer: claims the sending of a `rebooting` server's reboot to the cloud. In one atomic statement,
+   * sets `rebootSentAt` to now when the server is `rebooting` and no reboot of its current request was claimed
+   * yet; returns true when this call did, false otherwise (no such server, not rebooting, or claimed already by
+   * another caller in any process). Only the caller that got true may ask the cloud to reboot the server, so one
+   * request reboots it at most once. The claim stays until the server goes from `rebooting` to `running` (which
+   * clears it with `rebootRequestedAt`) or the winner gives it back with `releaseRebootClaim`. A caller that dies
+   * between the claim and the cloud's answer leaves the claim set: that reboot may be lost, never doubled.
+   * No history row, no event. Throws InvalidInputError for a bad id.
+   */
+  claimReboot(serverId: number): Promise<boolean> {
+    return this.#run(async () => {
+      const id = parseServerId(serverId);
+      const now = new Date();
+      const claimed = await this.#orm.em
+        .fork()
+        .execute<{ id: string }[]>(
+          `update "server" set "reboot_sent_at" = ?::timestamptz, "updated_at" = ?::timestamptz where "id" = ? and "status" = 'rebooting' and "reboot_sent_at" is null returning "id"`,
+          [now, now, id],
+        );
+      return claimed.length === 1;
+    });
+  }
+
+  /**
+   * For the job layer: gives back a reboot claim won with `claimReboot`, when the cloud did not take the reboot
+   * (it answered with a TransientProviderError), so a later pass claims and sends it again. Clears `rebootSentAt`
+   * of a server still `rebooting`; returns whether it cleared one. Only the caller holding the claim may call it.
+   * No history row, no event. Throws InvalidInputError for a bad id.
+   */
+  releaseRebootClaim(serverId: number): Promise<boolean> {
+    return this.#run(async () => {
+      const id = parseServerId(serverId);
+      const released = await this.#orm.em
+        .fork()
+        .execute<{ id: string }[]>(
+          `update "server" set "reboot_sent_at" = null, "updated_at" = ?::timestamptz where "id" = ? and "status" = 'rebooting' and "reboot_sent_at" is not null returning "id"`,
+          [new Date(), id],
+        );
+      return released.length === 1;
+    });
+  }
+
+  /**
    * For the job layer: removes the records and status history of servers deleted or errored more than
    * `olderThanDays` days ago (a positive number; InvalidInputError otherwise). Returns how many servers went.
    * Counts and limits never include such servers, so pruning changes no count.

@@ -25,6 +25,8 @@ export interface ServerRecord {
   templateHash: string;
   meta: JsonObject;
   rebootRequestedAt: Date | null;
+  /** When a verify pass claimed sending the current reboot to the cloud (see DynamicServers.claimReboot); null otherwise. */
+  rebootSentAt: Date | null;
   lastError: ServerError | null;
   createdAt: Date;
   updatedAt: Date;
@@ -68,6 +70,7 @@ export function toServerRecord(server: ServerEntity): ServerRecord {
     templateHash: server.templateHash,
     meta: structuredClone(server.meta),
     rebootRequestedAt: server.rebootRequestedAt ?? null,
+    rebootSentAt: server.rebootSentAt ?? null,
     lastError: server.lastErrorClass
       ? { class: server.lastErrorClass, message: server.lastErrorMessage ?? '', stack: server.lastErrorStack ?? null }
       : null,

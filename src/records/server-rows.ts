@@ -22,6 +22,7 @@ interface ServerRowJson {
   template_hash: string;
   meta: JsonObject;
   reboot_requested_at: string | null;
+  reboot_sent_at: string | null;
   last_error_class: string | null;
   last_error_message: string | null;
   last_error_stack: string | null;
@@ -44,6 +45,7 @@ function fromRowJson(row: ServerRowJson): ServerRecord {
     templateHash: row.template_hash,
     meta: row.meta,
     rebootRequestedAt: row.reboot_requested_at === null ? null : new Date(row.reboot_requested_at),
+    rebootSentAt: row.reboot_sent_at === null ? null : new Date(row.reboot_sent_at),
     lastError: row.last_error_class === null ? null : { class: row.last_error_class, message: row.last_error_message ?? '', stack: row.last_error_stack },
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),

@@ -65,6 +65,7 @@ export async function insertNewServers(
       templateHash: type.templateHash,
       meta: {},
       rebootRequestedAt: null,
+      rebootSentAt: null,
       lastError: null,
       createdAt: now,
       updatedAt: now,
@@ -79,6 +80,7 @@ export interface ServerChanges {
   addresses?: ServerAddresses;
   meta?: JsonObject;
   rebootRequestedAt?: Date | null;
+  rebootSentAt?: Date | null;
   lastError?: ServerError;
 }
 
@@ -89,6 +91,7 @@ function assignments(changes: ServerChanges, now: Date): { sql: string; params: 
   if (changes.addresses !== undefined) set.push(['"addresses" = ?::jsonb', JSON.stringify(changes.addresses)]);
   if (changes.meta !== undefined) set.push(['"meta" = ?::jsonb', JSON.stringify(changes.meta)]);
   if (changes.rebootRequestedAt !== undefined) set.push(['"reboot_requested_at" = ?::timestamptz', changes.rebootRequestedAt]);
+  if (changes.rebootSentAt !== undefined) set.push(['"reboot_sent_at" = ?::timestamptz', changes.rebootSentAt]);
   if (changes.lastError !== undefined) {
     set.push(['"last_error_class" = ?', changes.lastError.class], ['"last_error_message" = ?', changes.lastError.message], ['"last_error_stack" = ?', changes.lastError.stack]);
   }

@@ -70,7 +70,8 @@ export type ValidTransitionDetails = ReturnType<typeof parseTransitionDetails>;
 /**
  * Moves one server to `to` in the caller's transaction, under its type's lock, with its history row and event.
  * A server reaching `running` with a pending reboot (requested while it was new or starting) goes straight on to
- * `rebooting` (second history row, reboot work); one reaching `running` from `rebooting` has its request cleared.
+ * `rebooting` (second history row, reboot work); one reaching `running` from `rebooting` has its request and its
+ * reboot claim (`rebootSentAt`) cleared.
  * Throws ServerNotFoundError or InvalidTransitionError (nothing written).
  */
 export async function transitionServer(
@@ -89,7 +90,7 @@ export async function transitionServer(
   const { reason, error, ...fields } = details;
   const changes: ServerChanges = error ? { ...fields, lastError: error } : fields;
   const pendingReboot = to === 'running' && from !== 'rebooting' ? current.rebootRequestedAt : null;
-  if (to === 'running' && from === 'rebooting') changes.rebootRequestedAt = null;
+  if (to === 'running' && from === 'rebooting') Object.assign(changes, { rebootRequestedAt: null, rebootSentAt: null });
 
   const effects = noEffects();
   const moved = await moveServers(em, [current], to, reason, now, changes);

@@ -76,7 +76,7 @@ describe('open', () => {
   test('runs the migrations once and the tables match the entities exactly', async () => {
     await open();
     await open();
-    expect(await database.rows('select name from dynamic_servers_migrations')).toEqual([{ name: '0001-create-server-records' }]);
+    expect(await database.rows('select name from dynamic_servers_migrations order by name')).toEqual([{ name: '0001-create-server-records' }, { name: '0002-add-reboot-sent-at' }]);
     const { MikroORM } = await import('@mikro-orm/postgresql');
     const { RECORD_ENTITIES } = await import('../../src/records/entities/index.ts');
     const orm = await MikroORM.init({ clientUrl: database.url, entities: RECORD_ENTITIES, schemaGenerator: { skipTables: ['dynamic_servers_migrations'] } });

@@ -201,7 +201,7 @@ test('4 processes opening a fresh database at once run the migrations exactly on
   const fresh = new pg.Client({ connectionString: freshUrl.toString() });
   await fresh.connect();
   try {
-    expect((await fresh.query('select name from dynamic_servers_migrations')).rows).toEqual([{ name: '0001-create-server-records' }]);
+    expect((await fresh.query('select name from dynamic_servers_migrations order by name')).rows).toEqual([{ name: '0001-create-server-records' }, { name: '0002-add-reboot-sent-at' }]);
   } finally {
     await fresh.end();
   }

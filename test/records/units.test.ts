@@ -10,7 +10,7 @@ function server(id: number, status: ServerStatus): ServerRecord {
   const at = new Date(0);
   return {
     id, name: `worker-${id}`, serverType: 'worker', provider: 'local', status, statusUpdatedAt: at, providerId: null, addresses: {},
-    template: {}, templateHash: templateHash({}), meta: {}, rebootRequestedAt: null, lastError: null, createdAt: at, updatedAt: at,
+    template: {}, templateHash: templateHash({}), meta: {}, rebootRequestedAt: null, rebootSentAt: null, lastError: null, createdAt: at, updatedAt: at,
   };
 }
 

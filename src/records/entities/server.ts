@@ -30,6 +30,11 @@ export const Server = defineEntity({
     meta: p.json<JsonObject>(),
     /** Set when a reboot was asked for and not yet carried out (also while the server is still starting). */
     rebootRequestedAt: p.datetime().nullable(),
+    /**
+     * Set when a verify pass claimed the sending of the current reboot to the cloud (DynamicServers.claimReboot);
+     * cleared with `rebootRequestedAt` when the server runs again, or when the claim is given back.
+     */
+    rebootSentAt: p.datetime().nullable(),
     lastErrorClass: p.text().nullable(),
     lastErrorMessage: p.text().nullable(),
     lastErrorStack: p.text().nullable(),

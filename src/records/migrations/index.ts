@@ -1,7 +1,8 @@
 import { CreateServerRecords } from './0001-create-server-records.ts';
+import { AddRebootSentAt } from './0002-add-reboot-sent-at.ts';
 
 /** The migrations of the server records, oldest first. Append new ones; never edit one that has shipped. */
-export const RECORD_MIGRATIONS = [CreateServerRecords];
+export const RECORD_MIGRATIONS = [CreateServerRecords, AddRebootSentAt];
 
 /** The table that remembers which record migrations ran. */
 export const MIGRATIONS_TABLE = 'dynamic_servers_migrations';
