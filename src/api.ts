@@ -12,7 +12,7 @@ export type { DesiredStateRecord, ServerError, ServerRecord, StatusChangeRecord 
 export type { ServerAddresses } from './records/entities/server.ts';
 export type { JsonObject, JsonValue } from './records/json.ts';
 export { ALLOWED_TRANSITIONS, PROVISIONED_STATUSES, SERVER_STATUSES, isProvisioned, type ProvisionedStatus, type ServerStatus } from './records/statuses.ts';
-export { STATUS_EVENT, type DynamicServersEventName, type DynamicServersEvents, type Listener, type ServerEvent } from './records/events.ts';
+export { STATUS_EVENT, type DynamicServersEventName, type DynamicServersEvents, type EventOrigin, type Listener, type ServerEvent } from './records/events.ts';
 export type { LimitHit, LimitScope } from './records/limits.ts';
 export { MAX_COUNT_PER_CALL, NAME_PATTERN } from './records/input.ts';
 export { notRunningFirstThenNewest, type VictimStrategy } from './records/victims.ts';

@@ -69,7 +69,10 @@ export function registerWorkerCommand(program: Command): void {
       try {
         for (const status of SERVER_STATUSES) {
           const name = STATUS_EVENT[status];
-          runtime.records.on(name, (event) => logLine({ event: 'server-event', name, server: event.server.name, from: event.from, reason: event.reason }));
+          // Other processes' events arrive too (remote); only the changes this worker made are logged.
+          runtime.records.on(name, (event, { remote }) => {
+            if (!remote) logLine({ event: 'server-event', name, server: event.server.name, from: event.from, reason: event.reason });
+          });
         }
         // Other processes' job events arrive too (remote = true); only this worker's own are logged.
         agenda.on('start', (job: { attrs?: { name: string } }, remote?: boolean) => {

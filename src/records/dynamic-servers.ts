@@ -1,4 +1,5 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { pino } from 'pino';
 import {
@@ -22,6 +23,7 @@ import {
   UnknownServerTypeError,
   WorkNotEnqueuedError,
 } from './errors.ts';
+import { EventFeed, notifyEvents } from './event-feed.ts';
 import { ServerEvents, type DynamicServersEventName, type Listener } from './events.ts';
 import { parseCount, parseName, parseStep } from './input.ts';
 import { pruneServerRecords } from './prune.ts';
@@ -63,6 +65,9 @@ interface Parts {
   orm: MikroORM;
   config: RecordsConfig;
   events: ServerEvents;
+  /** Tags this instance's notifications, so its feed skips them. */
+  origin: string;
+  feed: EventFeed;
   victimStrategy: VictimStrategy;
   serverName: ServerNameAction;
   workQueue: WorkQueue;
@@ -74,6 +79,14 @@ function translateDatabaseError(error: unknown): unknown {
     return new InvalidServerNameError('the server name action returned a name another server already has', { cause: error });
   }
   return error;
+}
+
+function logFeedError(): (error: unknown) => void {
+  let logger: pino.Logger | null = null;
+  return (error) => {
+    logger ??= pino({ name: 'dynamic-servers' }, pino.destination(2));
+    logger.warn({ err: error }, 'the event feed from other processes had a problem');
+  };
 }
 
 function logListenerError(): (error: unknown, event: DynamicServersEventName) => void {
@@ -96,6 +109,8 @@ export class DynamicServers {
   readonly #orm: MikroORM;
   readonly #config: RecordsConfig;
   readonly #events: ServerEvents;
+  readonly #origin: string;
+  readonly #feed: EventFeed;
   readonly #victimStrategy: VictimStrategy;
   readonly #serverName: ServerNameAction;
   readonly #inFlight = new Set<Promise<unknown>>();
@@ -105,6 +120,8 @@ export class DynamicServers {
     this.#orm = parts.orm;
     this.#config = parts.config;
     this.#events = parts.events;
+    this.#origin = parts.origin;
+    this.#feed = parts.feed;
     this.#victimStrategy = parts.victimStrategy;
     this.#serverName = parts.serverName;
     this.workQueue = parts.workQueue;
@@ -124,8 +141,18 @@ export class DynamicServers {
     }
     if (options.workQueue !== undefined && typeof options.workQueue?.enqueue !== 'function') throw new InvalidConfigurationError('invalid options: workQueue must have an enqueue method');
     const orm = await openRecordsOrm(options.databaseUrl, poolSize);
+    const events = new ServerEvents(options.onListenerError ?? logListenerError());
+    const origin = randomUUID();
+    let feed: EventFeed;
     try {
       await migrateRecords(orm, options.databaseUrl);
+      feed = await EventFeed.start({
+        databaseUrl: options.databaseUrl,
+        origin,
+        deliver: (event) => events.emit([event], true),
+        loadServer: (serverId) => findServer(orm.em.fork(), serverId),
+        onError: logFeedError(),
+      });
     } catch (error) {
       await orm.close();
       throw error;
@@ -133,7 +160,9 @@ export class DynamicServers {
     return new DynamicServers({
       orm,
       config,
-      events: new ServerEvents(options.onListenerError ?? logListenerError()),
+      events,
+      origin,
+      feed,
       victimStrategy: options.victimStrategy ?? notRunningFirstThenNewest,
       serverName: options.serverName ?? typeAndIdName,
       workQueue: options.workQueue ?? new RecordingWorkQueue(),
@@ -319,7 +348,10 @@ export class DynamicServers {
     });
   }
 
-  /** Calls `listener` on every `event` from now on (after each change commits); returns a function that stops it. */
+  /**
+   * Calls `listener` on every `event` from now on, whichever process made the change: this instance's own changes
+   * right after they commit, other processes' as their notifications arrive. Returns a function that stops it.
+   */
   on<Name extends DynamicServersEventName>(event: Name, listener: Listener<Name>): () => void {
     return this.#events.on(event, listener);
   }
@@ -336,6 +368,7 @@ export class DynamicServers {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await Promise.allSettled([...this.#inFlight]);
+      await this.#feed.close();
       await this.#orm.close();
     })();
     return this.#closing;
@@ -370,7 +403,11 @@ export class DynamicServers {
   async #commit<T extends { effects: Effects }>(change: (em: EntityManager) => Promise<T>): Promise<T> {
     let result: T;
     try {
-      result = await this.#orm.em.fork().transactional((em) => change(em));
+      result = await this.#orm.em.fork().transactional(async (em) => {
+        const changed = await change(em);
+        await notifyEvents(em, this.#origin, changed.effects.events);
+        return changed;
+      });
     } catch (error) {
       throw translateDatabaseError(error);
     }

@@ -46,15 +46,20 @@ export type PendingEvent = {
   [Name in DynamicServersEventName]: { name: Name; payload: DynamicServersEvents[Name] };
 }[DynamicServersEventName];
 
+/** Where an event came from: `remote` is true when another process (or another DynamicServers instance) made the change. */
+export interface EventOrigin {
+  remote: boolean;
+}
+
 /** A listener of event `Name`. */
-export type Listener<Name extends DynamicServersEventName> = (payload: DynamicServersEvents[Name]) => void;
+export type Listener<Name extends DynamicServersEventName> = (payload: DynamicServersEvents[Name], origin: EventOrigin) => void;
 
 /**
- * Typed, synchronous, in-process listeners. A listener that throws does not stop the others nor fail the call
+ * Typed, synchronous listeners, called in this process for its own changes and for those the event feed brings. A listener that throws does not stop the others nor fail the call
  * that emitted: its error goes to `onListenerError`.
  */
 export class ServerEvents {
-  readonly #listeners = new Map<DynamicServersEventName, Set<(payload: never) => void>>();
+  readonly #listeners = new Map<DynamicServersEventName, Set<(payload: never, origin: EventOrigin) => void>>();
   readonly #onListenerError: (error: unknown, event: DynamicServersEventName) => void;
 
   constructor(onListenerError: (error: unknown, event: DynamicServersEventName) => void) {
@@ -65,21 +70,22 @@ export class ServerEvents {
   on<Name extends DynamicServersEventName>(name: Name, listener: Listener<Name>): () => void {
     let listeners = this.#listeners.get(name);
     if (!listeners) this.#listeners.set(name, (listeners = new Set()));
-    listeners.add(listener as (payload: never) => void);
+    listeners.add(listener as (payload: never, origin: EventOrigin) => void);
     return () => this.off(name, listener);
   }
 
   /** Stops calling `listener` on `name` events. */
   off<Name extends DynamicServersEventName>(name: Name, listener: Listener<Name>): void {
-    this.#listeners.get(name)?.delete(listener as (payload: never) => void);
+    this.#listeners.get(name)?.delete(listener as (payload: never, origin: EventOrigin) => void);
   }
 
-  /** Calls the listeners of each event, in order. */
-  emit(events: readonly PendingEvent[]): void {
+  /** Calls the listeners of each event, in order; `remote` says whether another instance made the changes. */
+  emit(events: readonly PendingEvent[], remote = false): void {
+    const origin: EventOrigin = { remote };
     for (const event of events) {
       for (const listener of [...(this.#listeners.get(event.name) ?? [])]) {
         try {
-          (listener as (payload: typeof event.payload) => void)(event.payload);
+          (listener as (payload: typeof event.payload, origin: EventOrigin) => void)(event.payload, origin);
         } catch (error) {
           this.#onListenerError(error, event.name);
         }

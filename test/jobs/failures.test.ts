@@ -3,7 +3,7 @@
 import { afterEach, expect, test } from '@jest/globals';
 import type { ServerEvent } from '../../src/records/events.ts';
 import { startJobWorld, waitForStatus, type JobWorld } from './support/job-world.ts';
-import { startWorkerProcess, type WorkerProcess } from './support/worker-process.ts';
+import { startWorkerProcess, type WorkerProcess } from '../../src/jobs/worker-process.ts';
 
 const FAST = { initializing: 100, starting: 100, stopping: 100, rebooting: 100, deleting: 100 };
 let jobs: JobWorld | undefined;

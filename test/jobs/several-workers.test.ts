@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { openTypeStack } from '../../src/engine/type-stack.ts';
 import { startJobWorld, waitForStatus, type JobWorld } from './support/job-world.ts';
-import { startWorkerProcess, type WorkerProcess } from './support/worker-process.ts';
+import { startWorkerProcess, type WorkerProcess } from '../../src/jobs/worker-process.ts';
 
 const TYPES = ['demo', 'alpha', 'beta'];
 let jobs: JobWorld;
@@ -39,6 +39,14 @@ async function maxConcurrentUpdates(type: string): Promise<{ updates: number; ma
 }
 
 test('30 changes across 3 types converge on 3 workers, one of them killed mid-job', async () => {
+  // This process only calls ensure(); the workers record every running and deleted, and their events reach it.
+  const heard = { running: [] as number[], deleted: [] as number[], local: 0 };
+  for (const name of ['running', 'deleted'] as const) {
+    jobs.records.on(name, (event, { remote }) => {
+      heard[name].push(event.server.id);
+      if (!remote) heard.local += 1;
+    });
+  }
   const wanted = new Map<string, number>();
   let killed = false;
   for (let change = 0; change < 30; change += 1) {
@@ -72,6 +80,20 @@ test('30 changes across 3 types converge on 3 workers, one of them killed mid-jo
   const running = await jobs.records.servers({ status: 'running' });
   const cloud = jobs.world.cloud.inspect().servers.filter((server) => server.status !== 'deleting');
   expect(running.map((row) => Number(row.providerId)).sort()).toEqual(cloud.map((server) => server.id).sort());
+
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const everRunning: number[] = [];
+  const deleted: number[] = [];
+  for (const row of await jobs.records.servers()) {
+    const history = await jobs.records.statusHistory(row.id);
+    if (history.some((change) => change.to === 'running')) everRunning.push(row.id);
+    if (row.status === 'deleted') deleted.push(row.id);
+  }
+  expect(everRunning.length).toBeGreaterThan(0);
+  expect(deleted.length).toBeGreaterThan(0);
+  expect([...heard.running].sort((a, b) => a - b)).toEqual(everRunning);
+  expect([...heard.deleted].sort((a, b) => a - b)).toEqual(deleted);
+  expect(heard.local).toBe(0);
 
   const transitionCounts: Record<string, number> = {};
   for (const row of await jobs.records.servers()) {

@@ -2,7 +2,7 @@
 // Pulumi update), then exits 0; the servers that update created are recorded, none is left half-done.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { startJobWorld, type JobWorld } from './support/job-world.ts';
-import { startWorkerProcess, type WorkerProcess } from './support/worker-process.ts';
+import { startWorkerProcess, type WorkerProcess } from '../../src/jobs/worker-process.ts';
 
 let jobs: JobWorld;
 let worker: WorkerProcess | undefined;

@@ -1,8 +1,9 @@
-// `dynamic-servers worker` as a child process on a test world, with its JSON log lines collected.
+// `dynamic-servers worker` as a child process (the demo's worker, and the tests' several workers), with its JSON
+// log lines collected.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
-const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'dynamic-servers.js');
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'dynamic-servers.js');
 
 /** One JSON line a worker wrote to stderr. */
 export interface WorkerLogLine {
@@ -26,8 +27,11 @@ export interface WorkerProcess {
   stop(graceMs?: number): Promise<number | string>;
 }
 
-/** Starts `dynamic-servers worker <args>` with `env`; resolves once it reported `worker-started`. */
-export async function startWorkerProcess(env: NodeJS.ProcessEnv, args: string[] = []): Promise<WorkerProcess> {
+/**
+ * Starts `dynamic-servers worker <args>` with `env`; resolves once it reported `worker-started`. `onLine`, when
+ * given, sees each JSON log line as it arrives.
+ */
+export async function startWorkerProcess(env: NodeJS.ProcessEnv, args: string[] = [], onLine?: (line: WorkerLogLine) => void): Promise<WorkerProcess> {
   const child = spawn(process.execPath, [BIN, 'worker', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const lines: WorkerLogLine[] = [];
   const text: string[] = [];
@@ -42,6 +46,7 @@ export async function startWorkerProcess(env: NodeJS.ProcessEnv, args: string[] 
       try {
         const parsed = JSON.parse(line) as WorkerLogLine;
         lines.push(parsed);
+        onLine?.(parsed);
         if (parsed.event === 'worker-started') started();
       } catch {
         text.push(line);

@@ -1,0 +1,154 @@
+// Server events across processes: each committed change also NOTIFYs its events on one PostgreSQL channel, and
+// every open DynamicServers LISTENs there, so a script that called ensure() hears the `running` events a worker
+// process records, and a worker hears the script's `creating`.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import pg from 'pg';
+import type { PendingEvent } from './events.ts';
+import type { ServerRecord } from './records.ts';
+
+/** The PostgreSQL notification channel the events travel on. */
+export const EVENT_CHANNEL = 'dynamic_servers_events';
+
+/** PostgreSQL refuses notification payloads of 8000 bytes or more; ours stay below this. */
+const MAX_PAYLOAD_BYTES = 7900;
+
+/** Reconnect delays after the listening connection is lost (milliseconds), the last one repeating. */
+const RECONNECT_DELAYS_MS = [250, 1000, 5000, 15_000];
+
+/** An event as it travels: the whole event, or (when too large) the server it is about, to be read on arrival. */
+type WireEvent =
+  | { origin: string; event: PendingEvent }
+  | { origin: string; reference: { name: PendingEvent['name']; serverId: number; from: string | null; reason: string } };
+
+/** The notification text of one event from `origin`: the event itself, without the error's stack if that makes it fit, else a reference. */
+export function encodeEvent(origin: string, event: PendingEvent): string {
+  const whole = JSON.stringify({ origin, event } satisfies WireEvent);
+  if (Buffer.byteLength(whole) < MAX_PAYLOAD_BYTES || event.name === 'limitHit') return whole;
+  const { server, from, reason } = event.payload;
+  const withoutStack = { ...server, lastError: server.lastError ? { ...server.lastError, stack: null } : null };
+  const smaller = JSON.stringify({ origin, event: { name: event.name, payload: { server: withoutStack, from, reason } } } as WireEvent);
+  if (Buffer.byteLength(smaller) < MAX_PAYLOAD_BYTES) return smaller;
+  return JSON.stringify({ origin, reference: { name: event.name, serverId: server.id, from, reason: reason.slice(0, 2000) } } satisfies WireEvent);
+}
+
+/** Turns the ISO strings JSON made of a server record's dates back into Dates. */
+function reviveServer(server: Record<string, unknown>): ServerRecord {
+  for (const [key, value] of Object.entries(server)) {
+    if (key.endsWith('At') && typeof value === 'string') server[key] = new Date(value);
+  }
+  return server as unknown as ServerRecord;
+}
+
+/**
+ * Sends `events` on EVENT_CHANNEL inside the caller's transaction (PostgreSQL delivers them when it commits, and
+ * never if it rolls back). One statement for all of them.
+ */
+export async function notifyEvents(em: EntityManager, origin: string, events: readonly PendingEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const payloads = JSON.stringify(events.map((event) => encodeEvent(origin, event)));
+  await em.execute(`select pg_notify('${EVENT_CHANNEL}', payload) from jsonb_array_elements_text(?::jsonb) as payload`, [payloads]);
+}
+
+/** What an EventFeed needs from its owner. */
+export interface EventFeedOptions {
+  databaseUrl: string;
+  /** This instance's origin: its own notifications are skipped (its listeners heard them at commit). */
+  origin: string;
+  /** Receives each event of another origin, in commit order. */
+  deliver: (event: PendingEvent) => void;
+  /** Reads a server for events sent by reference; null when it is gone (the event is then dropped). */
+  loadServer: (serverId: number) => Promise<ServerRecord | null>;
+  /** Receives connection and decoding problems; the feed reconnects on its own. */
+  onError: (error: unknown) => void;
+}
+
+/**
+ * One LISTEN connection on EVENT_CHANNEL that hands other processes' events to `deliver`. After a lost connection
+ * it reconnects with backoff; events committed while it was away are not replayed (the status history has them).
+ */
+export class EventFeed {
+  readonly #options: EventFeedOptions;
+  #client: pg.Client | null = null;
+  #closed = false;
+  #attempt = 0;
+  #retryTimer: NodeJS.Timeout | null = null;
+  /** Deliveries run one after the other, so a reference read from the database cannot overtake a later event. */
+  #delivering: Promise<void> = Promise.resolve();
+
+  private constructor(options: EventFeedOptions) {
+    this.#options = options;
+  }
+
+  /** Connects and LISTENs before resolving, so every change committed afterwards reaches `deliver`. */
+  static async start(options: EventFeedOptions): Promise<EventFeed> {
+    const feed = new EventFeed(options);
+    await feed.#connect();
+    return feed;
+  }
+
+  /** Stops listening and closes the connection; later notifications are ignored. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    const client = this.#client;
+    this.#client = null;
+    await client?.end().catch(() => {});
+    await this.#delivering;
+  }
+
+  async #connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.#options.databaseUrl });
+    client.on('notification', (message) => {
+      if (message.channel === EVENT_CHANNEL && message.payload) this.#receive(message.payload);
+    });
+    client.on('error', (error) => this.#lost(client, error));
+    client.on('end', () => this.#lost(client, null));
+    await client.connect();
+    await client.query(`listen ${EVENT_CHANNEL}`);
+    this.#client = client;
+    this.#attempt = 0;
+  }
+
+  #lost(client: pg.Client, error: Error | null): void {
+    if (this.#closed || this.#client !== client) return;
+    this.#client = null;
+    if (error) this.#options.onError(error);
+    client.end().catch(() => {});
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    const delay = RECONNECT_DELAYS_MS[Math.min(this.#attempt, RECONNECT_DELAYS_MS.length - 1)]!;
+    this.#attempt += 1;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      if (this.#closed) return;
+      this.#connect().catch((error: unknown) => {
+        this.#options.onError(error);
+        if (!this.#closed) this.#scheduleReconnect();
+      });
+    }, delay);
+    this.#retryTimer.unref();
+  }
+
+  #receive(text: string): void {
+    this.#delivering = this.#delivering.then(async () => {
+      if (this.#closed) return;
+      try {
+        const wire = JSON.parse(text) as WireEvent;
+        if (wire.origin === this.#options.origin) return;
+        if ('event' in wire) {
+          if (wire.event.name !== 'limitHit') reviveServer(wire.event.payload.server as unknown as Record<string, unknown>);
+          this.#options.deliver(wire.event);
+          return;
+        }
+        const server = await this.#options.loadServer(wire.reference.serverId);
+        if (!server) return;
+        const { name, from, reason } = wire.reference;
+        this.#options.deliver({ name, payload: { server, from, reason } } as PendingEvent);
+      } catch (error) {
+        this.#options.onError(error);
+      }
+    });
+  }
+}
