@@ -1,5 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LocalWorkspace, type PulumiFn, type Stack } from '@pulumi/pulumi/automation/index.js';
 import { parse } from 'yaml';
 import type { Engine } from '../toolchain/engine.ts';
@@ -34,8 +35,10 @@ export function stackEnvironment(settings: StackSettings): Record<string, string
 /**
  * The Pulumi stack of server type `serverType` (created on first use), running `program` in this process.
  * The project, its stack config files (stacks/Pulumi.<type>.yaml) and their secrets are those of `projectDir`.
+ * A `file://` backend's directory is created when missing (the CLI refuses to start in one that does not exist).
  */
 export async function openTypeStack(settings: StackSettings, serverType: string, program: PulumiFn): Promise<Stack> {
+  if (settings.backendUrl.startsWith('file://')) await mkdir(fileURLToPath(settings.backendUrl), { recursive: true });
   return LocalWorkspace.createOrSelectStack(
     { stackName: serverType, projectName: await projectName(settings.projectDir), program },
     { workDir: settings.projectDir, pulumiCommand: await pulumiCommand(settings.engine), envVars: stackEnvironment(settings) },
