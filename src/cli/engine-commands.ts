@@ -1,20 +1,12 @@
 import type { Command } from 'commander';
-import { openRuntime, type Runtime } from '../runtime.ts';
-
-async function withRuntime<T>(work: (runtime: Runtime) => Promise<T>): Promise<T> {
-  const runtime = await openRuntime();
-  try {
-    return await work(runtime);
-  } finally {
-    await runtime.close();
-  }
-}
+import { chooseServerTypes } from './server-type-choice.ts';
+import { withRuntime } from './with-runtime.ts';
 
 /**
  * Registers `preview <type>` (what the next reconcile would create and delete; changes nothing) and
  * `reconcile <type>` (apply the desired state now; with --wait, also until every server runs or is gone).
  * Both read DATABASE_URL, DYNAMIC_SERVERS_PROJECT_DIR, DYNAMIC_SERVERS_DATA_DIR, PULUMI_BACKEND_URL and
- * PULUMI_CONFIG_PASSPHRASE.
+ * PULUMI_CONFIG_PASSPHRASE. A type that is not configured is a usage error (exit 2, see exit-codes.ts).
  */
 export function registerEngineCommands(program: Command): void {
   program
@@ -24,7 +16,10 @@ export function registerEngineCommands(program: Command): void {
     .option('--json', 'print the plan as JSON')
     .addHelpText('after', '\nExample:\n  $ DATABASE_URL=postgres://... npx dynamic-servers preview worker')
     .action(async (type: string, options: { json?: boolean }) => {
-      const plan = await withRuntime((runtime) => runtime.engine.preview(type));
+      const plan = await withRuntime((runtime) => {
+        chooseServerTypes(runtime.serverTypes, type);
+        return runtime.engine.preview(type);
+      });
       if (options.json) {
         process.stdout.write(JSON.stringify(plan, null, 2) + '\n');
         return;
@@ -41,8 +36,10 @@ export function registerEngineCommands(program: Command): void {
     .argument('<type>', 'server type (stack name)')
     .option('--wait', 'also wait until every server is running or deleted')
     .option('--json', 'print the report as JSON')
+    .addHelpText('after', '\nExamples:\n  $ DATABASE_URL=postgres://... npx dynamic-servers reconcile worker\n  $ DATABASE_URL=postgres://... npx dynamic-servers reconcile worker --wait --json')
     .action(async (type: string, options: { wait?: boolean; json?: boolean }) => {
       const report = await withRuntime(async (runtime) => {
+        chooseServerTypes(runtime.serverTypes, type);
         if (options.wait) await runtime.engine.converge(type, { timeoutMs: 600_000 });
         else return runtime.engine.reconcile(type);
         return runtime.records.countPerStatus(type);

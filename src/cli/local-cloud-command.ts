@@ -1,16 +1,12 @@
 // `dynamic-servers local-cloud`: runs the local cloud on its own (for the demo and for trying providers by hand)
 // until interrupted, and prints where it listens.
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { LocalCloudConfigError } from '../local-cloud/errors.ts';
 import { startLocalCloud } from '../local-cloud/local-cloud.ts';
 import type { LocalCloudOptions } from '../local-cloud/options.ts';
 import { STEPS, type Step } from '../local-cloud/state-machine.ts';
 
 /** The environment variable holding the token the cloud then requires (never a command-line option: it would show in `ps`). */
 export const LOCAL_CLOUD_TOKEN_ENV = 'LOCAL_CLOUD_TOKEN';
-
-/** Exit code of a usage error (bad option value), as `EXIT.usage` of the `dynamic-servers` command. */
-const USAGE_EXIT_CODE = 2;
 
 /** What commander hands the action. */
 interface LocalCloudCommandOptions {
@@ -89,7 +85,7 @@ function interrupted(): Promise<string> {
 /**
  * Adds the `local-cloud` subcommand to `program`: starts the local cloud on 127.0.0.1, prints its API address
  * (a line of text, or one JSON object with `--json`) on stdout, and runs until SIGINT or SIGTERM, then stops it
- * and exits 0. Bad option values are usage errors (exit 2).
+ * and exits 0. Bad option values are usage errors (exit 2, through the program's exit-codes.ts handling).
  */
 export function registerLocalCloudCommand(program: Command): Command {
   return program
@@ -112,22 +108,13 @@ export function registerLocalCloudCommand(program: Command): Command {
     .addOption(new Option('--hang-in <steps...>', 'steps servers never leave').choices(STEPS))
     .option('--seed <number>', 'seed of the fault rates', integer(0, 2 ** 31))
     .option('--json', 'print the address as one JSON object')
-    // Commander ends the process with 1 on a bad option; the project's exit code for usage errors is 2.
-    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : USAGE_EXIT_CODE))
     .addHelpText(
       'after',
       `\nA token is required when ${LOCAL_CLOUD_TOKEN_ENV} is set.\n\nExample:\n  $ npx dynamic-servers local-cloud --port 8080 --boot-delay 3000\n  local cloud listening on http://127.0.0.1:8080/v1 (admin: http://127.0.0.1:8080/admin)`,
     )
     .action(async (options: LocalCloudCommandOptions) => {
-      let cloud;
-      try {
-        cloud = await startLocalCloud(localCloudOptionsFrom(options));
-      } catch (error) {
-        if (!(error instanceof LocalCloudConfigError) && (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-        process.stderr.write(`dynamic-servers local-cloud: ${(error as Error).message}\n`);
-        process.exitCode = error instanceof LocalCloudConfigError ? USAGE_EXIT_CODE : 1;
-        return;
-      }
+      // A bad setting (LocalCloudConfigError) exits 2, a port in use 1: see exit-codes.ts.
+      const cloud = await startLocalCloud(localCloudOptionsFrom(options));
       const tokenRequired = Boolean(process.env[LOCAL_CLOUD_TOKEN_ENV]);
       process.stdout.write(
         options.json

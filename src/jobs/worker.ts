@@ -7,11 +7,12 @@ import { AgendaWorkQueue, requestRun } from './agenda-work-queue.ts';
 import { JobWorkerConfigError } from './errors.ts';
 import { markHangingServers } from './hang-detection.ts';
 import { HOUSEKEEPING_JOB, MONITOR_JOB, PRUNE_JOB, reconcileJob, verifyJob } from './job-names.ts';
+import { runMonitorTick, type DetermineServerCount } from './monitor.ts';
 import { openJobBackend, releaseJobLocks } from './job-store.ts';
 import { FIRST_VERIFY_DELAY_MS, nextVerifyDelay } from './verify-polling.ts';
 
-/** The user's answer to "how many servers of this type now?"; a non-number leaves the type as it is. */
-export type DetermineServerCount = (serverType: string) => number | null | undefined | Promise<number | null | undefined>;
+/** Re-exported from monitor.ts, where the monitor tick that calls it lives. */
+export type { DetermineServerCount } from './monitor.ts';
 
 /** A server type as the worker needs it: its name and its hang timeouts. */
 export type WorkerServerType = Pick<ServerTypeConfig, 'type' | 'timeouts'>;
@@ -167,15 +168,9 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
 
   if (options.determineServerCount) {
     const determine = options.determineServerCount;
+    const types = options.serverTypes.map((type) => type.type);
     agenda.define(MONITOR_JOB, async () => {
-      for (const type of options.serverTypes) {
-        try {
-          const count = await determine(type.type);
-          if (typeof count === 'number') await records.ensure(type.type, count);
-        } catch (error) {
-          report(error, `determineServerCount(${type.type})`);
-        }
-      }
+      await runMonitorTick(records, types, determine, report);
     });
   }
 

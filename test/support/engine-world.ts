@@ -1,11 +1,12 @@
 // A whole engine on this machine for tests and benchmarks: embedded PostgreSQL, the local cloud, a project
 // directory (Pulumi.yaml, stacks/, and links to the sources) in a temp dir with a file:// backend, the records
 // and the stack engine.
-import { copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/database.ts';
+import { createScratchProject } from '../../src/demo/scratch-project.ts';
 import { StackEngine } from '../../src/engine/stack-engine.ts';
 import { openTypeStack, type StackSettings } from '../../src/engine/type-stack.ts';
 import { startLocalCloud, type LocalCloud } from '../../src/local-cloud/local-cloud.ts';
@@ -15,8 +16,6 @@ import { recordsServerTypes } from '../../src/runtime.ts';
 import { loadServerTypes } from '../../src/stacks/load.ts';
 import { requireEngine } from '../../src/toolchain/engine.ts';
 import { tempDir } from './temp-dir.ts';
-
-const REPO = join(import.meta.dirname, '..', '..');
 
 /**
  * Waits (up to 5 s) until no other session is connected, so clients whose pools are still closing are not cut
@@ -52,9 +51,12 @@ export interface EngineWorld {
 
 /**
  * Starts a world with one server type `serverType` on the local cloud. `token`, when given, is required by the
- * cloud and stored in the stack file only as a Pulumi secret (`pulumi config set --secret`).
+ * cloud and stored in the stack file only as a Pulumi secret (`pulumi config set --secret`). `stackConfig` adds
+ * plain keys to the stack file (e.g. `{ 'dynamic-servers:bootTimeoutSeconds': 1 }`).
  */
-export async function startEngineWorld(options: { serverType?: string; token?: string; cloud?: LocalCloudOptions; maxServers?: number } = {}): Promise<EngineWorld> {
+export async function startEngineWorld(
+  options: { serverType?: string; token?: string; cloud?: LocalCloudOptions; maxServers?: number; stackConfig?: Record<string, string | number> } = {},
+): Promise<EngineWorld> {
   const serverType = options.serverType ?? 'demo';
   const pulumiEngine = await requireEngine();
   const work = await tempDir('engine-world');
@@ -62,23 +64,20 @@ export async function startEngineWorld(options: { serverType?: string; token?: s
   const cloud = await startLocalCloud({ ...options.cloud, ...(options.token ? { token: options.token } : {}) });
   const projectDir = join(work.path, 'project');
   const dataDir = join(work.path, 'data');
-  await mkdir(join(projectDir, 'stacks'), { recursive: true });
   await mkdir(join(dataDir, 'state'), { recursive: true });
-  await copyFile(join(REPO, 'Pulumi.yaml'), join(projectDir, 'Pulumi.yaml'));
-  for (const entry of ['package.json', 'node_modules', 'src', 'providers']) await symlink(join(REPO, entry), join(projectDir, entry));
-  await writeFile(
-    join(projectDir, 'stacks', `Pulumi.${serverType}.yaml`),
-    [
+  await createScratchProject(projectDir, {
+    [serverType]: [
       'config:',
       '  dynamic-servers:provider: local',
       '  dynamic-servers:template:',
       '    snapshot: base-snapshot',
       '    size: small',
       ...(options.maxServers === undefined ? [] : [`  dynamic-servers:maxServers: ${options.maxServers}`]),
+      ...Object.entries(options.stackConfig ?? {}).map(([key, value]) => `  ${key}: ${value}`),
       `  local:endpoint: ${cloud.url}`,
       '',
     ].join('\n'),
-  );
+  });
   const settings: StackSettings = {
     engine: pulumiEngine,
     projectDir,
