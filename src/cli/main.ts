@@ -9,6 +9,7 @@ import { registerRecordsCommands } from './records-commands.ts';
 import { registerValidateCommand } from './validate-command.ts';
 import { registerLocalCloudCommand } from './local-cloud-command.ts';
 import { registerWorkerCommand } from './worker-command.ts';
+import { registerDemoCommand } from './demo-command.ts';
 
 // exitOverride (inherited by every command added below) makes commander throw its usage errors instead of
 // exiting with 1, so they end in the catch at the bottom like every other error: see exit-codes.ts.
@@ -59,6 +60,7 @@ toolchain
 
 registerLocalCloudCommand(program);
 registerWorkerCommand(program);
+registerDemoCommand(program);
 registerMonitorCommand(program);
 registerHangingCommand(program);
 
