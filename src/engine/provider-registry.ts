@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import type { ServerProvider } from '../../providers/contract.ts';
+import { awsProvider } from '../../providers/aws/index.ts';
 import { fakeProvider } from '../../providers/fake/index.ts';
+import { hcloudProvider } from '../../providers/hcloud/index.ts';
 import { localCloudProvider } from '../../providers/local/index.ts';
 import { ProviderConfigurationError } from './errors.ts';
 
@@ -28,6 +30,23 @@ const PROVIDER_MODULES: Readonly<Record<string, ProviderModule>> = {
     create: (settings) => {
       const token = settings.get('token');
       return localCloudProvider({ endpoint: settings.require('endpoint'), ...(token ? { token } : {}) });
+    },
+  },
+  // The hcloud and aws Pulumi plugins read their own namespace of the stack config (hcloud:token, aws:region)
+  // or their standard variables; the API side gets the same values here.
+  hcloud: {
+    envPrefix: 'HCLOUD',
+    create: (settings) => {
+      const endpoint = settings.get('endpoint');
+      return hcloudProvider({ token: settings.require('token'), ...(endpoint ? { endpoint } : {}) });
+    },
+  },
+  aws: {
+    envPrefix: 'AWS',
+    create: (settings) => {
+      const region = settings.get('region');
+      const endpoint = settings.get('endpoint');
+      return awsProvider({ ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}) });
     },
   },
   fake: { envPrefix: 'FAKE_CLOUD', create: (settings) => fakeProvider(settings.get('stateDir') ?? join(settings.dataDir, 'fake-cloud')) },
