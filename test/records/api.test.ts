@@ -1,6 +1,6 @@
 // Every call of the public API on a real embedded PostgreSQL: what it returns, the rows it writes (servers,
 // status history, desired state), the work it enqueues and the events it emits.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import {
   DynamicServers,
   DynamicServersClosedError,
@@ -13,22 +13,20 @@ import {
   type DynamicServersEventName,
   type DynamicServersEvents,
   type DynamicServersOptions,
-  type ServerStatus,
   type VictimStrategy,
 } from '../../src/api.ts';
 import { templateHash } from '../../src/records/template.ts';
-import { startRecordsDatabase, type RecordsDatabase } from './support/records-database.ts';
+import { useRecordsDatabase, walk } from './support/records-database.ts';
 
 const WORKER_TEMPLATE = { image: 'ubuntu-24.04', size: 'small', labels: { role: 'worker' } };
 
-let database: RecordsDatabase;
-const opened: DynamicServers[] = [];
+const { database, opened } = useRecordsDatabase('records_api');
 
 /** A DynamicServers on the test database with types default, worker and other, recording its events and work. */
 async function open(options: Partial<DynamicServersOptions> = {}) {
   const workQueue = new RecordingWorkQueue();
   const servers = await DynamicServers.open({
-    databaseUrl: database.url,
+    databaseUrl: database().url,
     serverTypes: {
       default: { provider: 'local' },
       worker: { provider: 'local', template: WORKER_TEMPLATE },
@@ -50,36 +48,16 @@ async function historyOf(servers: DynamicServers, serverId: number): Promise<str
   return (await servers.statusHistory(serverId)).map((change) => `${change.from ?? 'null'}>${change.to}: ${change.reason}`);
 }
 
-/** Walks a server through the given statuses with `recordTransition`. */
-async function walk(servers: DynamicServers, serverId: number, ...statuses: ServerStatus[]): Promise<void> {
-  for (const status of statuses) await servers.recordTransition(serverId, status, { reason: `test: ${status}` });
-}
 
-beforeAll(async () => {
-  database = await startRecordsDatabase('records_api');
-});
-
-beforeEach(async () => {
-  // The first open migrates; later tests start from empty tables.
-  if ((await database.rows("select 1 from pg_tables where tablename = 'server'")).length > 0) await database.reset();
-});
-
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((servers) => servers.close()));
-});
-
-afterAll(async () => {
-  await database?.stop();
-});
 
 describe('open', () => {
   test('runs the migrations once and the tables match the entities exactly', async () => {
     await open();
     await open();
-    expect(await database.rows('select name from dynamic_servers_migrations order by name')).toEqual([{ name: '0001-create-server-records' }, { name: '0002-add-reboot-sent-at' }]);
+    expect(await database().rows('select name from dynamic_servers_migrations order by name')).toEqual([{ name: '0001-create-server-records' }, { name: '0002-add-reboot-sent-at' }]);
     const { MikroORM } = await import('@mikro-orm/postgresql');
     const { RECORD_ENTITIES } = await import('../../src/records/entities/index.ts');
-    const orm = await MikroORM.init({ clientUrl: database.url, entities: RECORD_ENTITIES, schemaGenerator: { skipTables: ['dynamic_servers_migrations'] } });
+    const orm = await MikroORM.init({ clientUrl: database().url, entities: RECORD_ENTITIES, schemaGenerator: { skipTables: ['dynamic_servers_migrations'] } });
     try {
       expect(await orm.schema.getUpdateSchemaSQL({ wrap: false })).toBe('');
     } finally {
@@ -145,10 +123,10 @@ describe('ensure', () => {
   test('writes nothing when the count is already right', async () => {
     const { servers, workQueue, events } = await open();
     await servers.ensure('worker', 2);
-    const before = await database.checksums();
+    const before = await database().checksums();
     const change = await servers.ensure('worker', 2);
     expect(change).toMatchObject({ before: 2, after: 2, changed: false, version: 1, createdServerIds: [], stoppingServerIds: [] });
-    expect(await database.checksums()).toEqual(before);
+    expect(await database().checksums()).toEqual(before);
     expect(workQueue.enqueued).toHaveLength(2);
     expect(events).toHaveLength(2);
   });
@@ -185,9 +163,9 @@ describe('increase and decrease', () => {
   test('a victim strategy that returns the wrong servers is refused and nothing is written', async () => {
     const { servers } = await open({ victimStrategy: (candidates) => candidates.slice(0, 1) });
     await servers.ensure('worker', 3);
-    const before = await database.checksums();
+    const before = await database().checksums();
     await expect(servers.decrease('worker', 2)).rejects.toBeInstanceOf(VictimStrategyError);
-    expect(await database.checksums()).toEqual(before);
+    expect(await database().checksums()).toEqual(before);
   });
 });
 
@@ -246,7 +224,7 @@ describe('reboot', () => {
   test('a type without servers to reboot writes nothing', async () => {
     const { servers } = await open();
     expect(await servers.reboot()).toEqual({ serverType: 'default', rebootingServerIds: [], deferredServerIds: [], changed: false, version: 0 });
-    expect(await database.rows('select * from desired_state')).toEqual([]);
+    expect(await database().rows('select * from desired_state')).toEqual([]);
   });
 });
 
@@ -359,11 +337,11 @@ describe('limits', () => {
   test("with onLimitHit 'throw' a request over a limit throws ServerLimitError and writes nothing", async () => {
     const { servers, events } = await open({ serverTypes: { worker: { provider: 'local', maximum: 3 } }, onLimitHit: 'throw' });
     await servers.ensure('worker', 2);
-    const before = await database.checksums();
+    const before = await database().checksums();
     const error = await servers.ensure('worker', 4).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ServerLimitError);
     expect((error as ServerLimitError).limit).toEqual({ scope: 'serverType', serverType: 'worker', provider: 'local', maximum: 3, provisioned: 2, requested: 2, allowed: 0 });
-    expect(await database.checksums()).toEqual(before);
+    expect(await database().checksums()).toEqual(before);
     expect(events.some((event) => event.name === 'limitHit')).toBe(false);
     expect(await servers.increase('worker')).toMatchObject({ after: 3 });
   });
@@ -380,7 +358,7 @@ describe('desired state', () => {
     expect(await servers.markApplied('worker', 2)).toMatchObject({ version: 3, appliedVersion: 2, workRemains: true });
     expect(await servers.markApplied('worker', 3)).toMatchObject({ appliedVersion: 3, workRemains: false });
     expect(await servers.markApplied('worker', 1)).toMatchObject({ appliedVersion: 3 });
-    expect(await database.rows('select server_type, desired_count, version, applied_version from desired_state')).toEqual([
+    expect(await database().rows('select server_type, desired_count, version, applied_version from desired_state')).toEqual([
       { server_type: 'worker', desired_count: 3, version: 3, applied_version: 3 },
     ]);
   });
@@ -405,10 +383,10 @@ describe('work queue and names', () => {
 
     const constant = await open({ serverName: () => 'always-the-same' });
     await constant.servers.ensure('other', 1);
-    const before = await database.checksums();
+    const before = await database().checksums();
     await expect(constant.servers.increase('other')).rejects.toBeInstanceOf(InvalidServerNameError);
     await expect(constant.servers.increase('worker', 2)).rejects.toBeInstanceOf(InvalidServerNameError);
-    expect(await database.checksums()).toEqual(before);
+    expect(await database().checksums()).toEqual(before);
   });
 });
 
@@ -422,6 +400,6 @@ describe('close', () => {
     expect(await inFlight).toMatchObject({ after: 2 });
     await closed;
     await servers.close();
-    expect(await database.rows('select count(*)::int as servers from server')).toEqual([{ servers: 2 }]);
+    expect(await database().rows('select count(*)::int as servers from server')).toEqual([{ servers: 2 }]);
   });
 });

@@ -1,43 +1,24 @@
 // claimReboot and releaseRebootClaim on a real embedded PostgreSQL: one winner per request, even among many
 // callers at once; the claim given back can be won again; running again clears it.
-import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from '@jest/globals';
-import { DynamicServers, InvalidInputError, type ServerStatus } from '../../src/api.ts';
-import { startRecordsDatabase, type RecordsDatabase } from './support/records-database.ts';
+import { expect, test } from '@jest/globals';
+import { DynamicServers, InvalidInputError } from '../../src/api.ts';
+import { useRecordsDatabase, walk } from './support/records-database.ts';
 
-let database: RecordsDatabase;
-const opened: DynamicServers[] = [];
+const { database, opened } = useRecordsDatabase('records_reboot_claim');
 
 async function open(): Promise<DynamicServers> {
-  const servers = await DynamicServers.open({ databaseUrl: database.url, serverTypes: { default: { provider: 'local' } } });
+  const servers = await DynamicServers.open({ databaseUrl: database().url, serverTypes: { default: { provider: 'local' } } });
   opened.push(servers);
   return servers;
 }
 
-async function walk(servers: DynamicServers, serverId: number, ...statuses: ServerStatus[]): Promise<void> {
-  for (const status of statuses) await servers.recordTransition(serverId, status, { reason: `test: ${status}` });
-}
 
 /** The stored reboot_sent_at of server `id`, read directly. */
 async function sentAt(id: number): Promise<Date | null> {
-  const rows = await database.rows<{ reboot_sent_at: Date | null }>('select reboot_sent_at from server where id = $1', [id]);
+  const rows = await database().rows<{ reboot_sent_at: Date | null }>('select reboot_sent_at from server where id = $1', [id]);
   return rows[0]!.reboot_sent_at;
 }
 
-beforeAll(async () => {
-  database = await startRecordsDatabase('records_reboot_claim');
-});
-
-beforeEach(async () => {
-  if ((await database.rows("select 1 from pg_tables where tablename = 'server'")).length > 0) await database.reset();
-});
-
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((servers) => servers.close()));
-});
-
-afterAll(async () => {
-  await database?.stop();
-});
 
 test('only a rebooting server can be claimed, once; release gives the claim back; running again clears it', async () => {
   const servers = await open();

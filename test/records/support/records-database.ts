@@ -1,4 +1,6 @@
+import { afterAll, afterEach, beforeAll, beforeEach } from '@jest/globals';
 import pg from 'pg';
+import type { DynamicServers, ServerStatus } from '../../../src/api.ts';
 import { startEmbeddedPostgres } from '../../../src/db/database.ts';
 import { tableChecksums } from '../../support/db-checksums.ts';
 
@@ -34,4 +36,32 @@ export async function startRecordsDatabase(name: string): Promise<RecordsDatabas
       await database.stop();
     },
   };
+}
+
+/**
+ * Registers the hooks of a records suite: an embedded PostgreSQL for the file (`database()`), emptied before each
+ * test once the tables exist, and every DynamicServers put in `opened` closed after each test.
+ */
+export function useRecordsDatabase(name: string): { database: () => RecordsDatabase; opened: DynamicServers[] } {
+  let database: RecordsDatabase | undefined;
+  const opened: DynamicServers[] = [];
+  beforeAll(async () => {
+    database = await startRecordsDatabase(name);
+  });
+  beforeEach(async () => {
+    // The first open migrates; later tests start from empty tables.
+    if ((await database!.rows("select 1 from pg_tables where tablename = 'server'")).length > 0) await database!.reset();
+  });
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((servers) => servers.close()));
+  });
+  afterAll(async () => {
+    await database?.stop();
+  });
+  return { database: () => database!, opened };
+}
+
+/** Walks a server through the given statuses with `recordTransition`. */
+export async function walk(servers: DynamicServers, serverId: number, ...statuses: ServerStatus[]): Promise<void> {
+  for (const status of statuses) await servers.recordTransition(serverId, status, { reason: `test: ${status}` });
 }
