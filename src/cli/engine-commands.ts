@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
+import { ServerProgress } from './progress.ts';
 import { chooseServerTypes } from './server-type-choice.ts';
 import { withRuntime } from './with-runtime.ts';
 
 /**
  * Registers `preview <type>` (what the next reconcile would create and delete; changes nothing) and
- * `reconcile <type>` (apply the desired state now; with --wait, also until every server runs or is gone).
+ * `reconcile <type>` (apply the desired state now; with --wait, also until every server runs or is gone, showing
+ * each server's progress on stderr).
  * Both read DATABASE_URL, DYNAMIC_SERVERS_PROJECT_DIR, DYNAMIC_SERVERS_DATA_DIR, PULUMI_BACKEND_URL and
  * PULUMI_CONFIG_PASSPHRASE. A type that is not configured is a usage error (exit 2, see exit-codes.ts).
  */
@@ -40,8 +42,15 @@ export function registerEngineCommands(program: Command): void {
     .action(async (type: string, options: { wait?: boolean; json?: boolean }) => {
       const report = await withRuntime(async (runtime) => {
         chooseServerTypes(runtime.serverTypes, type);
-        if (options.wait) await runtime.engine.converge(type, { timeoutMs: 600_000 });
-        else return runtime.engine.reconcile(type);
+        if (!options.wait) return runtime.engine.reconcile(type);
+        // Progress goes to stderr, so stdout stays the report (JSON with --json).
+        const progress = new ServerProgress(runtime.records, { serverTypes: [type], out: process.stderr });
+        progress.track((await runtime.records.servers({ serverType: type })).filter((server) => server.status !== 'deleted'));
+        try {
+          await runtime.engine.converge(type, { timeoutMs: 600_000 });
+        } finally {
+          progress.stop();
+        }
         return runtime.records.countPerStatus(type);
       });
       process.stdout.write((options.json ? JSON.stringify(report, null, 2) : JSON.stringify(report)) + '\n');

@@ -31,6 +31,16 @@ test('reconcile applies the desired state: the new servers get provider ids and 
   expect(world.cloud.inspect().servers.map((server) => String(server.id)).sort()).toEqual(rows.map((row) => row.providerId).sort());
 });
 
+test('reconcile --wait shows each server reaching running on stderr and prints the counts on stdout', async () => {
+  const result = await runCli(world.cliEnv, 'reconcile', 'demo', '--wait', '--json');
+  expect(result.code).toBe(0);
+  expect(JSON.parse(result.stdout)).toEqual(await world.records.countPerStatus('demo'));
+  expect(JSON.parse(result.stdout)).toMatchObject({ running: 2, starting: 0 });
+  const progress = result.stderr.split('\n').filter((line) => / demo-\d+: starting -> running /.test(line));
+  expect(progress).toHaveLength(2);
+  expect(progress.every((line) => /^\d{4}-\d\d-\d\dT[\d:.]+Z /.test(line))).toBe(true);
+});
+
 describe('an unknown server type exits 2 with one line and changes nothing', () => {
   test.each([['preview'], ['reconcile']])('%s nope', async (command) => {
     const before = await world.records.servers();
