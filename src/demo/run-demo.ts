@@ -2,7 +2,7 @@
 // process and this process calling ensure() and decrease() as a user's script would; every step timed, and
 // everything it started stopped again, checked rather than assumed.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServerProgress, type ProgressStream } from '../cli/progress.ts';
@@ -17,6 +17,7 @@ import type { ServerStatus } from '../records/statuses.ts';
 import { recordsServerTypes } from '../runtime.ts';
 import { loadServerTypes } from '../stacks/load.ts';
 import { installEngine } from '../toolchain/engine.ts';
+import { processesUsing } from './processes-using.ts';
 import { CHECKOUT_DIR, createScratchProject } from './scratch-project.ts';
 
 /** The server type the demo runs (stacks/Pulumi.demo.yaml of the checkout). */
@@ -51,19 +52,6 @@ export interface DemoReport {
 /** Local cloud step durations that make each status visible for a moment (milliseconds). */
 const CLOUD_DELAYS = { initializing: 1500, starting: 1500, stopping: 800, rebooting: 1000, deleting: 1000 };
 const POLL_MS = 250;
-
-/** Pids of processes (other than this one) whose command line or working directory mentions one of `paths`. */
-async function processesUsing(paths: readonly string[]): Promise<number[]> {
-  const found: number[] = [];
-  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => '');
-    if (paths.some((path) => cmdline.includes(path) || cwd.startsWith(path))) found.push(pid);
-  }
-  return found;
-}
 
 /**
  * Runs the demo: starts the parts, ensures `servers` servers of type `demo` and waits until they run, decreases to
@@ -186,7 +174,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => errors.push(error));
     if (errors.length > 0) out.write(`cleanup problems: ${errors.map(String).join('; ')}\n`);
   }
-  const processesLeft = await processesUsing(startedIn);
+  const processesLeft = (await processesUsing(startedIn)).map((found) => found.pid);
   say(`clean shutdown: worker exited ${workerExit}, ${serversLeftInCloud} servers left in the cloud, ${processesLeft.length} processes left`);
   say(`steps: ${steps.map((step) => `${step.title} ${step.seconds.toFixed(1)} s`).join('; ')}`);
   return { steps, workerExit, serversLeftInCloud, processesLeft };

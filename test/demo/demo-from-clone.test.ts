@@ -2,8 +2,9 @@
 // node_modules on PATH. Its output must report 3 servers running, then 1, then a clean shutdown; afterwards no
 // process runs from the clone and the clone's tracked files are unchanged.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { chmod, readdir, readFile, readlink } from 'node:fs/promises';
+import { chmod } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import { processesUsing } from '../../src/demo/processes-using.ts';
 import { runCommand } from '../../src/toolchain/run-command.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
@@ -32,17 +33,6 @@ function newUserEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-async function processesUnder(path: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ');
-    const cwd = await readlink(`/proc/${entry}/cwd`).catch(() => '');
-    if (cmdline.includes(path) || cwd.startsWith(path)) found.push(`${entry}: ${cmdline}`);
-  }
-  return found;
-}
-
 test('npm run demo in a fresh clone: 3 running, then 1, then a clean shutdown with nothing left', async () => {
   const clone = join(work.path, 'dynamic-servers');
   const cloned = await runCommand('git', ['clone', '--quiet', CHECKOUT, clone]);
@@ -65,8 +55,7 @@ test('npm run demo in a fresh clone: 3 running, then 1, then a clean shutdown wi
   expect(lines.filter((line) => /demo-\d+: starting -> running/.test(line))).toHaveLength(3);
   expect(lines.slice(threeRunning, oneRunning).filter((line) => /demo-\d+: deleting -> deleted/.test(line))).toHaveLength(2);
 
-  expect(await processesUnder(clone)).toEqual([]);
-  expect(await processesUnder('dynamic-servers-demo-')).toEqual([]);
+  expect(await processesUsing([clone, 'dynamic-servers-demo-'])).toEqual([]);
   const status = await runCommand('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: clone });
   expect(status.stdout).toBe('');
 }, 1_600_000);
