@@ -76,4 +76,5 @@ test(`${RUNS} workers killed during scale-up or scale-down leave no leak, duplic
     expect(await readStackLocks(fileURLToPath(world.settings.backendUrl), 'dynamic-servers', 'demo')).toEqual([]);
   }
   expect(outcomes.filter((outcome) => outcome.endsWith('killed')).length).toBeGreaterThanOrEqual(RUNS / 2);
-});
+  // Ten kill-and-restart rounds take 120-190 s on two shared cores; the suite-wide 180 s guard is too close.
+}, 600_000);
