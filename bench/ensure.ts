@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { DynamicServers } from '../src/api.ts';
+import { publishTypes } from '../test/support/published-types.ts';
 import { startEmbeddedPostgres, type Database } from '../src/db/database.ts';
 
 const CALLERS = 50;
@@ -53,11 +54,8 @@ async function main(): Promise<void> {
   // An idle client can still be closing when the server stops; that is the end of the run, not a failure.
   pool.on('error', () => {});
   const types = Array.from({ length: CALLERS }, (_, caller) => `bench-${caller}`);
-  const servers = await DynamicServers.open({
-    databaseUrl: database.url,
-    serverTypes: Object.fromEntries([...types, 'bench-shared'].map((type) => [type, { provider: 'bench' }])),
-    poolSize: CALLERS,
-  });
+  await publishTypes(database.url, Object.fromEntries([...types, 'bench-shared'].map((type) => [type, { provider: 'bench' }])));
+  const servers = await DynamicServers.open({ databaseUrl: database.url, poolSize: CALLERS });
   try {
     const version = (await pool.query<{ server_version: string }>('show server_version')).rows[0]?.server_version;
     await pool.query('create table bench_floor (id int primary key, n int not null)');

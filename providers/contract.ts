@@ -14,11 +14,11 @@ export const SERVER_STATUSES = [
   'new',
   'starting',
   'running',
+  'rebooting',
   'stopping',
   'stopped',
   'deleting',
   'deleted',
-  'rebooting',
   'errored',
   'hanging',
 ] as const;

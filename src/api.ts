@@ -1,9 +1,11 @@
 /**
- * The public entry of the library: open a DynamicServers on a PostgreSQL database, then say how many servers of
- * each type should exist (`ensure`, `increase`, `decrease`), `reboot` a type, and read the records back.
+ * The public entry of the library: open a DynamicServers on the deployment's PostgreSQL database (the server types
+ * come from the stack files published there), then say how many servers of each type should exist (`ensure`,
+ * `increase`, `decrease`), `reboot` a type, and read the records back.
  */
 export { DynamicServers, type DynamicServersOptions } from './records/dynamic-servers.ts';
-export { DEFAULT_SERVER_TYPE, type LimitHitPolicy, type ProviderOptions, type ServerTypeOptions } from './records/config.ts';
+export { DEFAULT_SERVER_TYPE, type LimitHitPolicy } from './records/config.ts';
+export type { PublishedServerType, ServerTypeSettings, TypeTimeouts } from './records/registry.ts';
 export type { CountChange } from './records/count-change.ts';
 export type { RebootRequest } from './records/reboot.ts';
 export type { ServerQuery } from './records/queries.ts';
@@ -17,7 +19,6 @@ export type { LimitHit, LimitScope } from './records/limits.ts';
 export { MAX_COUNT_PER_CALL, NAME_PATTERN } from './records/input.ts';
 export { notRunningFirstThenNewest, type VictimStrategy } from './records/victims.ts';
 export { SERVER_NAME_PATTERN, typeAndIdName, type ServerNameAction, type ServerNameContext } from './records/server-names.ts';
-export { RecordingWorkQueue, type ServerWork, type WorkQueue } from './records/work-queue.ts';
 export {
   DynamicServersClosedError,
   DynamicServersError,
@@ -27,9 +28,9 @@ export {
   InvalidNameError,
   InvalidServerNameError,
   InvalidTransitionError,
+  NothingPublishedError,
   ServerLimitError,
-  ServerNotFoundError,
+  ServerRecordNotFoundError,
   UnknownServerTypeError,
   VictimStrategyError,
-  WorkNotEnqueuedError,
 } from './records/errors.ts';

@@ -1,10 +1,11 @@
+import { readdir } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { StackEngine } from './engine/stack-engine.ts';
-import { DynamicServers } from './records/dynamic-servers.ts';
-import { loadServerTypes } from './stacks/load.ts';
-import type { ServerTypeConfig } from './stacks/server-type-config.ts';
-import type { WorkQueue } from './records/work-queue.ts';
+import { publishStackFiles } from './config/publish.ts';
+import { StackEngine, type StackEngineOptions } from './engine/stack-engine.ts';
+import { BUILT_IN_PROVIDERS } from './engine/provider-registry.ts';
+import { EngineRecords, type EngineRecordsOptions } from './records/engine-records.ts';
+import type { PublishedServerType, PublishReport } from './records/registry.ts';
 import { requireEngine } from './toolchain/engine.ts';
 
 /** Settings a process needs to act on a deployment, read from the environment. */
@@ -26,41 +27,64 @@ export class RuntimeConfigurationError extends Error {
   override name = 'RuntimeConfigurationError';
 }
 
+/** Reads DATABASE_URL, the one setting every command needs; RuntimeConfigurationError when it is missing. */
+export function databaseUrl(env: NodeJS.ProcessEnv = process.env): string {
+  if (!env.DATABASE_URL) throw new RuntimeConfigurationError('DATABASE_URL is not set: point it at the PostgreSQL database of the deployment');
+  return env.DATABASE_URL;
+}
+
 /** Reads RuntimeSettings from `env`; throws RuntimeConfigurationError when DATABASE_URL is missing. */
 export function runtimeSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): RuntimeSettings {
-  if (!env.DATABASE_URL) throw new RuntimeConfigurationError('DATABASE_URL is not set: point it at the PostgreSQL database of the deployment');
+  const url = databaseUrl(env);
   const projectDir = resolve(cwd, env.DYNAMIC_SERVERS_PROJECT_DIR ?? '.');
   const dataDir = env.DYNAMIC_SERVERS_DATA_DIR ? resolve(cwd, env.DYNAMIC_SERVERS_DATA_DIR) : join(projectDir, '.data');
   const backendUrl = env.PULUMI_BACKEND_URL ?? pathToFileURL(join(dataDir, 'state')).href;
   if (!isAbsolute(dataDir)) throw new RuntimeConfigurationError(`DYNAMIC_SERVERS_DATA_DIR must resolve to an absolute path, got ${dataDir}`);
-  return { databaseUrl: env.DATABASE_URL, projectDir, dataDir, backendUrl, ...(env.PULUMI_CONFIG_PASSPHRASE === undefined ? {} : { passphrase: env.PULUMI_CONFIG_PASSPHRASE }) };
+  return { databaseUrl: url, projectDir, dataDir, backendUrl, ...(env.PULUMI_CONFIG_PASSPHRASE === undefined ? {} : { passphrase: env.PULUMI_CONFIG_PASSPHRASE }) };
 }
 
-/** Records and engine of one deployment, opened together. */
+/** The engine's records and the stack engine of one deployment, opened together. */
 export interface Runtime {
   settings: RuntimeSettings;
-  serverTypes: ServerTypeConfig[];
-  records: DynamicServers;
+  records: EngineRecords;
   engine: StackEngine;
   close(): Promise<void>;
 }
 
-/** The records options for server types defined by stack files. */
-export function recordsServerTypes(types: readonly ServerTypeConfig[]): Parameters<typeof DynamicServers.open>[0]['serverTypes'] {
-  return Object.fromEntries(
-    types.map((type) => [type.type, { provider: type.provider, template: type.template as never, ...(type.maxServers === undefined ? {} : { maximum: type.maxServers }) }]),
-  );
+/**
+ * Opens the engine's records (running pending migrations) and the stack engine of the deployment in
+ * `settings.projectDir`. Throws EngineUnavailableError without a Pulumi CLI. `options` receives the workers'
+ * notifications (see EngineRecords).
+ */
+export async function openRuntime(
+  settings: RuntimeSettings = runtimeSettings(),
+  options: Pick<EngineRecordsOptions, 'onWork' | 'onConfig'> & Pick<StackEngineOptions, 'onUpdate'> = {},
+): Promise<Runtime> {
+  const pulumiEngine = await requireEngine();
+  const { onUpdate, ...recordsOptions } = options;
+  const records = await EngineRecords.openForEngine({ databaseUrl: settings.databaseUrl, ...recordsOptions });
+  const engine = new StackEngine({ ...settings, engine: pulumiEngine, records, ...(onUpdate ? { onUpdate } : {}) });
+  return { settings, records, engine, close: () => records.close() };
+}
+
+/** The stack config directory of a project. */
+export function stacksDirOf(projectDir: string): string {
+  return join(projectDir, 'stacks');
 }
 
 /**
- * Opens the records (running pending migrations) and the stack engine for the server types in
- * `<projectDir>/stacks`. Throws StackConfigError for invalid stack files, EngineUnavailableError without a CLI.
- * `options.workQueue` receives the records' work (default: a RecordingWorkQueue).
+ * Validates the stack files of `projectDir` against the built-in providers and publishes them through `records`
+ * (see publishStackFiles: StackConfigError or ServerTypeInUseError leave the registry as it was).
  */
-export async function openRuntime(settings: RuntimeSettings = runtimeSettings(), options: { workQueue?: WorkQueue } = {}): Promise<Runtime> {
-  const serverTypes = await loadServerTypes(join(settings.projectDir, 'stacks'));
-  const pulumiEngine = await requireEngine();
-  const records = await DynamicServers.open({ databaseUrl: settings.databaseUrl, serverTypes: recordsServerTypes(serverTypes), ...(options.workQueue ? { workQueue: options.workQueue } : {}) });
-  const engine = new StackEngine({ ...settings, engine: pulumiEngine, records });
-  return { settings, serverTypes, records, engine, close: () => records.close() };
+export function publishProject(records: EngineRecords, projectDir: string): Promise<PublishReport> {
+  return publishStackFiles(records, stacksDirOf(projectDir), BUILT_IN_PROVIDERS, projectDir);
+}
+
+/**
+ * The server types a process of the project in `projectDir` works on: the published ones whose stack file is
+ * there (the engine reads their provider credentials from it), sorted by name.
+ */
+export async function localServerTypes(records: EngineRecords, projectDir: string): Promise<PublishedServerType[]> {
+  const files = new Set(await readdir(stacksDirOf(projectDir)).catch(() => [] as string[]));
+  return (await records.serverTypes()).filter((type) => files.has(`Pulumi.${type.name}.yaml`));
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { localServerTypes } from '../runtime.ts';
 import { ServerProgress } from './progress.ts';
 import { chooseServerTypes } from './server-type-choice.ts';
 import { withRuntime } from './with-runtime.ts';
@@ -8,7 +9,7 @@ import { withRuntime } from './with-runtime.ts';
  * `reconcile <type>` (apply the desired state now; with --wait, also until every server runs or is gone, showing
  * each server's progress on stderr).
  * Both read DATABASE_URL, DYNAMIC_SERVERS_PROJECT_DIR, DYNAMIC_SERVERS_DATA_DIR, PULUMI_BACKEND_URL and
- * PULUMI_CONFIG_PASSPHRASE. A type that is not configured is a usage error (exit 2, see exit-codes.ts).
+ * PULUMI_CONFIG_PASSPHRASE. A type that is not published, or has no stack file in the project, is a usage error (exit 2, see exit-codes.ts).
  */
 export function registerEngineCommands(program: Command): void {
   program
@@ -18,8 +19,8 @@ export function registerEngineCommands(program: Command): void {
     .option('--json', 'print the plan as JSON')
     .addHelpText('after', '\nExample:\n  $ DATABASE_URL=postgres://... npx dynamic-servers preview worker')
     .action(async (type: string, options: { json?: boolean }) => {
-      const plan = await withRuntime((runtime) => {
-        chooseServerTypes(runtime.serverTypes, type);
+      const plan = await withRuntime(async (runtime) => {
+        chooseServerTypes(await localServerTypes(runtime.records, runtime.settings.projectDir), type);
         return runtime.engine.preview(type);
       });
       if (options.json) {
@@ -41,7 +42,7 @@ export function registerEngineCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  $ DATABASE_URL=postgres://... npx dynamic-servers reconcile worker\n  $ DATABASE_URL=postgres://... npx dynamic-servers reconcile worker --wait --json')
     .action(async (type: string, options: { wait?: boolean; json?: boolean }) => {
       const report = await withRuntime(async (runtime) => {
-        chooseServerTypes(runtime.serverTypes, type);
+        chooseServerTypes(await localServerTypes(runtime.records, runtime.settings.projectDir), type);
         if (!options.wait) return runtime.engine.reconcile(type);
         // Progress goes to stderr, so stdout stays the report (JSON with --json).
         const progress = new ServerProgress(runtime.records, { serverTypes: [type], out: process.stderr });

@@ -5,7 +5,7 @@ import { JobWorkerConfigError } from '../jobs/errors.ts';
 import { LocalCloudConfigError } from '../local-cloud/errors.ts';
 import { DynamicServersError, InvalidInputError } from '../records/errors.ts';
 import { RuntimeConfigurationError } from '../runtime.ts';
-import { StackConfigError, formatProblem } from '../stacks/errors.ts';
+import { StackConfigError, formatProblem } from '../config/errors.ts';
 import { ToolchainError } from '../toolchain/errors.ts';
 
 /**

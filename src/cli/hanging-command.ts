@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import { markHangingServers, type HungServer } from '../jobs/hang-detection.ts';
 import { chooseServerTypes } from './server-type-choice.ts';
 import { formatTable } from './text-table.ts';
-import { withRuntime } from './with-runtime.ts';
+import { withEngineRecords, workerServerType } from './with-runtime.ts';
 
 /**
- * Registers `hanging`: hang detection now (markHangingServers) for every configured type (or `--type`'s only).
+ * Registers `hanging`: hang detection now (markHangingServers) for every published type (or `--type`'s only).
  * Prints the servers it marked, as a table (name, type, the status it hung in, since when) or a JSON array of
  * HungServer with `--json`; exits 0 also when it marked none. An unknown type exits 2 with nothing changed.
  */
@@ -17,9 +17,9 @@ export function registerHangingCommand(program: Command): void {
     .option('--json', 'print the servers marked as JSON')
     .addHelpText('after', '\nExamples:\n  $ npx dynamic-servers hanging\n  $ npx dynamic-servers hanging --type worker --json')
     .action(async (options: { type?: string; json?: boolean }) => {
-      const marked = await withRuntime(async ({ records, serverTypes }) => {
+      const marked = await withEngineRecords(async (records) => {
         const found: HungServer[] = [];
-        for (const type of chooseServerTypes(serverTypes, options.type)) found.push(...(await markHangingServers(records, type)));
+        for (const type of chooseServerTypes(await records.serverTypes(), options.type)) found.push(...(await markHangingServers(records, workerServerType(type))));
         return found;
       });
       if (options.json) {

@@ -6,7 +6,7 @@ import { EXIT, describeFailure, formatFailure } from './exit-codes.ts';
 import { registerHangingCommand } from './hanging-command.ts';
 import { registerMonitorCommand } from './monitor-command.ts';
 import { registerRecordsCommands } from './records-commands.ts';
-import { registerValidateCommand } from './validate-command.ts';
+import { registerConfigCommands } from './config-commands.ts';
 import { registerLocalCloudCommand } from './local-cloud-command.ts';
 import { registerWorkerCommand } from './worker-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
@@ -30,7 +30,7 @@ program
     process.exitCode = reports.every((report) => report.ok) ? EXIT.ok : EXIT.unavailable;
   });
 
-registerValidateCommand(program);
+registerConfigCommands(program);
 registerEngineCommands(program);
 registerRecordsCommands(program);
 

@@ -4,7 +4,7 @@ import { EXIT } from './exit-codes.ts';
 import { loadMonitor } from './monitor-module.ts';
 import { chooseServerTypes } from './server-type-choice.ts';
 import { formatTable } from './text-table.ts';
-import { withRuntime } from './with-runtime.ts';
+import { withRecords } from './with-runtime.ts';
 
 function outcome(result: MonitorTypeResult): string {
   if (result.error !== undefined) return `error: ${result.error}`;
@@ -13,7 +13,7 @@ function outcome(result: MonitorTypeResult): string {
 
 /**
  * Registers `monitor`: one tick of the worker's monitor job, now (runMonitorTick): loads `--monitor <module>`'s
- * determineServerCount, asks it for every configured type (or `--type`'s only), applies numeric answers with
+ * determineServerCount, asks it for every published type (or `--type`'s only), applies numeric answers with
  * ensure(), and prints each type's provisioned count before and after (a table, or a JSON array of
  * MonitorTypeResult with `--json`). A missing or unusable module or an unknown type exits 2 with nothing changed;
  * a type whose callback threw (or whose answer was refused) is reported on stderr and the command exits 1.
@@ -28,8 +28,8 @@ export function registerMonitorCommand(program: Command): void {
     .addHelpText('after', '\nExamples:\n  $ npx dynamic-servers monitor --monitor ./count.js\n  $ npx dynamic-servers monitor --monitor ./count.js --type worker --json')
     .action(async (options: { monitor: string; type?: string; json?: boolean }) => {
       const determine = await loadMonitor(options.monitor);
-      const results = await withRuntime(async ({ records, serverTypes }) => {
-        const types = chooseServerTypes(serverTypes, options.type).map((type) => type.type);
+      const results = await withRecords(async (records) => {
+        const types = chooseServerTypes(await records.serverTypes(), options.type).map((type) => type.name);
         return runMonitorTick(records, types, determine);
       });
       if (options.json) {

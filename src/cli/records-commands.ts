@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import type { ServerRecord } from '../records/records.ts';
 import { SERVER_STATUSES, type ServerStatus } from '../records/statuses.ts';
-import type { Runtime } from '../runtime.ts';
+import type { DynamicServers } from '../records/dynamic-servers.ts';
 import { formatTable } from './text-table.ts';
-import { withRuntime } from './with-runtime.ts';
+import { withRecords } from './with-runtime.ts';
 
 function parseWhole(value: string): number {
   return /^\d+$/.test(value) ? Number(value) : Number.NaN;
@@ -17,8 +17,8 @@ function table(rows: readonly ServerRecord[]): string {
 
 /**
  * Registers the commands on the records: `list`, `status` (read; `--json` on both) and `ensure`, `increase`,
- * `decrease`, `reboot` (change the desired state and enqueue work; they return at once). Errors end the command
- * as exit-codes.ts maps them: bad input exits 2.
+ * `decrease`, `reboot` (change the desired state and wake the workers; they return at once). They need only
+ * DATABASE_URL: no Pulumi CLI, no stack files. Errors end the command as exit-codes.ts maps them: bad input exits 2.
  */
 export function registerRecordsCommands(program: Command): void {
   program
@@ -29,7 +29,7 @@ export function registerRecordsCommands(program: Command): void {
     .option('--json', 'print the servers as JSON')
     .addHelpText('after', '\nExamples:\n  $ npx dynamic-servers list\n  $ npx dynamic-servers list --type worker --status running starting --json')
     .action((options: { type?: string; status?: ServerStatus[]; json?: boolean }) =>
-      withRuntime(async ({ records }) => {
+      withRecords(async (records) => {
         const rows = await records.servers({ ...(options.type ? { serverType: options.type } : {}), ...(options.status ? { status: options.status } : {}) });
         process.stdout.write((options.json ? JSON.stringify(rows, null, 2) : rows.length === 0 ? 'no servers' : table(rows)) + '\n');
       }),
@@ -41,12 +41,12 @@ export function registerRecordsCommands(program: Command): void {
     .option('--json', 'print the counts as JSON')
     .addHelpText('after', '\nExamples:\n  $ npx dynamic-servers status\n  $ npx dynamic-servers status --json')
     .action((options: { json?: boolean }) =>
-      withRuntime(async ({ records, serverTypes }) => {
+      withRecords(async (records) => {
         const types = [];
-        for (const { type } of serverTypes) {
+        for (const { name: type, version, provider } of await records.serverTypes()) {
           const counts = await records.countPerStatus(type);
           const desired = await records.desiredState(type);
-          types.push({ serverType: type, provisioned: await records.provisionedCount(type), desiredVersion: desired.version, appliedVersion: desired.appliedVersion, counts });
+          types.push({ serverType: type, provider, configVersion: version, provisioned: await records.provisionedCount(type), desiredVersion: desired.version, appliedVersion: desired.appliedVersion, counts });
         }
         if (options.json) {
           process.stdout.write(JSON.stringify(types, null, 2) + '\n');
@@ -54,23 +54,25 @@ export function registerRecordsCommands(program: Command): void {
         }
         for (const type of types) {
           const nonZero = Object.entries(type.counts).filter(([, count]) => count > 0).map(([status, count]) => `${status} ${count}`);
-          process.stdout.write(`${type.serverType}: ${type.provisioned} provisioned (${nonZero.join(', ') || 'no servers'}); desired version ${type.desiredVersion}, applied ${type.appliedVersion}\n`);
+          process.stdout.write(
+            `${type.serverType} (${type.provider}, config v${type.configVersion}): ${type.provisioned} provisioned (${nonZero.join(', ') || 'no servers'}); desired version ${type.desiredVersion}, applied ${type.appliedVersion}\n`,
+          );
         }
       }),
     );
 
-  const change = (name: string, description: string, example: string, run: (runtime: Runtime, type: string, amount: number | undefined) => Promise<unknown>, amountArgument?: string) => {
+  const change = (name: string, description: string, example: string, run: (records: DynamicServers, type: string, amount: number | undefined) => Promise<unknown>, amountArgument?: string) => {
     const command = program.command(name).description(description).argument('<type>', 'server type');
     if (amountArgument) command.argument(amountArgument, 'a whole number');
     command.addHelpText('after', `\nExample:\n  $ ${example}`).action((type: string, amount: string | undefined) =>
-      withRuntime(async (runtime) => {
-        const result = await run(runtime, type, amount === undefined ? undefined : parseWhole(amount));
+      withRecords(async (records) => {
+        const result = await run(records, type, amount === undefined ? undefined : parseWhole(amount));
         process.stdout.write(JSON.stringify(result) + '\n');
       }),
     );
   };
-  change('ensure', 'Make a type have exactly COUNT provisioned servers.', 'npx dynamic-servers ensure worker 5', ({ records }, type, count) => records.ensure(type, count!), '<count>');
-  change('increase', 'Add BY servers (default 1) to a type.', 'npx dynamic-servers increase worker 2', ({ records }, type, by) => records.increase(type, by ?? 1), '[by]');
-  change('decrease', 'Remove BY servers (default 1) from a type, not-yet-running first, then the newest.', 'npx dynamic-servers decrease worker', ({ records }, type, by) => records.decrease(type, by ?? 1), '[by]');
-  change('reboot', 'Reboot the servers of one type (starting ones once they run).', 'npx dynamic-servers reboot worker', ({ records }, type) => records.reboot(type));
+  change('ensure', 'Make a type have exactly COUNT provisioned servers.', 'npx dynamic-servers ensure worker 5', (records, type, count) => records.ensure(type, count!), '<count>');
+  change('increase', 'Add BY servers (default 1) to a type.', 'npx dynamic-servers increase worker 2', (records, type, by) => records.increase(type, by ?? 1), '[by]');
+  change('decrease', 'Remove BY servers (default 1) from a type, not-yet-running first, then the newest.', 'npx dynamic-servers decrease worker', (records, type, by) => records.decrease(type, by ?? 1), '[by]');
+  change('reboot', 'Reboot the servers of one type (starting ones once they run).', 'npx dynamic-servers reboot worker', (records, type) => records.reboot(type));
 }

@@ -1,14 +1,37 @@
-import { openRuntime, type Runtime } from '../runtime.ts';
+import { DynamicServers } from '../records/dynamic-servers.ts';
+import { EngineRecords } from '../records/engine-records.ts';
+import type { PublishedServerType } from '../records/registry.ts';
+import { databaseUrl, openRuntime, type Runtime } from '../runtime.ts';
+import type { WorkerServerType } from '../jobs/worker.ts';
+
+/** Runs `work` on an opened resource and closes it, whether `work` succeeds or throws. */
+async function using<R extends { close(): Promise<void> }, T>(resource: R, work: (resource: R) => Promise<T>): Promise<T> {
+  try {
+    return await work(resource);
+  } finally {
+    await resource.close();
+  }
+}
+
+/** Runs `work` on the records of DATABASE_URL, as a script sees them (no Pulumi CLI, no stack files needed). */
+export async function withRecords<T>(work: (records: DynamicServers) => Promise<T>): Promise<T> {
+  return using(await DynamicServers.open({ databaseUrl: databaseUrl() }), work);
+}
+
+/** Runs `work` on the engine's view of the records of DATABASE_URL (no Pulumi CLI needed). */
+export async function withEngineRecords<T>(work: (records: EngineRecords) => Promise<T>): Promise<T> {
+  return using(await EngineRecords.openForEngine({ databaseUrl: databaseUrl() }), work);
+}
 
 /**
  * Opens the deployment's Runtime from the environment (see runtimeSettings), runs `work` on it and closes it,
  * whether `work` succeeds or throws; resolves with what `work` returned. Errors reach the caller unchanged.
  */
 export async function withRuntime<T>(work: (runtime: Runtime) => Promise<T>): Promise<T> {
-  const runtime = await openRuntime();
-  try {
-    return await work(runtime);
-  } finally {
-    await runtime.close();
-  }
+  return using(await openRuntime(), work);
+}
+
+/** A published server type as the worker's jobs take it: its name and its hang timeouts. */
+export function workerServerType(type: PublishedServerType): WorkerServerType {
+  return { type: type.name, timeouts: type.settings.timeouts };
 }

@@ -1,13 +1,17 @@
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
-import { AgendaWorkQueue } from '../jobs/agenda-work-queue.ts';
+import { StackConfigError } from '../config/errors.ts';
+import { watchStackFiles, type StackFilesWatcher } from '../config/watch.ts';
 import { JobWorkerConfigError } from '../jobs/errors.ts';
+import { JobRequests } from '../jobs/job-requests.ts';
 import { prepareJobStore } from '../jobs/job-store.ts';
-import { createJobAgenda, startJobWorker } from '../jobs/worker.ts';
+import { createJobAgenda, DEFAULT_HOUSEKEEPING_SECONDS, startJobWorker, type JobWorker } from '../jobs/worker.ts';
 import { STATUS_EVENT } from '../records/events.ts';
+import { ServerTypeInUseError } from '../records/registry.ts';
 import { SERVER_STATUSES } from '../records/statuses.ts';
-import { openRuntime, runtimeSettings } from '../runtime.ts';
+import { localServerTypes, openRuntime, publishProject, runtimeSettings, stacksDirOf } from '../runtime.ts';
 import { loadMonitor } from './monitor-module.ts';
+import { workerServerType } from './with-runtime.ts';
 
 interface WorkerCommandOptions {
   monitor?: string;
@@ -59,8 +63,42 @@ export function registerWorkerCommand(program: Command): void {
 
       await prepareJobStore(jobStoreUrl);
       const agenda = createJobAgenda(jobStoreUrl, name);
-      const workQueue = new AgendaWorkQueue(agenda);
-      const runtime = await openRuntime(settings, { workQueue });
+      const requests = new JobRequests(agenda);
+      const report = (error: unknown, context: string) => logLine({ event: 'error', context, message: String((error as Error)?.message ?? error) });
+      let worker: JobWorker | undefined;
+      let syncing: Promise<void> = Promise.resolve();
+      // The types this worker works on follow the registry: every publication (from any machine) re-reads them.
+      const syncServerTypes = () => {
+        syncing = syncing
+          .then(async () => {
+            if (!worker) return;
+            const types = await localServerTypes(runtime.records, settings.projectDir);
+            await worker.setServerTypes(types.map(workerServerType));
+            logLine({ event: 'server-types', types: types.map((type) => `${type.name} v${type.version}`) });
+          })
+          .catch((error: unknown) => report(error, 'reading the published server types'));
+        return syncing;
+      };
+      const runtime = await openRuntime(settings, {
+        // A change in any process names its type at commit: schedule its reconcile at once.
+        onWork: (serverType) => {
+          if (worker?.handles(serverType)) requests.requestReconcile(serverType).catch((error: unknown) => report(error, `waking ${serverType}`));
+        },
+        onConfig: () => void syncServerTypes(),
+        onUpdate: (update) => logLine({ event: 'stack-update', ...update }),
+      });
+      const publish = async (when: string) => {
+        try {
+          const published = await publishProject(runtime.records, settings.projectDir);
+          runtime.engine.forgetStackConfig();
+          logLine({ event: 'published', when, ...published });
+        } catch (error) {
+          if (!(error instanceof StackConfigError || error instanceof ServerTypeInUseError)) throw error;
+          // The registry keeps the last valid configuration; the workers go on with it.
+          logLine({ event: 'publish-refused', when, message: error.message });
+        }
+      };
+      let watcher: StackFilesWatcher | undefined;
       try {
         for (const status of SERVER_STATUSES) {
           const name = STATUS_EVENT[status];
@@ -76,24 +114,33 @@ export function registerWorkerCommand(program: Command): void {
         agenda.on('complete', (job: { attrs?: { name: string } }, remote?: boolean) => {
           if (!remote && job.attrs) logLine({ event: 'job-end', job: job.attrs.name });
         });
-        const worker = await startJobWorker({
+        await publish('start');
+        const types = await localServerTypes(runtime.records, settings.projectDir);
+        worker = await startJobWorker({
           agenda,
           jobStoreUrl,
           records: runtime.records,
           engine: runtime.engine,
-          workQueue,
-          serverTypes: runtime.serverTypes,
+          requests,
+          serverTypes: types.map(workerServerType),
           ...(determineServerCount ? { determineServerCount } : {}),
           ...(monitorInterval === undefined ? {} : { monitorIntervalMs: monitorInterval * 1000 }),
           ...(housekeepingInterval === undefined ? {} : { housekeepingIntervalMs: housekeepingInterval * 1000 }),
           ...(pruneAfterDays === undefined ? {} : { pruneAfterDays }),
-          onError: (error, context) => logLine({ event: 'error', context, message: String((error as Error)?.message ?? error) }),
+          onError: report,
         });
-        logLine({ event: 'worker-started', name, types: runtime.serverTypes.map((type) => type.type) });
+        watcher = await watchStackFiles(stacksDirOf(settings.projectDir), () => publish('files changed'), {
+          pollMs: (housekeepingInterval ?? DEFAULT_HOUSEKEEPING_SECONDS) * 1000,
+          onError: (error) => report(error, 'watching the stack files'),
+        });
+        logLine({ event: 'worker-started', name, types: types.map((type) => type.name) });
         const received = await signal;
         logLine({ event: 'worker-stopping', signal: received });
+        watcher.close();
         await worker.stop();
+        await syncing;
       } finally {
+        watcher?.close();
         await runtime.close();
       }
       logLine({ event: 'worker-stopped' });

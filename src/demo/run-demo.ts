@@ -7,15 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServerProgress, type ProgressStream } from '../cli/progress.ts';
 import { startEmbeddedPostgres } from '../db/database.ts';
-import { AgendaWorkQueue } from '../jobs/agenda-work-queue.ts';
-import { prepareJobStore } from '../jobs/job-store.ts';
-import { createJobAgenda } from '../jobs/worker.ts';
 import { startWorkerProcess } from '../jobs/worker-process.ts';
 import { startLocalCloud } from '../local-cloud/local-cloud.ts';
 import { DynamicServers } from '../records/dynamic-servers.ts';
 import type { ServerStatus } from '../records/statuses.ts';
-import { recordsServerTypes } from '../runtime.ts';
-import { loadServerTypes } from '../stacks/load.ts';
 import { installEngine } from '../toolchain/engine.ts';
 import { processesUsing } from './processes-using.ts';
 import { CHECKOUT_DIR, createScratchProject } from './scratch-project.ts';
@@ -96,7 +91,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
         const projectDir = join(workDir, 'project');
         const dataDir = join(workDir, 'data');
         await createScratchProject(projectDir, { [DEMO_SERVER_TYPE]: await readFile(join(CHECKOUT_DIR, 'stacks', `Pulumi.${DEMO_SERVER_TYPE}.yaml`), 'utf8') });
-        await prepareJobStore(database.url);
         const env: NodeJS.ProcessEnv = {
           ...process.env,
           DATABASE_URL: database.url,
@@ -113,11 +107,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
         cleanups.push(async () => {
           workerExit = await worker.stop();
         });
-        const agenda = createJobAgenda(database.url, `demo-${process.pid}`);
-        await agenda.start();
-        cleanups.push(() => agenda.stop());
-        const types = await loadServerTypes(join(projectDir, 'stacks'));
-        const records = await DynamicServers.open({ databaseUrl: database.url, serverTypes: recordsServerTypes(types), workQueue: new AgendaWorkQueue(agenda) });
+        // The worker published the stack files at its start; a script needs nothing but the database.
+        const records = await DynamicServers.open({ databaseUrl: database.url });
         cleanups.push(() => records.close());
         return { database, cloud, worker, records };
       },

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
-import type { ServerProvider } from '../../providers/contract.ts';
-import { awsProvider } from '../../providers/aws/index.ts';
+import type { ServerProvider, SnapshotTemplate } from '../../providers/contract.ts';
+import { awsProvider, parseAwsTemplate } from '../../providers/aws/index.ts';
 import { fakeProvider } from '../../providers/fake/index.ts';
-import { hcloudProvider } from '../../providers/hcloud/index.ts';
-import { localCloudProvider } from '../../providers/local/index.ts';
+import { hcloudProvider, parseHcloudTemplate } from '../../providers/hcloud/index.ts';
+import { localCloudProvider, parseLocalTemplate } from '../../providers/local/index.ts';
+import type { ProviderCatalog } from '../config/provider-catalog.ts';
 import { ProviderConfigurationError } from './errors.ts';
 
 /**
@@ -20,6 +21,8 @@ export interface ProviderSettings {
 
 interface ProviderModule {
   envPrefix: string;
+  /** Throws (InvalidRequestError) when the provider cannot create servers from `template`; needs no settings. */
+  checkTemplate(template: SnapshotTemplate): void;
   create(settings: ProviderSettings): ServerProvider;
 }
 
@@ -27,6 +30,7 @@ interface ProviderModule {
 const PROVIDER_MODULES: Readonly<Record<string, ProviderModule>> = {
   local: {
     envPrefix: 'LOCAL_CLOUD',
+    checkTemplate: parseLocalTemplate,
     create: (settings) => {
       const token = settings.get('token');
       return localCloudProvider({ endpoint: settings.require('endpoint'), ...(token ? { token } : {}) });
@@ -36,6 +40,7 @@ const PROVIDER_MODULES: Readonly<Record<string, ProviderModule>> = {
   // or their standard variables; the API side gets the same values here.
   hcloud: {
     envPrefix: 'HCLOUD',
+    checkTemplate: parseHcloudTemplate,
     create: (settings) => {
       const endpoint = settings.get('endpoint');
       return hcloudProvider({ token: settings.require('token'), ...(endpoint ? { endpoint } : {}) });
@@ -43,17 +48,32 @@ const PROVIDER_MODULES: Readonly<Record<string, ProviderModule>> = {
   },
   aws: {
     envPrefix: 'AWS',
+    checkTemplate: parseAwsTemplate,
     create: (settings) => {
       const region = settings.get('region');
       const endpoint = settings.get('endpoint');
       return awsProvider({ ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}) });
     },
   },
-  fake: { envPrefix: 'FAKE_CLOUD', create: (settings) => fakeProvider(settings.get('stateDir') ?? join(settings.dataDir, 'fake-cloud')) },
+  fake: { envPrefix: 'FAKE_CLOUD', checkTemplate: () => {}, create: (settings) => fakeProvider(settings.get('stateDir') ?? join(settings.dataDir, 'fake-cloud')) },
 };
 
 /** Names of the provider modules a stack file may use. */
-export const PROVIDER_NAMES = Object.keys(PROVIDER_MODULES);
+export const PROVIDER_NAMES = Object.keys(PROVIDER_MODULES).sort();
+
+/** The built-in providers as the config layer checks stack files against them (no credentials needed). */
+export const BUILT_IN_PROVIDERS: ProviderCatalog = {
+  has: (provider) => Object.hasOwn(PROVIDER_MODULES, provider),
+  names: () => [...PROVIDER_NAMES],
+  templateProblem(provider, template) {
+    try {
+      PROVIDER_MODULES[provider]!.checkTemplate(template);
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
+  },
+};
 
 /**
  * The provider `name` configured from `config` (the stack's decrypted config, `namespace:key` to value) and

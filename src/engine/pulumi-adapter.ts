@@ -154,22 +154,3 @@ export class PlannedStepCollector {
     return this.steps.filter((step) => ops.includes(step.op)).map((step) => step.name).sort();
   }
 }
-
-const REGISTRATION_FAILED = /^resource .+ failed to register$/;
-let registrationRejectionsFiltered = false;
-
-/**
- * When one resource of an inline program fails, the SDK rejects the registrations of the resources still in
- * flight ("resource <name> [...] failed to register") in promises nobody awaits. The engine already records the
- * failure (the next update declares those resources again), so these rejections must not end the process.
- * Installs, once per process, an `unhandledRejection` listener that ignores exactly those and re-throws the
- * rest (what Node would do without a listener).
- */
-export function ignoreAbandonedRegistrations(): void {
-  if (registrationRejectionsFiltered) return;
-  registrationRejectionsFiltered = true;
-  process.on('unhandledRejection', (reason) => {
-    if (reason instanceof Error && REGISTRATION_FAILED.test(reason.message)) return;
-    throw reason;
-  });
-}

@@ -1,12 +1,12 @@
 import type { Stack } from '@pulumi/pulumi/automation/index.js';
 import { parseProviderError, type ServerProvider } from '../../providers/contract.ts';
-import type { DynamicServers } from '../records/dynamic-servers.ts';
+import type { EngineRecords } from '../records/engine-records.ts';
 import type { ServerRecord } from '../records/records.ts';
 import { SERVER_STATUSES } from '../records/statuses.ts';
 import { declareServers, isDeclared } from './declared-servers.ts';
 import { StackUpdateError } from './errors.ts';
 import { createProvider } from './provider-registry.ts';
-import { ignoreAbandonedRegistrations, PlannedStepCollector, StepFailureCollector, type ResourceFailure } from './pulumi-adapter.ts';
+import { PlannedStepCollector, StepFailureCollector, type ResourceFailure } from './pulumi-adapter.ts';
 import { deleteLeakedServers, recoverStack, type RecoveryReport } from './recovery.ts';
 import { lockReboots, lockStack } from './stack-lock.ts';
 import { openTypeStack, projectName, readStackConfig, type StackSettings } from './type-stack.ts';
@@ -15,13 +15,25 @@ import { VERIFIED_STATUSES, verifyServers, type VerifyReport } from './verifier.
 /** How to open a StackEngine. */
 export interface StackEngineOptions extends StackSettings {
   /** The server records whose desired state the engine applies. */
-  records: DynamicServers;
+  records: EngineRecords;
   /** The records' database; the per-type stack locks live there. */
   databaseUrl: string;
   /** A directory the engine owns (providers that keep files put them here). */
   dataDir: string;
   /** Environment the provider settings fall back to (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Told when a `pulumi up` of a type starts and ends (for logs and latency measurements); must not throw. */
+  onUpdate?: (update: StackUpdate) => void;
+}
+
+/** One `pulumi up` of a type's stack, as StackEngineOptions.onUpdate hears of it. */
+export interface StackUpdate {
+  serverType: string;
+  phase: 'start' | 'end';
+  /** The desired-state version the update applies. */
+  desiredVersion: number;
+  /** Servers the program declares. */
+  declared: number;
 }
 
 /** What one reconcile of a type did. */
@@ -71,7 +83,6 @@ export class StackEngine {
 
   constructor(options: StackEngineOptions) {
     this.#options = options;
-    ignoreAbandonedRegistrations();
   }
 
   /**
@@ -104,12 +115,15 @@ export class StackEngine {
         }
         context.rows = rows;
         const collector = new StepFailureCollector();
+        const update = { serverType, desiredVersion: desired.version, declared: rows.filter(isDeclared).length };
+        this.#options.onUpdate?.({ ...update, phase: 'start' });
         let updateError: unknown;
         try {
           await context.stack.up({ onEvent: collector.onEvent, continueOnError: true });
         } catch (error) {
           updateError = error;
         }
+        this.#options.onUpdate?.({ ...update, phase: 'end' });
         report.updates += 1;
         report.recovery.pendingOperations = 0;
         const failures = collector.failures().filter((failure) => rows.some((row) => row.name === failure.name));
@@ -187,6 +201,14 @@ export class StackEngine {
       }
       await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
     }
+  }
+
+  /**
+   * Forgets what the engine read from the stack files (each type's stack config and the provider built from it),
+   * so the next reconcile, preview or verify reads them again: call it after the files changed.
+   */
+  forgetStackConfig(): void {
+    this.#contexts.clear();
   }
 
   /** The provider of `serverType`, configured from its stack config (secrets decrypted in memory only). */

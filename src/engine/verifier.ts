@@ -1,5 +1,5 @@
 import { serverIdSelector, ServerNotFoundError, TransientProviderError, type ServerProvider } from '../../providers/contract.ts';
-import type { DynamicServers } from '../records/dynamic-servers.ts';
+import type { EngineRecords } from '../records/engine-records.ts';
 import type { ServerRecord } from '../records/records.ts';
 
 /** What one verification pass saw and did. */
@@ -20,12 +20,12 @@ export interface VerifyReport {
 export const VERIFIED_STATUSES = ['starting', 'rebooting', 'deleting'] as const;
 
 /**
- * Sends the reboot of a `rebooting` server whose reboot nobody claimed yet: claims it (DynamicServers.claimReboot,
+ * Sends the reboot of a `rebooting` server whose reboot nobody claimed yet: claims it (EngineRecords.claimReboot,
  * so one request reboots the server at most once, whichever passes run at once), then asks the provider. A
  * transient failure gives the claim back for the next pass; any other failure errors the server with it. A
  * provider that cannot reboot leaves the server running as it is.
  */
-async function sendReboot(records: DynamicServers, provider: ServerProvider, server: ServerRecord & { providerId: string }, report: VerifyReport): Promise<void> {
+async function sendReboot(records: EngineRecords, provider: ServerProvider, server: ServerRecord & { providerId: string }, report: VerifyReport): Promise<void> {
   if (typeof provider.api.reboot !== 'function') {
     // Nothing can carry the reboot out and waiting would only end in `hanging`: the server never stopped running.
     await records.recordTransition(server.id, 'running', { reason: `not rebooted: the ${provider.name} provider cannot reboot servers` });
@@ -65,7 +65,7 @@ async function sendReboot(records: DynamicServers, provider: ServerProvider, ser
  * must not overlap while rows are rebooting (StackEngine.verify holds the type's reboot lock): otherwise a pass
  * could observe a server whose claimed reboot the cloud has not accepted yet.
  */
-export async function verifyServers(records: DynamicServers, provider: ServerProvider, servers: readonly ServerRecord[]): Promise<VerifyReport> {
+export async function verifyServers(records: EngineRecords, provider: ServerProvider, servers: readonly ServerRecord[]): Promise<VerifyReport> {
   const report: VerifyReport = { running: [], deleted: [], errored: [], waiting: [], rebootsSent: [] };
   for (const server of servers) {
     if (!(VERIFIED_STATUSES as readonly string[]).includes(server.status)) continue;

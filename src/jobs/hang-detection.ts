@@ -1,10 +1,10 @@
-import type { DynamicServers } from '../records/dynamic-servers.ts';
+import type { EngineRecords } from '../records/engine-records.ts';
 import { InvalidTransitionError } from '../records/errors.ts';
 import type { ServerStatus } from '../records/statuses.ts';
-import type { ServerTypeConfig } from '../stacks/server-type-config.ts';
+import type { TypeTimeouts } from '../records/registry.ts';
 
 /** The statuses a server can hang in, and which of the type's timeouts applies to each. */
-const TIMEOUT_OF: Readonly<Partial<Record<ServerStatus, keyof ServerTypeConfig['timeouts']>>> = {
+const TIMEOUT_OF: Readonly<Partial<Record<ServerStatus, keyof TypeTimeouts>>> = {
   starting: 'bootSeconds',
   rebooting: 'bootSeconds',
   stopping: 'stopSeconds',
@@ -31,7 +31,7 @@ export const HANG_WATCHED_STATUSES = Object.keys(TIMEOUT_OF) as ServerStatus[];
  * event through recordTransition; hanging servers are not counted as provisioned). A server that moved on in
  * the meantime is left alone. Returns the servers marked, oldest record first.
  */
-export async function markHangingServers(records: DynamicServers, type: Pick<ServerTypeConfig, 'type' | 'timeouts'>, now: Date = new Date()): Promise<HungServer[]> {
+export async function markHangingServers(records: EngineRecords, type: { type: string; timeouts: TypeTimeouts }, now: Date = new Date()): Promise<HungServer[]> {
   const marked: HungServer[] = [];
   for (const server of await records.servers({ serverType: type.type, status: HANG_WATCHED_STATUSES })) {
     const timeout = TIMEOUT_OF[server.status];

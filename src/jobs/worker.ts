@@ -1,9 +1,9 @@
 // The job worker: the Agenda jobs that turn the records' desired state into servers and watch them.
 import { Agenda, exponential, type Job } from 'agenda';
 import type { StackEngine } from '../engine/stack-engine.ts';
-import type { DynamicServers } from '../records/dynamic-servers.ts';
-import type { ServerTypeConfig } from '../stacks/server-type-config.ts';
-import { AgendaWorkQueue, requestRun } from './agenda-work-queue.ts';
+import type { EngineRecords } from '../records/engine-records.ts';
+import type { TypeTimeouts } from '../records/registry.ts';
+import { JobRequests, requestRun } from './job-requests.ts';
 import { JobWorkerConfigError } from './errors.ts';
 import { markHangingServers } from './hang-detection.ts';
 import { HOUSEKEEPING_JOB, MONITOR_JOB, PRUNE_JOB, reconcileJob, verifyJob } from './job-names.ts';
@@ -14,8 +14,11 @@ import { FIRST_VERIFY_DELAY_MS, nextVerifyDelay } from './verify-polling.ts';
 /** Re-exported from monitor.ts, where the monitor tick that calls it lives. */
 export type { DetermineServerCount } from './monitor.ts';
 
-/** A server type as the worker needs it: its name and its hang timeouts. */
-export type WorkerServerType = Pick<ServerTypeConfig, 'type' | 'timeouts'>;
+/** A server type as the worker needs it: its name and its hang timeouts (from the published configuration). */
+export interface WorkerServerType {
+  type: string;
+  timeouts: TypeTimeouts;
+}
 
 /** How to start a JobWorker. */
 export interface JobWorkerOptions {
@@ -23,10 +26,11 @@ export interface JobWorkerOptions {
   agenda: Agenda;
   /** The job store's URL, as given to createJobAgenda. */
   jobStoreUrl: string;
-  /** The records, opened with `workQueue` as their WorkQueue. */
-  records: DynamicServers;
+  records: EngineRecords;
   engine: StackEngine;
-  workQueue: AgendaWorkQueue;
+  /** Requests on `agenda`. */
+  requests: JobRequests;
+  /** The types this worker works on at start; `setServerTypes` changes them. */
   serverTypes: readonly WorkerServerType[];
   /** Called every `monitorIntervalMs` per type; its number is applied with `records.ensure`. */
   determineServerCount?: DetermineServerCount;
@@ -46,6 +50,13 @@ export interface JobWorkerOptions {
 export interface JobWorker {
   readonly agenda: Agenda;
   /**
+   * Replaces the types this worker works on (after a publication): defines the jobs of new types and requests
+   * their reconcile when work remains; types left out are no longer reconciled, verified or monitored here.
+   */
+  setServerTypes(types: readonly WorkerServerType[]): Promise<void>;
+  /** True when this worker works on `serverType`. */
+  handles(serverType: string): boolean;
+  /**
    * Graceful shutdown: takes no new jobs, waits for the running ones to finish, hands back the jobs it had
    * locked but not started, and closes the job store's connections. The records and engine stay open.
    */
@@ -54,6 +65,9 @@ export interface JobWorker {
 
 /** The PostgreSQL-advisory-free part of Agenda tuning: how often a worker looks for due jobs (milliseconds). */
 export const PROCESS_EVERY_MS = 500;
+/** Seconds between two housekeeping runs by default. */
+export const DEFAULT_HOUSEKEEPING_SECONDS = 30;
+
 /** How long a job's lock lasts without a touch; a worker that died frees its jobs after this (milliseconds). */
 export const LOCK_LIFETIME_MS = 30_000;
 
@@ -80,7 +94,7 @@ function positive(value: number | undefined, fallback: number, what: string): nu
 }
 
 /** Rows a reconcile still has to act on even when the desired version is applied (see StackEngine). */
-async function reconcileDue(records: DynamicServers, serverType: string): Promise<boolean> {
+async function reconcileDue(records: EngineRecords, serverType: string): Promise<boolean> {
   if ((await records.desiredState(serverType)).workRemains) return true;
   const rows = await records.servers({ serverType, status: ['new', 'stopping'] });
   return rows.some((row) => row.status === 'stopping' || row.providerId === null);
@@ -108,9 +122,9 @@ async function holdingLock<T>(job: Job, work: () => Promise<T>): Promise<T> {
  * Stack updates of one type never overlap across processes: StackEngine holds the type's stack lock.
  */
 export async function startJobWorker(options: JobWorkerOptions): Promise<JobWorker> {
-  const { agenda, records, engine, workQueue } = options;
+  const { agenda, records, engine, requests } = options;
   const monitorIntervalMs = positive(options.monitorIntervalMs, 60_000, 'monitorIntervalMs');
-  const housekeepingIntervalMs = positive(options.housekeepingIntervalMs, 30_000, 'housekeepingIntervalMs');
+  const housekeepingIntervalMs = positive(options.housekeepingIntervalMs, DEFAULT_HOUSEKEEPING_SECONDS * 1000, 'housekeepingIntervalMs');
   const pruneIntervalMs = positive(options.pruneIntervalMs, 3_600_000, 'pruneIntervalMs');
   const pruneAfterDays = positive(options.pruneAfterDays, 30, 'pruneAfterDays');
   if (options.determineServerCount !== undefined && typeof options.determineServerCount !== 'function') {
@@ -120,14 +134,19 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
   const retry = exponential({ delay: 1000, factor: 2, maxDelay: 30_000, maxRetries: 10 });
   const succeeded = new Set<string>();
 
-  for (const type of options.serverTypes) {
-    const reconcileName = reconcileJob(type.type);
+  const types = new Map<string, WorkerServerType>();
+  const defined = new Set<string>();
+  const defineTypeJobs = (serverType: string) => {
+    if (defined.has(serverType)) return;
+    defined.add(serverType);
+    const reconcileName = reconcileJob(serverType);
     agenda.define(
       reconcileName,
       async (job: Job) => {
-        const result = await holdingLock(job, () => engine.reconcile(type.type));
-        const pending = await records.servers({ serverType: type.type, status: ['starting', 'rebooting', 'deleting'] });
-        if (result.starting.length > 0 || result.deleting.length > 0 || pending.length > 0) await workQueue.requestVerify(type.type, FIRST_VERIFY_DELAY_MS);
+        if (!types.has(serverType)) return;
+        const result = await holdingLock(job, () => engine.reconcile(serverType));
+        const pending = await records.servers({ serverType, status: ['starting', 'rebooting', 'deleting'] });
+        if (result.starting.length > 0 || result.deleting.length > 0 || pending.length > 0) await requests.requestVerify(serverType, FIRST_VERIFY_DELAY_MS);
         succeeded.add(reconcileName);
       },
       { concurrency: 1, lockLimit: 1, backoff: retry },
@@ -135,26 +154,39 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
     agenda.on(`complete:${reconcileName}`, (_job: unknown, remote?: boolean) => {
       if (remote || !succeeded.delete(reconcileName)) return;
       void (async () => {
-        if (await reconcileDue(records, type.type)) await workQueue.requestReconcile(type.type);
+        if (await reconcileDue(records, serverType)) await requests.requestReconcile(serverType);
       })().catch((error: unknown) => report(error, `re-check after ${reconcileName}`));
     });
 
     agenda.define(
-      verifyJob(type.type),
+      verifyJob(serverType),
       async (job: Job) => {
-        await holdingLock(job, () => engine.verify(type.type));
+        const type = types.get(serverType);
+        if (!type) return;
+        await holdingLock(job, () => engine.verify(serverType));
         await markHangingServers(records, type);
-        const pending = await records.servers({ serverType: type.type, status: ['starting', 'rebooting', 'deleting'] });
+        const pending = await records.servers({ serverType, status: ['starting', 'rebooting', 'deleting'] });
         if (pending.length === 0) return;
         const youngest = Math.max(...pending.map((row) => row.statusUpdatedAt.getTime()));
         job.attrs.nextRunAt = new Date(Date.now() + nextVerifyDelay(Date.now() - youngest));
       },
       { concurrency: 1, lockLimit: 1, backoff: retry },
     );
-  }
+  };
+  const setServerTypes = async (next: readonly WorkerServerType[]) => {
+    const added = next.filter((type) => !types.has(type.type));
+    types.clear();
+    for (const type of next) {
+      defineTypeJobs(type.type);
+      types.set(type.type, type);
+    }
+    for (const type of added) {
+      if (await reconcileDue(records, type.type)) await requests.requestReconcile(type.type);
+    }
+  };
 
   agenda.define(HOUSEKEEPING_JOB, async () => {
-    for (const type of options.serverTypes) {
+    for (const type of types.values()) {
       try {
         await markHangingServers(records, type);
         if (await reconcileDue(records, type.type)) await requestRun(agenda, reconcileJob(type.type));
@@ -168,9 +200,8 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
 
   if (options.determineServerCount) {
     const determine = options.determineServerCount;
-    const types = options.serverTypes.map((type) => type.type);
     agenda.define(MONITOR_JOB, async () => {
-      await runMonitorTick(records, types, determine, report);
+      await runMonitorTick(records, [...types.keys()], determine, report);
     });
   }
 
@@ -185,13 +216,13 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
   await agenda.every(housekeepingIntervalMs, HOUSEKEEPING_JOB);
   await agenda.every(pruneIntervalMs, PRUNE_JOB);
   if (options.determineServerCount) await agenda.every(monitorIntervalMs, MONITOR_JOB);
-  for (const type of options.serverTypes) {
-    if (await reconcileDue(records, type.type)) await workQueue.requestReconcile(type.type);
-  }
+  await setServerTypes(options.serverTypes);
 
   let stopping: Promise<void> | null = null;
   return {
     agenda,
+    setServerTypes,
+    handles: (serverType) => types.has(serverType),
     stop() {
       stopping ??= (async () => {
         await agenda.drain();

@@ -85,7 +85,6 @@ export async function changeServerCount(
     const { servers, events } = await insertNewServers(em, type, allowed, settings.serverName, reason, now);
     change.createdServerIds = servers.map((server) => server.id);
     effects.events.unshift(...events);
-    effects.work.push(...servers.map((server) => ({ kind: 'create' as const, serverId: server.id, serverType: type.name, desiredVersion: change.version })));
   } else if (wanted < provisioned) {
     const candidates = await selectServers(em, `s."type" = ? and s."status" in (${PROVISIONED_SQL})`, [type.name]);
     const victims = chooseVictims(settings.victimStrategy, candidates, provisioned - wanted);
@@ -93,12 +92,12 @@ export async function changeServerCount(
     const { events } = await moveServers(em, victims, 'stopping', reason, now);
     change.stoppingServerIds = victims.map((server) => server.id);
     effects.events.push(...events);
-    effects.work.push(...victims.map((server) => ({ kind: 'stop' as const, serverId: server.id, serverType: type.name, desiredVersion: change.version })));
   } else {
     return { change, effects };
   }
 
   change.changed = true;
+  effects.wake.push(type.name);
   change.after = provisioned + change.createdServerIds.length - change.stoppingServerIds.length;
   await writeDesiredState(em, type.name, change.after, change.version, now);
   return { change, effects };

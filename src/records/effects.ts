@@ -1,13 +1,17 @@
 import type { PendingEvent } from './events.ts';
-import type { ServerWork } from './work-queue.ts';
 
-/** What a change leaves to do once its transaction has committed: work to enqueue and events to emit. */
+/**
+ * What a change announces when its transaction commits: the events it fired, and the server types whose workers
+ * must act (a reconcile applies the new desired state). Both travel as PostgreSQL notifications sent inside the
+ * transaction, so they are delivered exactly when it commits.
+ */
 export interface Effects {
-  work: ServerWork[];
   events: PendingEvent[];
+  /** Server types with new work for the workers. */
+  wake: string[];
 }
 
 /** Empty effects, to fill during a transaction. */
 export function noEffects(): Effects {
-  return { work: [], events: [] };
+  return { events: [], wake: [] };
 }

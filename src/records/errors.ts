@@ -24,14 +24,36 @@ export class InvalidNameError extends InvalidInputError {
   override name = 'InvalidNameError';
 }
 
-/** A well-formed server type name that is not configured. */
+/**
+ * A well-formed server type name that is not configured: no stack file of that name was published to the
+ * database (see `dynamic-servers publish`), or its file was removed. `known` lists the published types.
+ */
 export class UnknownServerTypeError extends InvalidInputError {
   override name = 'UnknownServerTypeError';
   readonly serverType: string;
+  readonly known: readonly string[];
 
-  constructor(serverType: string, known: readonly string[]) {
-    super(`unknown server type "${serverType}"; configured types: ${known.join(', ') || '(none)'}`);
+  constructor(serverType: string, known: readonly string[], message?: string) {
+    super(message ?? `unknown server type "${serverType}"; published server types: ${known.join(', ') || '(none)'}`);
     this.serverType = serverType;
+    this.known = known;
+  }
+}
+
+/**
+ * Nothing was ever published to this database, so no server type exists yet. Publish the deployment's stack files
+ * first: `npx dynamic-servers publish` in the deployment project, or start a worker there (it publishes at start).
+ */
+export class NothingPublishedError extends UnknownServerTypeError {
+  override name = 'NothingPublishedError';
+
+  constructor(serverType: string) {
+    super(
+      serverType,
+      [],
+      `unknown server type "${serverType}": no server types were ever published to this database; ` +
+        'run `npx dynamic-servers publish` in the deployment project (where Pulumi.yaml and stacks/ are), or start a worker there, which publishes at start',
+    );
   }
 }
 
@@ -59,9 +81,9 @@ export class ServerLimitError extends DynamicServersError {
   }
 }
 
-/** No server record has the given id. */
-export class ServerNotFoundError extends InvalidInputError {
-  override name = 'ServerNotFoundError';
+/** No server record has the given id. (A cloud's answer that a server does not exist is the providers' ServerNotFoundError.) */
+export class ServerRecordNotFoundError extends InvalidInputError {
+  override name = 'ServerRecordNotFoundError';
 }
 
 /** A server cannot go from its current status to the requested one (see ALLOWED_TRANSITIONS). Nothing was changed. */
@@ -80,14 +102,6 @@ export class InvalidTransitionError extends DynamicServersError {
 /** The victim strategy did not return exactly the requested number of distinct candidates. Nothing was changed. */
 export class VictimStrategyError extends DynamicServersError {
   override name = 'VictimStrategyError';
-}
-
-/**
- * The change was committed but its work could not be enqueued. The desired-state version stays ahead of the
- * applied version, so a reconcile can still see that work remains.
- */
-export class WorkNotEnqueuedError extends DynamicServersError {
-  override name = 'WorkNotEnqueuedError';
 }
 
 /** The instance was closed; open a new one. */

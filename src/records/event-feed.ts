@@ -3,11 +3,16 @@
 // process records, and a worker hears the script's `creating`.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import pg from 'pg';
+import type { Effects } from './effects.ts';
 import type { PendingEvent } from './events.ts';
 import type { ServerRecord } from './records.ts';
+import { CONFIG_CHANNEL } from './registry.ts';
 
 /** The PostgreSQL notification channel the events travel on. */
 export const EVENT_CHANNEL = 'dynamic_servers_events';
+
+/** The PostgreSQL notification channel on which a change names a server type that has new work for the workers. */
+export const WORK_CHANNEL = 'dynamic_servers_work';
 
 /** PostgreSQL refuses notification payloads of 8000 bytes or more; ours stay below this. */
 const MAX_PAYLOAD_BYTES = 7900;
@@ -40,13 +45,19 @@ function reviveServer(server: Record<string, unknown>): ServerRecord {
 }
 
 /**
- * Sends `events` on EVENT_CHANNEL inside the caller's transaction (PostgreSQL delivers them when it commits, and
- * never if it rolls back). One statement for all of them.
+ * Sends a change's effects inside the caller's transaction, in one statement: each event on EVENT_CHANNEL and each
+ * server type to wake on WORK_CHANNEL. PostgreSQL delivers them when the transaction commits, and never if it
+ * rolls back.
  */
-export async function notifyEvents(em: EntityManager, origin: string, events: readonly PendingEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  const payloads = JSON.stringify(events.map((event) => encodeEvent(origin, event)));
-  await em.execute(`select pg_notify('${EVENT_CHANNEL}', payload) from jsonb_array_elements_text(?::jsonb) as payload`, [payloads]);
+export async function notifyEffects(em: EntityManager, origin: string, effects: Effects): Promise<void> {
+  if (effects.events.length === 0 && effects.wake.length === 0) return;
+  const events = JSON.stringify(effects.events.map((event) => encodeEvent(origin, event)));
+  const wake = JSON.stringify([...new Set(effects.wake)]);
+  await em.execute(
+    `select pg_notify('${EVENT_CHANNEL}', payload) from jsonb_array_elements_text(?::jsonb) as payload ` +
+      `union all select pg_notify('${WORK_CHANNEL}', payload) from jsonb_array_elements_text(?::jsonb) as payload`,
+    [events, wake],
+  );
 }
 
 /** What an EventFeed needs from its owner. */
@@ -60,6 +71,10 @@ export interface EventFeedOptions {
   loadServer: (serverId: number) => Promise<ServerRecord | null>;
   /** Receives connection and decoding problems; the feed reconnects on its own. */
   onError: (error: unknown) => void;
+  /** When given, also receives every server type a change (of any origin, this one included) woke. */
+  onWork?: (serverType: string) => void;
+  /** When given, also called after every publication that changed the configuration. */
+  onConfig?: () => void;
 }
 
 /**
@@ -98,14 +113,21 @@ export class EventFeed {
 
   async #connect(): Promise<void> {
     const client = new pg.Client({ connectionString: this.#options.databaseUrl });
+    const { onWork, onConfig } = this.#options;
     client.on('notification', (message) => {
       if (message.channel === EVENT_CHANNEL && message.payload) this.#receive(message.payload);
+      else if (message.channel === WORK_CHANNEL && message.payload) onWork?.(message.payload);
+      else if (message.channel === CONFIG_CHANNEL) onConfig?.();
     });
     client.on('error', (error) => this.#lost(client, error));
     client.on('end', () => this.#lost(client, null));
     await client.connect();
     await client.query(`listen ${EVENT_CHANNEL}`);
+    if (onWork) await client.query(`listen ${WORK_CHANNEL}`);
+    if (onConfig) await client.query(`listen ${CONFIG_CHANNEL}`);
     this.#client = client;
+    // A publication made while the connection was down was not heard: the owner reloads to be safe.
+    if (this.#attempt > 0) onConfig?.();
     this.#attempt = 0;
   }
 

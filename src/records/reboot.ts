@@ -44,7 +44,7 @@ export async function requestReboot(em: EntityManager, serverType: string, now: 
   const { events } = await moveServers(em, running, 'rebooting', 'reboot requested', now, { rebootRequestedAt: now });
   await updateServers(em, request.deferredServerIds, { rebootRequestedAt: now }, now);
   effects.events.push(...events);
-  effects.work.push(...running.map((server) => ({ kind: 'reboot' as const, serverId: server.id, serverType, desiredVersion: request.version })));
+  effects.wake.push(serverType);
   await bumpDesiredVersion(em, serverType, request.version, provisioned, now);
   return { request, effects };
 }

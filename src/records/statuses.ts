@@ -1,19 +1,7 @@
-/** Every status a server record can have, in lifecycle order. */
-export const SERVER_STATUSES = [
-  'new',
-  'starting',
-  'running',
-  'rebooting',
-  'stopping',
-  'stopped',
-  'deleting',
-  'deleted',
-  'errored',
-  'hanging',
-] as const;
+import { SERVER_STATUSES, type ServerStatus } from '../../providers/contract.ts';
 
-/** The status of a server record. */
-export type ServerStatus = (typeof SERVER_STATUSES)[number];
+// One list of statuses for the records and the providers: the provider contract defines it.
+export { SERVER_STATUSES, type ServerStatus };
 
 /**
  * Statuses that count as a provisioned server: the ones `ensure`, `increase`, `decrease` and the limits count.

@@ -14,9 +14,14 @@ function canonicalJson(value: JsonValue): string {
   return JSON.stringify(value);
 }
 
+/** `sha256:<hex>` of the value's canonical JSON: equal values (whatever their objects' key order) have equal hashes. */
+export function contentHash(value: JsonValue): string {
+  return `sha256:${createHash('sha256').update(canonicalJson(value)).digest('hex')}`;
+}
+
 /** `sha256:<hex>` of the template's canonical JSON: equal templates (whatever their key order) have equal hashes. */
 export function templateHash(template: JsonObject): string {
-  return `sha256:${createHash('sha256').update(canonicalJson(template)).digest('hex')}`;
+  return contentHash(template);
 }
 
 /** Dotted paths of the template's keys that look like secrets (e.g. `auth.apiKey`); empty when there are none. */

@@ -1,9 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
-import { readTypeState } from './desired-state.ts';
 import { noEffects, type Effects } from './effects.ts';
 import type { ServerAddresses } from './entities/server.ts';
-import { InvalidInputError, InvalidTransitionError, ServerNotFoundError } from './errors.ts';
+import { InvalidInputError, InvalidTransitionError, ServerRecordNotFoundError } from './errors.ts';
 import { jsonObjectSchema, type JsonObject } from './json.ts';
 import { lockServerType } from './locks.ts';
 import type { ServerError, ServerRecord } from './records.ts';
@@ -72,7 +71,7 @@ export type ValidTransitionDetails = ReturnType<typeof parseTransitionDetails>;
  * A server reaching `running` with a pending reboot (requested while it was new or starting) goes straight on to
  * `rebooting` (second history row, reboot work); one reaching `running` from `rebooting` has its request and its
  * reboot claim (`rebootSentAt`) cleared.
- * Throws ServerNotFoundError or InvalidTransitionError (nothing written).
+ * Throws ServerRecordNotFoundError or InvalidTransitionError (nothing written).
  */
 export async function transitionServer(
   em: EntityManager,
@@ -83,7 +82,7 @@ export async function transitionServer(
 ): Promise<{ server: ServerRecord; effects: Effects }> {
   await lockServerType(em, server.serverType);
   const [current] = await selectServers(em, 's."id" = ?', [server.id]);
-  if (!current) throw new ServerNotFoundError(`no server has id ${server.id}`);
+  if (!current) throw new ServerRecordNotFoundError(`no server has id ${server.id}`);
   const from = current.status;
   if (!canTransition(from, to)) throw new InvalidTransitionError(server.id, from, to);
 
@@ -100,8 +99,7 @@ export async function transitionServer(
     const rebooting = await moveServers(em, [record], 'rebooting', `reboot requested at ${pendingReboot.toISOString()} while ${from}`, now);
     effects.events.push(...rebooting.events);
     [record] = rebooting.servers as [ServerRecord];
-    const { version } = await readTypeState(em, server.serverType);
-    effects.work.push({ kind: 'reboot', serverId: record.id, serverType: server.serverType, desiredVersion: version });
+    effects.wake.push(server.serverType);
   }
   return { server: record, effects };
 }

@@ -47,7 +47,7 @@ describe('an unknown server type exits 2 with one line and changes nothing', () 
     const desired = await world.records.desiredState('demo');
     const result = await runCli(world.cliEnv, command, 'nope');
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe('dynamic-servers: unknown server type "nope"; configured types: demo\n');
+    expect(result.stderr).toBe('dynamic-servers: unknown server type "nope"; published server types: demo\n');
     expect(result.stdout).toBe('');
     expect(await world.records.servers()).toEqual(before);
     expect(await world.records.desiredState('demo')).toEqual(desired);

@@ -3,21 +3,23 @@ import { expect, test } from '@jest/globals';
 import { CommanderError } from 'commander';
 import { StackBusyError } from '../../src/engine/errors.ts';
 import { JobWorkerConfigError, MonitorModuleError } from '../../src/jobs/errors.ts';
-import { InvalidCountError, ServerLimitError, UnknownServerTypeError, WorkNotEnqueuedError } from '../../src/records/errors.ts';
+import { InvalidCountError, NothingPublishedError, ServerLimitError, UnknownServerTypeError } from '../../src/records/errors.ts';
+import { ServerTypeInUseError } from '../../src/records/registry.ts';
 import { RuntimeConfigurationError } from '../../src/runtime.ts';
-import { StackConfigError } from '../../src/stacks/errors.ts';
+import { StackConfigError } from '../../src/config/errors.ts';
 import { EngineUnavailableError } from '../../src/toolchain/errors.ts';
 import { DEBUG_ENV, EXIT, describeFailure, formatFailure } from '../../src/cli/exit-codes.ts';
 
 const CASES: [unknown, number, unknown][] = [
-  [new UnknownServerTypeError('nope', ['demo']), EXIT.usage, 'unknown server type "nope"; configured types: demo'],
+  [new UnknownServerTypeError('nope', ['demo']), EXIT.usage, 'unknown server type "nope"; published server types: demo'],
   [new InvalidCountError('count must be a whole number'), EXIT.usage, 'count must be a whole number'],
   [new JobWorkerConfigError('--monitor-interval must be a positive number, got "-1"'), EXIT.usage, '--monitor-interval must be a positive number, got "-1"'],
   [new MonitorModuleError('x.js does not export a determineServerCount function'), EXIT.usage, 'x.js does not export a determineServerCount function'],
   [new EngineUnavailableError('install Go'), EXIT.unavailable, 'install Go'],
   [new RuntimeConfigurationError('DATABASE_URL is not set'), EXIT.unavailable, 'DATABASE_URL is not set'],
   [new ServerLimitError({ scope: 'serverType', serverType: 'demo', maximum: 1, provisioned: 1, requested: 1 } as never), EXIT.failure, expect.stringMatching(/allows at most 1/)],
-  [new WorkNotEnqueuedError('queue down'), EXIT.failure, 'queue down'],
+  [new NothingPublishedError('worker'), EXIT.usage, expect.stringContaining('run `npx dynamic-servers publish` in the deployment project')],
+  [new ServerTypeInUseError([{ serverType: 'worker', provisioned: 2 }]), EXIT.failure, expect.stringContaining('server type "worker" (2 provisioned servers)')],
   [new StackBusyError('stack demo is locked\nby pid 7'), EXIT.failure, 'stack demo is locked'],
   [new TypeError('boom'), EXIT.failure, 'boom'],
   ['a string', EXIT.failure, 'a string'],

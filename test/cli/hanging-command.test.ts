@@ -53,6 +53,6 @@ test('an unknown --type exits 2 with one line and marks nothing', async () => {
   const before = await world.records.servers();
   const result = await runCli(world.cliEnv, 'hanging', '--type', 'nope');
   expect(result.code).toBe(2);
-  expect(result.stderr).toBe('dynamic-servers: unknown server type "nope"; configured types: demo\n');
+  expect(result.stderr).toBe('dynamic-servers: unknown server type "nope"; published server types: demo\n');
   expect(await world.records.servers()).toEqual(before);
 });

@@ -2,15 +2,17 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { PassThrough } from 'node:stream';
 import { ServerProgress, type ProgressStream } from '../../src/cli/progress.ts';
-import { DynamicServers } from '../../src/api.ts';
+import { EngineRecords } from '../../src/records/engine-records.ts';
+import { publishTypes } from '../support/published-types.ts';
 import { startRecordsDatabase, type RecordsDatabase } from '../records/support/records-database.ts';
 
 let database: RecordsDatabase;
-let records: DynamicServers;
+let records: EngineRecords;
 
 beforeAll(async () => {
   database = await startRecordsDatabase('cli_progress');
-  records = await DynamicServers.open({ databaseUrl: database.url, serverTypes: { demo: { provider: 'local' }, other: { provider: 'local' } } });
+  await publishTypes(database.url, { demo: { provider: 'local' }, other: { provider: 'local' } });
+  records = await EngineRecords.openForEngine({ databaseUrl: database.url });
 });
 
 afterAll(async () => {

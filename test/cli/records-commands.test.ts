@@ -45,7 +45,7 @@ test('ensure, increase, decrease and reboot change the desired state; list and s
       counts: await world.records.countPerStatus('demo'),
     }),
   ]);
-  expect((await cli('status')).stdout).toMatch(/^demo: 1 provisioned \(new 1, stopping 2\); desired version \d+, applied 0/);
+  expect((await cli('status')).stdout).toMatch(/^demo \(local, config v1\): 1 provisioned \(new 1, stopping 2\); desired version \d+, applied 0/);
 });
 
 describe('bad input exits non-zero with a clear message and changes nothing', () => {

@@ -1,8 +1,8 @@
 // ensure() through the real engine on the local cloud: servers appear and disappear in the cloud, rows follow.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { StackEngine } from '../../src/engine/stack-engine.ts';
-import { DynamicServers } from '../../src/records/dynamic-servers.ts';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { publishProject } from '../../src/runtime.ts';
 import { runCommand } from '../../src/toolchain/run-command.ts';
 import { startEngineWorld, type EngineWorld } from '../support/engine-world.ts';
 
@@ -49,32 +49,29 @@ test('a reconcile with the desired version applied runs no Pulumi update', async
   expect(report.updates).toBe(0);
 });
 
-test('a changed template only applies to new servers: existing servers keep the template they were created from', async () => {
+test('a changed and published template only applies to new servers: existing servers keep the template they were created from', async () => {
   const before = await world.records.servers({ serverType: 'demo', status: 'running' });
   expect(before).toHaveLength(1);
-  const resized = await DynamicServers.open({ databaseUrl: world.database.url, serverTypes: { demo: { provider: 'local', template: { snapshot: 'base-snapshot', size: 'large' } } } });
-  const engine = new StackEngine({ ...world.settings, records: resized, databaseUrl: world.database.url, dataDir: world.dataDir, env: {} });
-  try {
-    await resized.ensure('demo', 2);
-    const plan = await engine.preview('demo');
-    expect(plan).toMatchObject({ creates: [expect.any(String)], deletes: [], updates: [] });
-    await engine.converge('demo');
-    const rows = await resized.servers({ serverType: 'demo', status: 'running' });
-    expect(rows.map((row) => [row.name, row.template.size])).toEqual([
-      [before[0]!.name, 'small'],
-      [plan.creates[0], 'large'],
-    ]);
-  } finally {
-    await resized.close();
-  }
+  const file = join(world.projectDir, 'stacks', 'Pulumi.demo.yaml');
+  await writeFile(file, (await readFile(file, 'utf8')).replace('size: small', 'size: large'));
+  expect((await publishProject(world.records, world.projectDir)).published).toEqual([{ serverType: 'demo', version: 2, contentHash: expect.any(String) }]);
+  await world.records.ensure('demo', 2);
+  const plan = await world.engine.preview('demo');
+  expect(plan).toMatchObject({ creates: [expect.any(String)], deletes: [], updates: [] });
+  await world.engine.converge('demo');
+  const rows = await world.records.servers({ serverType: 'demo', status: 'running' });
+  expect(rows.map((row) => [row.name, row.template.size])).toEqual([
+    [before[0]!.name, 'small'],
+    [plan.creates[0], 'large'],
+  ]);
 });
 
 test('a server whose create fails is errored with the provider error; the others of the same up still start', async () => {
   world.cloud.failNext({ count: 1, status: 403, code: 'resource_limit_exceeded', match: { method: 'POST', pathPrefix: '/servers' } });
   const before = new Set((await world.records.servers({ serverType: 'demo' })).map((row) => row.id));
   await world.records.increase('demo', 2);
-  // In a process of its own: the SDK leaves rejected registrations behind, which the engine's process-wide
-  // filter must absorb (Jest would report them itself).
+  // In a process of its own, which installs no handler of its own for unhandled rejections: one failed create
+  // must end neither the update nor the process.
   const reconcile = await runCommand(process.execPath, [CLI, 'reconcile', 'demo', '--wait'], { env: world.cliEnv });
   expect({ code: reconcile.code, unhandled: /failed to register/.test(reconcile.stderr) }).toEqual({ code: 0, unhandled: false });
   const added = (await world.records.servers({ serverType: 'demo' })).filter((row) => !before.has(row.id));

@@ -1,46 +1,53 @@
 // Every call of the public API on a real embedded PostgreSQL: what it returns, the rows it writes (servers,
-// status history, desired state), the work it enqueues and the events it emits.
+// status history, desired state), the workers it wakes and the events it emits.
 import { describe, expect, test } from '@jest/globals';
 import {
   DynamicServers,
   DynamicServersClosedError,
+  InvalidConfigurationError,
   InvalidServerNameError,
-  RecordingWorkQueue,
+  NothingPublishedError,
   SERVER_STATUSES,
   ServerLimitError,
+  UnknownServerTypeError,
   VictimStrategyError,
-  WorkNotEnqueuedError,
   type DynamicServersEventName,
   type DynamicServersEvents,
   type DynamicServersOptions,
   type VictimStrategy,
 } from '../../src/api.ts';
+import { EngineRecords } from '../../src/records/engine-records.ts';
+import { ServerTypeInUseError } from '../../src/records/registry.ts';
 import { templateHash } from '../../src/records/template.ts';
+import { publishTypes, WakeRecorder, type TestServerType } from '../support/published-types.ts';
 import { useRecordsDatabase, walk } from './support/records-database.ts';
 
 const WORKER_TEMPLATE = { image: 'ubuntu-24.04', size: 'small', labels: { role: 'worker' } };
 
 const { database, opened } = useRecordsDatabase('records_api');
 
-/** A DynamicServers on the test database with types default, worker and other, recording its events and work. */
-async function open(options: Partial<DynamicServersOptions> = {}) {
-  const workQueue = new RecordingWorkQueue();
-  const servers = await DynamicServers.open({
-    databaseUrl: database().url,
-    serverTypes: {
-      default: { provider: 'local' },
-      worker: { provider: 'local', template: WORKER_TEMPLATE },
-      other: { provider: 'elsewhere' },
-    },
-    workQueue,
-    ...options,
-  });
+const TYPES: Record<string, TestServerType> = {
+  default: { provider: 'local' },
+  worker: { provider: 'local', template: WORKER_TEMPLATE },
+  other: { provider: 'elsewhere' },
+};
+
+/**
+ * Publishes `types` (default: default, worker and other) and `providers`, then opens the records on the test
+ * database (the engine's view, so tests can walk servers through statuses), recording the events and the wake-ups.
+ */
+async function open(options: Partial<DynamicServersOptions> & { types?: Record<string, TestServerType>; providers?: Record<string, { maximum?: number }> } = {}) {
+  const { types = TYPES, providers = {}, ...recordsOptions } = options;
+  await publishTypes(database().url, types, providers);
+  const wake = await WakeRecorder.start(database().url);
+  opened.push({ close: () => wake.stop() });
+  const servers = await EngineRecords.openForEngine({ databaseUrl: database().url, ...recordsOptions });
   opened.push(servers);
   const events: { name: DynamicServersEventName; payload: DynamicServersEvents[DynamicServersEventName] }[] = [];
   for (const name of ['creating', 'starting', 'running', 'rebooting', 'stopping', 'stopped', 'deleting', 'deleted', 'errored', 'hanging', 'limitHit'] as const) {
     servers.on(name, (payload) => events.push({ name, payload }));
   }
-  return { servers, workQueue, events };
+  return { servers, wake, events };
 }
 
 /** History of one server as `from>to: reason` strings. */
@@ -54,7 +61,11 @@ describe('open', () => {
   test('runs the migrations once and the tables match the entities exactly', async () => {
     await open();
     await open();
-    expect(await database().rows('select name from dynamic_servers_migrations order by name')).toEqual([{ name: '0001-create-server-records' }, { name: '0002-add-reboot-sent-at' }]);
+    expect(await database().rows('select name from dynamic_servers_migrations order by name')).toEqual([
+      { name: '0001-create-server-records' },
+      { name: '0002-add-reboot-sent-at' },
+      { name: '0003-create-config-registry' },
+    ]);
     const { MikroORM } = await import('@mikro-orm/postgresql');
     const { RECORD_ENTITIES } = await import('../../src/records/entities/index.ts');
     const orm = await MikroORM.init({ clientUrl: database().url, entities: RECORD_ENTITIES, schemaGenerator: { skipTables: ['dynamic_servers_migrations'] } });
@@ -67,8 +78,8 @@ describe('open', () => {
 });
 
 describe('ensure', () => {
-  test('creates servers with status new, their history rows, a desired-state version, create work and creating events', async () => {
-    const { servers, workQueue, events } = await open();
+  test('creates servers with status new from the published template, their history rows, a desired-state version, a wake-up and creating events', async () => {
+    const { servers, wake, events } = await open();
     const change = await servers.ensure('worker', 3);
     expect(change).toEqual({ serverType: 'worker', before: 0, after: 3, changed: true, version: 1, createdServerIds: [1, 2, 3], stoppingServerIds: [], limitHit: null });
 
@@ -84,20 +95,20 @@ describe('ensure', () => {
     for (const server of rows) expect(await historyOf(servers, server.id)).toEqual(['null>new: ensure(worker, 3)']);
 
     expect(await servers.desiredState('worker')).toMatchObject({ serverType: 'worker', desiredCount: 3, version: 1, appliedVersion: 0, workRemains: true });
-    expect(workQueue.enqueued).toEqual([1, 2, 3].map((serverId) => ({ kind: 'create', serverId, serverType: 'worker', desiredVersion: 1 })));
+    expect(await wake.settle()).toEqual(['worker']);
     expect(events.map((event) => event.name)).toEqual(['creating', 'creating', 'creating']);
     expect(events[0]?.payload).toMatchObject({ from: null, reason: 'ensure(worker, 3)', server: { id: 1, status: 'new' } });
   });
 
   test('lowers the count by stopping servers not yet running first, then the newest', async () => {
-    const { servers, workQueue, events } = await open();
+    const { servers, wake, events } = await open();
     await servers.ensure('worker', 5);
     await walk(servers, 1, 'starting', 'running');
     await walk(servers, 2, 'starting', 'running');
     await walk(servers, 3, 'starting');
     await walk(servers, 4, 'starting', 'running');
     events.length = 0;
-    workQueue.enqueued.length = 0;
+    (await wake.settle()).length = 0;
 
     // Server 5 is new and 3 is starting: they go first; then the newest running server, 4.
     const change = await servers.ensure('worker', 2);
@@ -111,7 +122,7 @@ describe('ensure', () => {
       'starting>running: test: running',
       'running>stopping: ensure(worker, 2)',
     ]);
-    expect(workQueue.enqueued).toEqual([3, 4, 5].map((serverId) => ({ kind: 'stop', serverId, serverType: 'worker', desiredVersion: 2 })));
+    expect(await wake.settle()).toEqual(['worker']);
     expect(events.map((event) => [event.name, 'server' in event.payload ? event.payload.from : null])).toEqual([
       ['stopping', 'starting'],
       ['stopping', 'running'],
@@ -121,13 +132,13 @@ describe('ensure', () => {
   });
 
   test('writes nothing when the count is already right', async () => {
-    const { servers, workQueue, events } = await open();
+    const { servers, wake, events } = await open();
     await servers.ensure('worker', 2);
     const before = await database().checksums();
     const change = await servers.ensure('worker', 2);
     expect(change).toMatchObject({ before: 2, after: 2, changed: false, version: 1, createdServerIds: [], stoppingServerIds: [] });
     expect(await database().checksums()).toEqual(before);
-    expect(workQueue.enqueued).toHaveLength(2);
+    expect(await wake.settle()).toEqual(['worker']);
     expect(events).toHaveLength(2);
   });
 
@@ -141,7 +152,7 @@ describe('ensure', () => {
 
 describe('increase and decrease', () => {
   test('increase adds servers, decrease stops them, and decrease stops no more than exist', async () => {
-    const { servers, workQueue } = await open();
+    const { servers, wake } = await open();
     expect(await servers.increase()).toMatchObject({ serverType: 'default', before: 0, after: 1, createdServerIds: [1] });
     expect(await servers.increase('worker', 3)).toMatchObject({ serverType: 'worker', before: 0, after: 3, createdServerIds: [2, 3, 4], version: 1 });
     expect(await servers.decrease('worker')).toMatchObject({ before: 3, after: 2, stoppingServerIds: [4], version: 2 });
@@ -149,7 +160,7 @@ describe('increase and decrease', () => {
     expect(await servers.decrease('worker', 1)).toMatchObject({ before: 0, after: 0, changed: false, version: 3 });
     expect(await servers.decrease()).toMatchObject({ serverType: 'default', before: 1, after: 0, stoppingServerIds: [1] });
     expect(await historyOf(servers, 2)).toEqual(['null>new: increase(worker, 3)', 'new>stopping: decrease(worker, 10)']);
-    expect(workQueue.enqueued.map((work) => `${work.kind} ${work.serverId}`)).toEqual(['create 1', 'create 2', 'create 3', 'create 4', 'stop 4', 'stop 2', 'stop 3', 'stop 1']);
+    expect(await wake.settle()).toEqual(['default', 'worker', 'worker', 'worker', 'default']);
     expect(await servers.countPerStatus()).toMatchObject({ new: 0, stopping: 4 });
   });
 
@@ -171,7 +182,7 @@ describe('increase and decrease', () => {
 
 describe('reboot', () => {
   test('reboots running servers of that type only, and marks new and starting ones to reboot once they run', async () => {
-    const { servers, workQueue, events } = await open();
+    const { servers, wake, events } = await open();
     await servers.ensure('worker', 4);
     await servers.ensure('other', 1);
     await walk(servers, 1, 'starting', 'running');
@@ -179,7 +190,7 @@ describe('reboot', () => {
     await walk(servers, 3, 'starting', 'running', 'rebooting');
     await walk(servers, 5, 'starting', 'running');
     events.length = 0;
-    workQueue.enqueued.length = 0;
+    (await wake.settle()).length = 0;
 
     const request = await servers.reboot('worker');
     expect(request).toEqual({ serverType: 'worker', rebootingServerIds: [1], deferredServerIds: [2, 4], changed: true, version: 2 });
@@ -194,19 +205,19 @@ describe('reboot', () => {
     expect(byId.get(5)).toMatchObject({ status: 'running', rebootRequestedAt: null });
     expect((await historyOf(servers, 1)).at(-1)).toBe('running>rebooting: reboot requested');
     expect(await historyOf(servers, 2)).toEqual(['null>new: ensure(worker, 4)', 'new>starting: test: starting']);
-    expect(workQueue.enqueued).toEqual([{ kind: 'reboot', serverId: 1, serverType: 'worker', desiredVersion: 2 }]);
+    expect(await wake.settle()).toEqual(['worker']);
     expect(events.map((event) => event.name)).toEqual(['rebooting']);
     expect(await servers.desiredState('worker')).toMatchObject({ version: 2, desiredCount: 4 });
     expect(await servers.desiredState('other')).toMatchObject({ version: 1 });
   });
 
   test('a server still starting is rebooted once it runs, and the request is cleared when the reboot ends', async () => {
-    const { servers, workQueue, events } = await open();
+    const { servers, wake, events } = await open();
     await servers.ensure('worker', 1);
     await walk(servers, 1, 'starting');
     await servers.reboot('worker');
     events.length = 0;
-    workQueue.enqueued.length = 0;
+    (await wake.settle()).length = 0;
 
     const running = await servers.recordTransition(1, 'running', { reason: 'booted', providerId: 'vm-17', addresses: { ipv4: '203.0.113.7' } });
     expect(running).toMatchObject({ status: 'rebooting', providerId: 'vm-17', addresses: { ipv4: '203.0.113.7' } });
@@ -214,11 +225,11 @@ describe('reboot', () => {
     expect(history.slice(-2)[0]).toBe('starting>running: booted');
     expect(history.slice(-1)[0]).toMatch(/^running>rebooting: reboot requested at \S+ while starting$/);
     expect(events.map((event) => event.name)).toEqual(['running', 'rebooting']);
-    expect(workQueue.enqueued).toEqual([{ kind: 'reboot', serverId: 1, serverType: 'worker', desiredVersion: 2 }]);
+    expect(await wake.settle()).toEqual(['worker']);
 
     const rebooted = await servers.recordTransition(1, 'running', { reason: 'rebooted' });
     expect(rebooted).toMatchObject({ status: 'running', rebootRequestedAt: null });
-    expect(workQueue.enqueued).toHaveLength(1);
+    expect(await wake.settle()).toEqual(['worker']);
   });
 
   test('a type without servers to reboot writes nothing', async () => {
@@ -309,7 +320,7 @@ describe('status transitions and events', () => {
 
 describe('limits', () => {
   test('a server type maximum creates what fits and emits limitHit', async () => {
-    const { servers, events } = await open({ serverTypes: { worker: { provider: 'local', maximum: 3 } } });
+    const { servers, events } = await open({ types: { worker: { provider: 'local', maximum: 3 } } });
     const change = await servers.ensure('worker', 5);
     const hit = { scope: 'serverType', serverType: 'worker', provider: 'local', maximum: 3, provisioned: 0, requested: 5, allowed: 3 };
     expect(change).toMatchObject({ before: 0, after: 3, changed: true, limitHit: hit });
@@ -323,7 +334,7 @@ describe('limits', () => {
 
   test('a provider maximum holds across the server types on it', async () => {
     const { servers, events } = await open({
-      serverTypes: { worker: { provider: 'local' }, web: { provider: 'local' }, other: { provider: 'elsewhere' } },
+      types: { worker: { provider: 'local' }, web: { provider: 'local' }, other: { provider: 'elsewhere' } },
       providers: { local: { maximum: 4 } },
     });
     await servers.ensure('worker', 3);
@@ -335,7 +346,7 @@ describe('limits', () => {
   });
 
   test("with onLimitHit 'throw' a request over a limit throws ServerLimitError and writes nothing", async () => {
-    const { servers, events } = await open({ serverTypes: { worker: { provider: 'local', maximum: 3 } }, onLimitHit: 'throw' });
+    const { servers, events } = await open({ types: { worker: { provider: 'local', maximum: 3 } }, onLimitHit: 'throw' });
     await servers.ensure('worker', 2);
     const before = await database().checksums();
     const error = await servers.ensure('worker', 4).catch((caught: unknown) => caught);
@@ -364,16 +375,15 @@ describe('desired state', () => {
   });
 });
 
-describe('work queue and names', () => {
-  test('when the work queue fails, the change stays committed, events are emitted and WorkNotEnqueuedError tells', async () => {
-    const failing = { enqueue: async () => Promise.reject(new Error('queue down')) };
-    const { servers, events } = await open({ workQueue: failing });
-    const error = await servers.ensure('worker', 2).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(WorkNotEnqueuedError);
-    expect(((error as Error).cause as Error).message).toBe('queue down');
-    expect(await servers.provisionedCount('worker')).toBe(2);
-    expect(events.map((event) => event.name)).toEqual(['creating', 'creating']);
-    expect(await servers.desiredState('worker')).toMatchObject({ version: 1, workRemains: true });
+describe('wake-ups and names', () => {
+  test('a change that is rolled back wakes no worker and emits no event', async () => {
+    const { servers, wake, events } = await open({ victimStrategy: (candidates) => candidates.slice(0, 1) });
+    await servers.ensure('worker', 3);
+    (await wake.settle()).length = 0;
+    events.length = 0;
+    await expect(servers.decrease('worker', 2)).rejects.toBeInstanceOf(VictimStrategyError);
+    expect(await wake.settle()).toEqual([]);
+    expect(events).toEqual([]);
   });
 
   test('the server name action names new servers; a name already taken is refused and nothing is written', async () => {
@@ -387,6 +397,58 @@ describe('work queue and names', () => {
     await expect(constant.servers.increase('other')).rejects.toBeInstanceOf(InvalidServerNameError);
     await expect(constant.servers.increase('worker', 2)).rejects.toBeInstanceOf(InvalidServerNameError);
     expect(await database().checksums()).toEqual(before);
+  });
+});
+
+describe('published server types', () => {
+  test('a script opens with the database alone; each change reads the newest published version of its type', async () => {
+    await publishTypes(database().url, { worker: { provider: 'local', template: WORKER_TEMPLATE, maximum: 2 } });
+    const script = await DynamicServers.open({ databaseUrl: database().url });
+    opened.push(script);
+    expect((await script.serverTypes()).map((type) => [type.name, type.provider, type.version, type.settings.maxServers])).toEqual([['worker', 'local', 1, 2]]);
+    expect(await script.ensure('worker', 3)).toMatchObject({ after: 2, limitHit: { maximum: 2 } });
+
+    const bigger = { ...WORKER_TEMPLATE, size: 'large' };
+    await publishTypes(database().url, { worker: { provider: 'local', template: bigger, maximum: 3 } });
+    expect(await script.ensure('worker', 3)).toMatchObject({ before: 2, after: 3 });
+    expect((await script.servers()).map((server) => server.template.size)).toEqual(['small', 'small', 'large']);
+    expect((await script.serverTypes())[0]).toMatchObject({ version: 2, templateHash: templateHash(bigger) });
+  });
+
+  test('a type that is not published is refused with the published ones named; a database without any says how to publish', async () => {
+    const empty = await DynamicServers.open({ databaseUrl: database().url });
+    opened.push(empty);
+    const never = await empty.ensure('worker', 1).catch((error: unknown) => error);
+    expect(never).toBeInstanceOf(NothingPublishedError);
+    expect(never).toBeInstanceOf(UnknownServerTypeError);
+    expect((never as Error).message).toMatch(/npx dynamic-servers publish/);
+
+    const { servers } = await open();
+    const before = await database().checksums();
+    const unknown = await servers.ensure('wrker', 1).catch((error: unknown) => error);
+    expect(unknown).toBeInstanceOf(UnknownServerTypeError);
+    expect(unknown).not.toBeInstanceOf(NothingPublishedError);
+    expect((unknown as UnknownServerTypeError).known).toEqual(['default', 'other', 'worker']);
+    expect(await database().checksums()).toEqual(before);
+  });
+
+  test('types are not configured in code any more: the old options are refused with a pointer to publishing', async () => {
+    const error = await DynamicServers.open({ databaseUrl: database().url, serverTypes: { worker: { provider: 'local' } } } as never).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(InvalidConfigurationError);
+    expect((error as Error).message).toMatch(/published stack files/);
+  });
+
+  test('retiring a type whose servers still run is refused; once they are gone its file may go, and its records stay readable', async () => {
+    const { servers } = await open();
+    await servers.ensure('other', 1);
+    const refused = await publishTypes(database().url, { default: TYPES.default!, worker: TYPES.worker! }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ServerTypeInUseError);
+    expect((await servers.serverTypes()).map((type) => type.name)).toEqual(['default', 'other', 'worker']);
+    await walk(servers, 1, 'stopping', 'deleting', 'deleted');
+    expect((await publishTypes(database().url, { default: TYPES.default!, worker: TYPES.worker! })).retired).toEqual(['other']);
+    expect((await servers.serverTypes()).map((type) => type.name)).toEqual(['default', 'worker']);
+    await expect(servers.ensure('other', 1)).rejects.toBeInstanceOf(UnknownServerTypeError);
+    expect((await servers.servers({ serverType: 'other' })).map((server) => server.status)).toEqual(['deleted']);
   });
 });
 

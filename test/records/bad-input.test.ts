@@ -1,5 +1,5 @@
 // Bad input of every kind gets its own typed error, and the database is unchanged afterwards: the md5 of every
-// row of every table is compared before and after each call, and no work or event leaves the instance.
+// row of every table is compared before and after each call, and no wake-up or event leaves the instance.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import {
   DynamicServers,
@@ -9,40 +9,35 @@ import {
   InvalidNameError,
   InvalidServerNameError,
   InvalidTransitionError,
-  RecordingWorkQueue,
+  NothingPublishedError,
   ServerLimitError,
-  ServerNotFoundError,
+  ServerRecordNotFoundError,
   UnknownServerTypeError,
   type DynamicServersEventName,
-  type DynamicServersOptions,
   type ServerNameAction,
   type ServerStatus,
 } from '../../src/api.ts';
+import { EngineRecords } from '../../src/records/engine-records.ts';
+import { ServerTypeInUseError } from '../../src/records/registry.ts';
+import { publishTypes, WakeRecorder, type TestServerType } from '../support/published-types.ts';
 import { startRecordsDatabase, type RecordsDatabase } from './support/records-database.ts';
 
-const SERVER_TYPES: DynamicServersOptions['serverTypes'] = {
+const SERVER_TYPES: Record<string, TestServerType> = {
   default: { provider: 'local', maximum: 4 },
   worker: { provider: 'local' },
 };
 
 let database: RecordsDatabase;
-const workQueue = new RecordingWorkQueue();
+let wake: WakeRecorder;
 const emitted: DynamicServersEventName[] = [];
 /** Opened in beforeAll: `strict` refuses over-limit requests; `named[...]` use a server name action returning that name. */
-let strict: DynamicServers;
+let strict: EngineRecords;
 const named = new Map<string, DynamicServers>();
 
 const BAD_SERVER_NAMES: unknown[] = ['../../etc/passwd', 'srv; rm -rf ~', 'srv$(id)', 'srv`id`', 'srv name', 'srv/1', '', 'UPPER', '-leading', 'x'.repeat(64), 42, 'default-1'];
 
-async function open(serverName?: ServerNameAction): Promise<DynamicServers> {
-  const servers = await DynamicServers.open({
-    databaseUrl: database.url,
-    serverTypes: SERVER_TYPES,
-    providers: { local: { maximum: 7 } },
-    onLimitHit: 'throw',
-    workQueue,
-    ...(serverName ? { serverName } : {}),
-  });
+async function open(serverName?: ServerNameAction): Promise<EngineRecords> {
+  const servers = await EngineRecords.openForEngine({ databaseUrl: database.url, onLimitHit: 'throw', ...(serverName ? { serverName } : {}) });
   for (const name of ['creating', 'starting', 'running', 'rebooting', 'stopping', 'stopped', 'deleting', 'deleted', 'errored', 'hanging', 'limitHit'] as const) {
     servers.on(name, () => emitted.push(name));
   }
@@ -51,6 +46,8 @@ async function open(serverName?: ServerNameAction): Promise<DynamicServers> {
 
 beforeAll(async () => {
   database = await startRecordsDatabase('records_bad_input');
+  await publishTypes(database.url, SERVER_TYPES, { local: { maximum: 7 } });
+  wake = await WakeRecorder.start(database.url);
   strict = await open();
   for (const name of BAD_SERVER_NAMES) named.set(String(name), await open(() => name as string));
   // Some state to protect: default has 3 of its 4, worker 3, so the provider (maximum 7) has room for 1.
@@ -63,6 +60,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([strict, ...named.values()].map((servers) => servers?.close()));
+  await wake?.stop();
   await database?.stop();
 });
 
@@ -96,7 +94,7 @@ const rows: Row[] = [
   ['decrease by a huge step', () => strict.decrease('default', 2 ** 53), InvalidCountError],
   // server types
   ['ensure an empty type', () => strict.ensure('', 1), InvalidNameError],
-  ['ensure an unknown type', () => strict.ensure('nope', 1), UnknownServerTypeError],
+  ['ensure a type that is not published', () => strict.ensure('nope', 1), UnknownServerTypeError],
   ['increase an unknown type', () => strict.increase('web'), UnknownServerTypeError],
   ['reboot an unknown type', () => strict.reboot('web'), UnknownServerTypeError],
   ['increase a type with a path', () => strict.increase('../../etc/passwd'), InvalidNameError],
@@ -125,7 +123,7 @@ const rows: Row[] = [
   ['increase over the provider maximum', () => strict.increase('worker', 2), ServerLimitError],
   ['ensure far over the provider maximum', () => strict.ensure('worker', 100), ServerLimitError],
   // transitions and the desired state
-  ['a transition of a server that does not exist', () => strict.recordTransition(999_999, 'starting', { reason: 'x' }), ServerNotFoundError],
+  ['a transition of a server that does not exist', () => strict.recordTransition(999_999, 'starting', { reason: 'x' }), ServerRecordNotFoundError],
   ['a transition the lifecycle forbids', () => strict.recordTransition(2, 'running', { reason: 'skipping starting' }), InvalidTransitionError],
   ['a transition out of running to new', () => strict.recordTransition(1, 'new', { reason: 'x' }), InvalidTransitionError],
   ['a transition to an unknown status', () => strict.recordTransition(2, as<ServerStatus>('exploded'), { reason: 'x' }), InvalidInputError],
@@ -140,11 +138,13 @@ const rows: Row[] = [
   ['marking a version not reached yet as applied', () => strict.markApplied('default', 99), InvalidInputError],
   ['marking a negative version as applied', () => strict.markApplied('default', -1), InvalidInputError],
   ['marking NaN as applied', () => strict.markApplied('default', NaN), InvalidInputError],
+  // publishing
+  ['publishing without a type whose servers still run', () => publishTypes(database.url, { default: SERVER_TYPES.default! }, { local: { maximum: 7 } }), ServerTypeInUseError],
 ];
 
 test.each(rows)('%s: typed error, database unchanged', async (_label, call, expected) => {
   const before = await database.checksums();
-  const work = workQueue.enqueued.length;
+  const wakes = (await wake.settle()).length;
   const events = emitted.length;
 
   const error = await call().then(
@@ -156,13 +156,31 @@ test.each(rows)('%s: typed error, database unchanged', async (_label, call, expe
   expect((error as Error).message).not.toBe('');
 
   expect(await database.checksums()).toEqual(before);
-  expect(workQueue.enqueued).toHaveLength(work);
+  expect(await wake.settle()).toHaveLength(wakes);
   expect(emitted).toHaveLength(events);
+});
+
+test('a database where nothing was ever published: NothingPublishedError, saying how to publish, and nothing written', async () => {
+  await database.client.query('create database never_published');
+  const url = new URL(database.url);
+  url.pathname = '/never_published';
+  const script = await DynamicServers.open({ databaseUrl: url.href });
+  try {
+    const before = await database.checksums();
+    const error = await script.ensure('worker', 2).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(NothingPublishedError);
+    expect((error as Error).message).toContain('npx dynamic-servers publish');
+    expect(await script.provisionedCount()).toBe(0);
+    expect(await database.checksums()).toEqual(before);
+  } finally {
+    await script.close();
+  }
 });
 
 test('the protected state is the seeded one, so the comparisons above compared something', async () => {
   const checksums = await database.checksums();
-  expect(Object.keys(checksums).sort()).toEqual(['desired_state', 'dynamic_servers_migrations', 'server', 'server_status_change']);
+  expect(Object.keys(checksums).sort()).toEqual(['desired_state', 'dynamic_servers_migrations', 'provider_config', 'server', 'server_status_change', 'server_type_config']);
+  expect(checksums.server_type_config).toMatch(/^2 rows/);
   expect(checksums.server).toMatch(/^6 rows/);
   expect(checksums.server_status_change).toMatch(/^9 rows/);
   expect(checksums.desired_state).toMatch(/^2 rows/);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
-import { DynamicServers } from '../../src/api.ts';
+import { publishTypes } from '../support/published-types.ts';
 import { CONCURRENCY_SETUP, type CallOutcome, type PlannedCall } from './support/concurrency-plan.ts';
 import { startRecordsDatabase, type RecordsDatabase } from './support/records-database.ts';
 
@@ -144,8 +144,7 @@ function replay(serverType: string, outcomes: Extract<CallOutcome, { change: unk
 }
 
 test('4 processes x 50 mixed calls: exact final counts, no limit ever exceeded, no duplicated server', async () => {
-  const setup = await DynamicServers.open({ databaseUrl: database.url, ...CONCURRENCY_SETUP });
-  await setup.close();
+  await publishTypes(database.url, CONCURRENCY_SETUP.serverTypes, CONCURRENCY_SETUP.providers);
   await database.client.query(LIMIT_WATCHER);
 
   // The watcher sees a violation when there is one (checked in a transaction that is rolled back).
@@ -201,7 +200,11 @@ test('4 processes opening a fresh database at once run the migrations exactly on
   const fresh = new pg.Client({ connectionString: freshUrl.toString() });
   await fresh.connect();
   try {
-    expect((await fresh.query('select name from dynamic_servers_migrations order by name')).rows).toEqual([{ name: '0001-create-server-records' }, { name: '0002-add-reboot-sent-at' }]);
+    expect((await fresh.query('select name from dynamic_servers_migrations order by name')).rows.map((row: { name: string }) => row.name)).toEqual([
+      '0001-create-server-records',
+      '0002-add-reboot-sent-at',
+      '0003-create-config-registry',
+    ]);
   } finally {
     await fresh.end();
   }

@@ -3,21 +3,24 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { DynamicServers, type DynamicServersEventName } from '../../src/api.ts';
 import { runCommand } from '../../src/toolchain/run-command.ts';
-import { EVENTS_SETUP } from './support/events-setup.ts';
+import { EngineRecords } from '../../src/records/engine-records.ts';
+import { publishTypes } from '../support/published-types.ts';
+import { EVENTS_TYPES } from './support/events-setup.ts';
 import { startRecordsDatabase, type RecordsDatabase } from './support/records-database.ts';
 
 const EVENT_NAMES: DynamicServersEventName[] = ['creating', 'starting', 'running', 'rebooting', 'stopping', 'stopped', 'deleting', 'deleted', 'errored', 'hanging', 'limitHit'];
 
 let database: RecordsDatabase;
-let listening: DynamicServers;
+let listening: EngineRecords;
 let neighbour: DynamicServers;
 const heard: { name: DynamicServersEventName; payload: unknown; remote: boolean }[] = [];
 const heardByNeighbour: DynamicServersEventName[] = [];
 
 beforeAll(async () => {
   database = await startRecordsDatabase('records_events');
-  listening = await DynamicServers.open({ databaseUrl: database.url, ...EVENTS_SETUP });
-  neighbour = await DynamicServers.open({ databaseUrl: database.url, ...EVENTS_SETUP });
+  await publishTypes(database.url, EVENTS_TYPES);
+  listening = await EngineRecords.openForEngine({ databaseUrl: database.url });
+  neighbour = await DynamicServers.open({ databaseUrl: database.url });
   for (const name of EVENT_NAMES) {
     listening.on(name, (payload, { remote }) => heard.push({ name, payload, remote }));
     neighbour.on(name, () => heardByNeighbour.push(name));

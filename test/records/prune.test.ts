@@ -1,14 +1,17 @@
 // pruneFinished removes only the records of servers deleted or errored before the cutoff, with their history.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { DynamicServers, InvalidInputError } from '../../src/api.ts';
+import { InvalidInputError } from '../../src/api.ts';
+import { EngineRecords } from '../../src/records/engine-records.ts';
+import { publishTypes } from '../support/published-types.ts';
 import { startRecordsDatabase, type RecordsDatabase } from './support/records-database.ts';
 
 let database: RecordsDatabase;
-let records: DynamicServers;
+let records: EngineRecords;
 
 beforeAll(async () => {
   database = await startRecordsDatabase('records_prune');
-  records = await DynamicServers.open({ databaseUrl: database.url, serverTypes: { default: { provider: 'local' } } });
+  await publishTypes(database.url, { default: { provider: 'local' } });
+  records = await EngineRecords.openForEngine({ databaseUrl: database.url });
 });
 
 afterAll(async () => {

@@ -1,13 +1,16 @@
 // claimReboot and releaseRebootClaim on a real embedded PostgreSQL: one winner per request, even among many
 // callers at once; the claim given back can be won again; running again clears it.
 import { expect, test } from '@jest/globals';
-import { DynamicServers, InvalidInputError } from '../../src/api.ts';
+import { InvalidInputError } from '../../src/api.ts';
+import { EngineRecords } from '../../src/records/engine-records.ts';
+import { publishTypes } from '../support/published-types.ts';
 import { useRecordsDatabase, walk } from './support/records-database.ts';
 
 const { database, opened } = useRecordsDatabase('records_reboot_claim');
 
-async function open(): Promise<DynamicServers> {
-  const servers = await DynamicServers.open({ databaseUrl: database().url, serverTypes: { default: { provider: 'local' } } });
+async function open(): Promise<EngineRecords> {
+  await publishTypes(database().url, { default: { provider: 'local' } });
+  const servers = await EngineRecords.openForEngine({ databaseUrl: database().url });
   opened.push(servers);
   return servers;
 }

@@ -1,7 +1,7 @@
 // The pure parts of the records: victim choice, limit arithmetic, template hashes and option validation.
+// (Server types and their limits are validated where they are written: test/config/stack-file.test.ts.)
 import { describe, expect, test } from '@jest/globals';
 import { DynamicServers, InvalidConfigurationError, VictimStrategyError, notRunningFirstThenNewest, type ServerRecord, type ServerStatus } from '../../src/api.ts';
-import { resolveRecordsConfig } from '../../src/records/config.ts';
 import { fitUnderLimits } from '../../src/records/limits.ts';
 import { templateHash } from '../../src/records/template.ts';
 import { chooseVictims } from '../../src/records/victims.ts';
@@ -54,24 +54,16 @@ describe('templates and options', () => {
     expect(templateHash({})).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
-  test.each([
-    ['no server types', { serverTypes: {} }],
-    ['a type name with a path', { serverTypes: { '../x': { provider: 'local' } } }],
-    ['a provider name with a shell character', { serverTypes: { worker: { provider: 'lo;cal' } } }],
-    ['a negative maximum', { serverTypes: { worker: { provider: 'local', maximum: -1 } } }],
-    ['a fractional provider maximum', { serverTypes: { worker: { provider: 'local' } }, providers: { local: { maximum: 1.5 } } }],
-    ['an unknown type option', { serverTypes: { worker: { provider: 'local', size: 'xl' } } }],
-    ['an unknown limit policy', { serverTypes: { worker: { provider: 'local' } }, onLimitHit: 'ignore' }],
-    ['a template with a password', { serverTypes: { worker: { provider: 'local', template: { user: 'root', password: 'hunter2' } } } }],
-    ['a template with a nested API key', { serverTypes: { worker: { provider: 'local', template: { cloud: [{ apiKey: 'k' }] } } } }],
-  ])('%s is refused with InvalidConfigurationError', (_label, options) => {
-    expect(() => resolveRecordsConfig(options as Parameters<typeof resolveRecordsConfig>[0])).toThrow(InvalidConfigurationError);
-  });
-
   test('open refuses bad options before connecting anywhere', async () => {
     const unreachable = 'postgres://nobody@127.0.0.1:1/none';
-    await expect(DynamicServers.open({ databaseUrl: '', serverTypes: { worker: { provider: 'local' } } })).rejects.toBeInstanceOf(InvalidConfigurationError);
-    await expect(DynamicServers.open({ databaseUrl: unreachable, serverTypes: { worker: { provider: 'local' } }, poolSize: 0 })).rejects.toBeInstanceOf(InvalidConfigurationError);
-    await expect(DynamicServers.open({ databaseUrl: unreachable, serverTypes: { '': { provider: 'local' } } })).rejects.toBeInstanceOf(InvalidConfigurationError);
+    const refused = [
+      { databaseUrl: '' },
+      { databaseUrl: unreachable, poolSize: 0 },
+      { databaseUrl: unreachable, onLimitHit: 'ignore' },
+      { databaseUrl: unreachable, victimStrategy: 'oldest' },
+      { databaseUrl: unreachable, serverTypes: { worker: { provider: 'local' } } },
+      { databaseUrl: unreachable, providers: { local: { maximum: 3 } } },
+    ];
+    for (const options of refused) await expect(DynamicServers.open(options as never)).rejects.toBeInstanceOf(InvalidConfigurationError);
   });
 });

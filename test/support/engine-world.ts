@@ -11,9 +11,8 @@ import { StackEngine } from '../../src/engine/stack-engine.ts';
 import { openTypeStack, type StackSettings } from '../../src/engine/type-stack.ts';
 import { startLocalCloud, type LocalCloud } from '../../src/local-cloud/local-cloud.ts';
 import type { LocalCloudOptions } from '../../src/local-cloud/options.ts';
-import { DynamicServers } from '../../src/records/dynamic-servers.ts';
-import { recordsServerTypes } from '../../src/runtime.ts';
-import { loadServerTypes } from '../../src/stacks/load.ts';
+import { EngineRecords } from '../../src/records/engine-records.ts';
+import { publishProject } from '../../src/runtime.ts';
 import { requireEngine } from '../../src/toolchain/engine.ts';
 import { tempDir } from './temp-dir.ts';
 
@@ -42,7 +41,7 @@ export interface EngineWorld {
   projectDir: string;
   dataDir: string;
   settings: StackSettings;
-  records: DynamicServers;
+  records: EngineRecords;
   engine: StackEngine;
   /** Environment that points `dynamic-servers` commands and `pulumi` at this world. */
   cliEnv: NodeJS.ProcessEnv;
@@ -50,7 +49,7 @@ export interface EngineWorld {
 }
 
 /**
- * Starts a world with one server type `serverType` on the local cloud. `token`, when given, is required by the
+ * Starts a world with one server type `serverType` on the local cloud, its stack file published. `token`, when given, is required by the
  * cloud and stored in the stack file only as a Pulumi secret (`pulumi config set --secret`). `stackConfig` adds
  * plain keys to the stack file (e.g. `{ 'dynamic-servers:bootTimeoutSeconds': 1 }`).
  */
@@ -88,8 +87,8 @@ export async function startEngineWorld(
     const stack = await openTypeStack(settings, serverType, async () => {});
     await stack.setConfig('local:token', { value: options.token, secret: true });
   }
-  const types = await loadServerTypes(join(projectDir, 'stacks'));
-  const records = await DynamicServers.open({ databaseUrl: database.url, serverTypes: recordsServerTypes(types) });
+  const records = await EngineRecords.openForEngine({ databaseUrl: database.url });
+  await publishProject(records, projectDir);
   const engine = new StackEngine({ ...settings, records, databaseUrl: database.url, dataDir, env: {} });
   return {
     database,

@@ -1,8 +1,9 @@
 import { CreateServerRecords } from './0001-create-server-records.ts';
 import { AddRebootSentAt } from './0002-add-reboot-sent-at.ts';
+import { CreateConfigRegistry } from './0003-create-config-registry.ts';
 
 /** The migrations of the server records, oldest first. Append new ones; never edit one that has shipped. */
-export const RECORD_MIGRATIONS = [CreateServerRecords, AddRebootSentAt];
+export const RECORD_MIGRATIONS = [CreateServerRecords, AddRebootSentAt, CreateConfigRegistry];
 
 /** The table that remembers which record migrations ran. */
 export const MIGRATIONS_TABLE = 'dynamic_servers_migrations';

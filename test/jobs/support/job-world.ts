@@ -1,33 +1,33 @@
 // An engine world (embedded PostgreSQL, local cloud, project directory) with the job layer on top: the job
-// store prepared on the same database, records whose WorkQueue is Agenda, and one started job worker.
+// store prepared on the same database, records whose wake-ups schedule the worker's jobs, and one started worker.
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { workerServerType } from '../../../src/cli/with-runtime.ts';
 import { StackEngine } from '../../../src/engine/stack-engine.ts';
-import { AgendaWorkQueue } from '../../../src/jobs/agenda-work-queue.ts';
+import { JobRequests } from '../../../src/jobs/job-requests.ts';
 import { prepareJobStore } from '../../../src/jobs/job-store.ts';
-import { createJobAgenda, startJobWorker, type JobWorker, type JobWorkerOptions } from '../../../src/jobs/worker.ts';
-import { DynamicServers } from '../../../src/records/dynamic-servers.ts';
+import { createJobAgenda, startJobWorker, type JobWorker, type JobWorkerOptions, type WorkerServerType } from '../../../src/jobs/worker.ts';
+import { EngineRecords } from '../../../src/records/engine-records.ts';
+import type { TypeTimeouts } from '../../../src/records/registry.ts';
 import type { ServerStatus } from '../../../src/records/statuses.ts';
-import { recordsServerTypes } from '../../../src/runtime.ts';
-import { loadServerTypes } from '../../../src/stacks/load.ts';
-import type { ServerTypeConfig } from '../../../src/stacks/server-type-config.ts';
+import { publishProject } from '../../../src/runtime.ts';
 import { startEngineWorld, type EngineWorld } from '../../support/engine-world.ts';
 
-/** An engine world whose records hand their work to a running job worker. */
+/** An engine world whose changes wake a running job worker. */
 export interface JobWorld {
   world: EngineWorld;
-  /** Records opened with the Agenda work queue (the world's own records keep a RecordingWorkQueue). */
-  records: DynamicServers;
-  /** The in-process worker; undefined with `inProcessWorker: false` (the Agenda then only enqueues). */
+  /** Records whose wake-ups reach the worker of this process. */
+  records: EngineRecords;
+  /** The in-process worker; undefined with `inProcessWorker: false` (workers then run as processes). */
   worker: JobWorker | undefined;
-  serverTypes: ServerTypeConfig[];
+  serverTypes: WorkerServerType[];
   close(): Promise<void>;
 }
 
-/** Starts an engine world and a job worker on it; `timeouts` overrides every type's hang timeouts. */
+/** Starts an engine world and a job worker on it; `timeouts` sets every type's hang timeouts in its stack file. */
 export async function startJobWorld(
   options: Parameters<typeof startEngineWorld>[0] & {
-    timeouts?: ServerTypeConfig['timeouts'];
+    timeouts?: TypeTimeouts;
     worker?: Partial<JobWorkerOptions>;
     /** false: no worker in this process (workers run as `dynamic-servers worker` processes). Default true. */
     inProcessWorker?: boolean;
@@ -37,28 +37,42 @@ export async function startJobWorld(
     jobStoreUrl?: string;
   } = {},
 ): Promise<JobWorld> {
-  const world = await startEngineWorld(options);
+  const timeouts: Record<string, number> = options.timeouts
+    ? {
+        'dynamic-servers:bootTimeoutSeconds': options.timeouts.bootSeconds,
+        'dynamic-servers:stopTimeoutSeconds': options.timeouts.stopSeconds,
+        'dynamic-servers:deleteTimeoutSeconds': options.timeouts.deleteSeconds,
+      }
+    : {};
+  const world = await startEngineWorld({ ...options, stackConfig: { ...options.stackConfig, ...timeouts } });
   const url = world.database.url;
   const jobStoreUrl = options.jobStoreUrl ?? url;
   await prepareJobStore(jobStoreUrl);
-  const agenda = createJobAgenda(jobStoreUrl, `test-worker-${process.pid}`);
-  const workQueue = new AgendaWorkQueue(agenda);
   const stacks = join(world.projectDir, 'stacks');
   for (const type of options.extraTypes ?? []) await copyFile(join(stacks, `Pulumi.${options.serverType ?? 'demo'}.yaml`), join(stacks, `Pulumi.${type}.yaml`));
-  const loaded = await loadServerTypes(stacks);
-  const serverTypes = loaded.map((type) => (options.timeouts ? { ...type, timeouts: options.timeouts } : type));
-  const records = await DynamicServers.open({ databaseUrl: url, serverTypes: recordsServerTypes(serverTypes), workQueue });
-  const engine = new StackEngine({ ...world.settings, records, databaseUrl: url, dataDir: world.dataDir, env: {} });
+  if (options.extraTypes?.length) await publishProject(world.records, world.projectDir);
+
+  const agenda = createJobAgenda(jobStoreUrl, `test-worker-${process.pid}`);
+  const requests = new JobRequests(agenda);
   let worker: JobWorker | undefined;
-  if (options.inProcessWorker === false) await agenda.start();
-  else worker = await startJobWorker({ agenda, jobStoreUrl, records, engine, workQueue, serverTypes, housekeepingIntervalMs: 1000, onError: () => {}, ...options.worker });
+  const records = await EngineRecords.openForEngine({
+    databaseUrl: url,
+    onWork: (serverType) => {
+      if (worker?.handles(serverType)) requests.requestReconcile(serverType).catch(() => {});
+    },
+  });
+  const engine = new StackEngine({ ...world.settings, records, databaseUrl: url, dataDir: world.dataDir, env: {} });
+  const serverTypes = (await records.serverTypes()).map(workerServerType);
+  if (options.inProcessWorker !== false) {
+    worker = await startJobWorker({ agenda, jobStoreUrl, records, engine, requests, serverTypes, housekeepingIntervalMs: 1000, onError: () => {}, ...options.worker });
+  }
   return {
     world,
     records,
     worker,
     serverTypes,
     async close() {
-      await (worker ? worker.stop() : agenda.stop()).catch(() => {});
+      await worker?.stop().catch(() => {});
       await records.close().catch(() => {});
       await world.close();
     },
@@ -66,7 +80,7 @@ export async function startJobWorld(
 }
 
 /** Waits until `records` shows `count` servers of `serverType` in `status`; throws after `timeoutMs`. */
-export async function waitForStatus(records: DynamicServers, serverType: string, status: ServerStatus, count: number, timeoutMs = 90_000): Promise<void> {
+export async function waitForStatus(records: EngineRecords, serverType: string, status: ServerStatus, count: number, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const rows = await records.servers({ serverType, status });

@@ -1,11 +1,10 @@
-import type { CountChange, DynamicServersOptions } from '../../../src/api.ts';
+import type { CountChange } from '../../../src/api.ts';
 
-/** Types and limits every process of the concurrency test opens with: two types sharing one provider. */
+/** Types and limits the concurrency test publishes before its processes start: two types sharing one provider. */
 export const CONCURRENCY_SETUP = {
   serverTypes: { alpha: { provider: 'shared', maximum: 8 }, beta: { provider: 'shared', maximum: 8 } },
   providers: { shared: { maximum: 12 } },
-  onLimitHit: 'emit',
-} satisfies Omit<DynamicServersOptions, 'databaseUrl'>;
+} as const;
 
 /** One call a process will make. */
 export interface PlannedCall {

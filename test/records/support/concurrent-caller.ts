@@ -5,7 +5,7 @@
 // Usage: DATABASE_URL=... SEED=1 CALLS=50 LANES=3 node test/records/support/concurrent-caller.ts
 import { createInterface } from 'node:readline';
 import { DynamicServers } from '../../../src/api.ts';
-import { CONCURRENCY_SETUP, describeCall, mulberry32, type CallOutcome, type PlannedCall } from './concurrency-plan.ts';
+import { describeCall, mulberry32, type CallOutcome, type PlannedCall } from './concurrency-plan.ts';
 
 const seed = Number(process.env.SEED);
 const calls = Number(process.env.CALLS);
@@ -13,7 +13,7 @@ const lanes = Number(process.env.LANES);
 const random = mulberry32(seed);
 const plan: PlannedCall[] = Array.from({ length: calls }, () => describeCall(random));
 
-const open = () => DynamicServers.open({ databaseUrl: String(process.env.DATABASE_URL), ...CONCURRENCY_SETUP, poolSize: lanes + 1 });
+const open = () => DynamicServers.open({ databaseUrl: String(process.env.DATABASE_URL), onLimitHit: 'emit', poolSize: lanes + 1 });
 const openedEarly = process.env.OPEN_AFTER_GO === '1' ? null : await open();
 process.stdout.write('ready\n');
 await new Promise<void>((resolve) => createInterface({ input: process.stdin }).once('line', () => resolve()));

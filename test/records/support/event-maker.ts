@@ -1,9 +1,8 @@
 // A separate OS process for the cross-process event test: opens its own DynamicServers on DATABASE_URL, makes
 // the changes the test expects to hear about, prints the ids it touched as one JSON line, and exits.
-import { DynamicServers } from '../../../src/api.ts';
-import { EVENTS_SETUP } from './events-setup.ts';
+import { EngineRecords } from '../../../src/records/engine-records.ts';
 
-const records = await DynamicServers.open({ databaseUrl: process.env.DATABASE_URL!, ...EVENTS_SETUP });
+const records = await EngineRecords.openForEngine({ databaseUrl: process.env.DATABASE_URL! });
 try {
   const change = await records.ensure('alpha', 2);
   const [first, second] = change.createdServerIds as [number, number];

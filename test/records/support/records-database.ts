@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach } from '@jest/globals';
 import pg from 'pg';
-import type { DynamicServers, ServerStatus } from '../../../src/api.ts';
+import type { ServerStatus } from '../../../src/api.ts';
+import type { EngineRecords } from '../../../src/records/engine-records.ts';
 import { startEmbeddedPostgres } from '../../../src/db/database.ts';
 import { tableChecksums } from '../../support/db-checksums.ts';
 
@@ -28,7 +29,7 @@ export async function startRecordsDatabase(name: string): Promise<RecordsDatabas
     client,
     rows,
     async reset() {
-      await client.query('truncate "server_status_change", "server", "desired_state" restart identity');
+      await client.query('truncate "server_status_change", "server", "desired_state", "server_type_config", "provider_config" restart identity');
     },
     checksums: () => tableChecksums(client),
     async stop() {
@@ -42,9 +43,9 @@ export async function startRecordsDatabase(name: string): Promise<RecordsDatabas
  * Registers the hooks of a records suite: an embedded PostgreSQL for the file (`database()`), emptied before each
  * test once the tables exist, and every DynamicServers put in `opened` closed after each test.
  */
-export function useRecordsDatabase(name: string): { database: () => RecordsDatabase; opened: DynamicServers[] } {
+export function useRecordsDatabase(name: string): { database: () => RecordsDatabase; opened: { close(): Promise<void> }[] } {
   let database: RecordsDatabase | undefined;
-  const opened: DynamicServers[] = [];
+  const opened: { close(): Promise<void> }[] = [];
   beforeAll(async () => {
     database = await startRecordsDatabase(name);
   });
@@ -62,6 +63,6 @@ export function useRecordsDatabase(name: string): { database: () => RecordsDatab
 }
 
 /** Walks a server through the given statuses with `recordTransition`. */
-export async function walk(servers: DynamicServers, serverId: number, ...statuses: ServerStatus[]): Promise<void> {
+export async function walk(servers: EngineRecords, serverId: number, ...statuses: ServerStatus[]): Promise<void> {
   for (const status of statuses) await servers.recordTransition(serverId, status, { reason: `test: ${status}` });
 }

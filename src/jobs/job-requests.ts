@@ -1,5 +1,4 @@
 import type { Agenda } from 'agenda';
-import type { ServerWork, WorkQueue } from '../records/work-queue.ts';
 import { reconcileJob, verifyJob } from './job-names.ts';
 
 /**
@@ -16,20 +15,15 @@ export async function requestRun(agenda: Agenda, name: string, delayMs = 0): Pro
 }
 
 /**
- * The WorkQueue of a deployment with workers: each committed change requests `reconcile:<type>` for the types
- * it touched. Requests coalesce into one job per type; the desired-state version, not the job, says what is
- * left to do, so a request that Agenda loses while the job runs is picked up by the job's re-check.
+ * How a worker asks for the jobs of a server type. Requests coalesce into one job per type; the desired-state
+ * version, not the job, says what is left to do, so a request that Agenda loses while the job runs is picked up by
+ * the job's re-check.
  */
-export class AgendaWorkQueue implements WorkQueue {
+export class JobRequests {
   readonly #agenda: Agenda;
 
   constructor(agenda: Agenda) {
     this.#agenda = agenda;
-  }
-
-  async enqueue(work: readonly ServerWork[]): Promise<void> {
-    const types = new Set(work.map((item) => item.serverType));
-    for (const type of types) await this.requestReconcile(type);
   }
 
   /** Requests a reconcile of `serverType` as soon as a worker is free. */

@@ -2,9 +2,11 @@
 import { describe, expect, test } from '@jest/globals';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StackConfigError } from '../../src/stacks/errors.ts';
-import { loadServerTypes } from '../../src/stacks/load.ts';
-import { parseServerTypeConfig } from '../../src/stacks/server-type-config.ts';
+import { StackConfigError } from '../../src/config/errors.ts';
+import { loadDeploymentConfig } from '../../src/config/load.ts';
+import { parseProviderLimitsFile } from '../../src/config/provider-limits-file.ts';
+import { parseStackFile } from '../../src/config/stack-file.ts';
+import { BUILT_IN_PROVIDERS } from '../../src/engine/provider-registry.ts';
 import { runCommand } from '../../src/toolchain/run-command.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
@@ -22,7 +24,7 @@ const VALID = `config:
 
 function problemsOf(file: string, text: string) {
   try {
-    parseServerTypeConfig(file, text);
+    parseStackFile(file, text);
   } catch (error) {
     expect(error).toBeInstanceOf(StackConfigError);
     return (error as StackConfigError).problems.map(({ key, line, problem }) => ({ key, line, problem }));
@@ -31,7 +33,7 @@ function problemsOf(file: string, text: string) {
 }
 
 test('a valid stack file becomes a server type with defaults for what it leaves out', () => {
-  expect(parseServerTypeConfig('stacks/Pulumi.worker.yaml', VALID)).toEqual({
+  expect(parseStackFile('stacks/Pulumi.worker.yaml', VALID)).toEqual({
     type: 'worker',
     file: 'stacks/Pulumi.worker.yaml',
     provider: 'local',
@@ -39,6 +41,62 @@ test('a valid stack file becomes a server type with defaults for what it leaves 
     maxServers: 5,
     timeouts: { bootSeconds: 120, stopSeconds: 600, deleteSeconds: 600 },
     secretKeys: ['dynamic-servers:apiToken'],
+  });
+});
+
+test('values Pulumi rewrote as strings mean what they meant: "10" is 10, and a non-number stays refused', () => {
+  const rewritten = VALID.replace('maxServers: 5', 'maxServers: "5"').replace('bootTimeoutSeconds: 120', 'bootTimeoutSeconds: "120" # Pulumi keeps comments');
+  expect(parseStackFile('stacks/Pulumi.worker.yaml', rewritten)).toEqual(parseStackFile('stacks/Pulumi.worker.yaml', VALID));
+  expect(problemsOf('stacks/Pulumi.worker.yaml', VALID.replace('maxServers: 5', 'maxServers: "five"'))).toEqual([
+    { key: 'dynamic-servers:maxServers', line: 6, problem: expect.stringMatching(/number/) },
+  ]);
+  expect(problemsOf('stacks/Pulumi.worker.yaml', VALID.replace('maxServers: 5', 'maxServers: ""'))[0]?.key).toBe('dynamic-servers:maxServers');
+});
+
+describe('with the providers known: an unknown provider or a template the provider rejects is a problem on its line', () => {
+  test('a misspelt provider', () => {
+    const problems = problemsOfWith(VALID.replace('provider: local', 'provider: hcluod'));
+    expect(problems).toEqual([{ key: 'dynamic-servers:provider', line: 2, problem: 'unknown provider "hcluod"; known providers: aws, fake, hcloud, local' }]);
+  });
+
+  test('a template the provider refuses', () => {
+    const problems = problemsOfWith(VALID.replace('    size: small\n', ''));
+    expect(problems).toEqual([{ key: 'dynamic-servers:template', line: 3, problem: expect.stringMatching(/^provider local rejects it: .*size/) }]);
+  });
+
+  test('a valid file passes', () => {
+    expect(parseStackFile('stacks/Pulumi.worker.yaml', VALID, BUILT_IN_PROVIDERS).provider).toBe('local');
+  });
+});
+
+function problemsOfWith(text: string) {
+  try {
+    parseStackFile('stacks/Pulumi.worker.yaml', text, BUILT_IN_PROVIDERS);
+  } catch (error) {
+    expect(error).toBeInstanceOf(StackConfigError);
+    return (error as StackConfigError).problems.map(({ key, line, problem }) => ({ key, line, problem }));
+  }
+  throw new Error('expected a StackConfigError');
+}
+
+describe('provider limits (stacks/providers.yaml)', () => {
+  test('a limit per provider; an empty file limits nothing', () => {
+    expect(parseProviderLimitsFile('stacks/providers.yaml', 'providers:\n  hcloud:\n    maxServers: 30\n  local: {}\n', BUILT_IN_PROVIDERS)).toEqual({ hcloud: { maxServers: 30 }, local: {} });
+    expect(parseProviderLimitsFile('stacks/providers.yaml', '# nothing yet\n')).toEqual({});
+  });
+
+  test('an unknown provider, an unknown key and a bad limit are problems on their lines', () => {
+    const text = 'providers:\n  hcluod:\n    maxServers: 3\n  local:\n    maxServer: 3\n  aws:\n    maxServers: -1\n';
+    const error = (() => {
+      try {
+        parseProviderLimitsFile('stacks/providers.yaml', text, BUILT_IN_PROVIDERS);
+      } catch (caught) {
+        return caught as StackConfigError;
+      }
+      throw new Error('expected a StackConfigError');
+    })();
+    expect(error).toBeInstanceOf(StackConfigError);
+    expect(error.problems.map(({ key, line }) => `${line} ${key}`)).toEqual(['2 providers.hcluod', '5 providers.local.maxServer', '7 providers.aws.maxServers']);
   });
 });
 
@@ -50,6 +108,7 @@ describe('bad stack files name the file, key, line and problem', () => {
     ['a fractional timeout', VALID.replace('bootTimeoutSeconds: 120', 'bootTimeoutSeconds: 1.5'), 'dynamic-servers:bootTimeoutSeconds', 7, /int/i],
     ['a template that is not a mapping', VALID.replace('  dynamic-servers:template:\n    snapshot: worker-base\n    size: small\n', '  dynamic-servers:template: worker-base\n'), 'dynamic-servers:template', 3, /object|record/i],
     ['a missing provider', VALID.replace('  dynamic-servers:provider: local\n', ''), 'dynamic-servers:provider', undefined, /is required/],
+    ['a template with a password', VALID.replace('    size: small\n', '    size: small\n    rootPassword: hunter2\n'), 'dynamic-servers:template', 3, /look like secrets \(rootPassword\)/],
   ])('%s', (_name, text, key, line, problem) => {
     const problems = problemsOf('stacks/Pulumi.worker.yaml', text);
     expect(problems).toHaveLength(1);
@@ -68,7 +127,7 @@ describe('bad stack files name the file, key, line and problem', () => {
   });
 });
 
-test('loadServerTypes reports the problems of every file together, and validate exits 1 listing them', async () => {
+test('loadDeploymentConfig reports the problems of every file together, and validate exits 1 listing them', async () => {
   const dir = await tempDir('stacks');
   try {
     const stacks = join(dir.path, 'stacks');
@@ -76,7 +135,7 @@ test('loadServerTypes reports the problems of every file together, and validate 
     await writeFile(join(stacks, 'Pulumi.good.yaml'), VALID);
     await writeFile(join(stacks, 'Pulumi.bad-one.yaml'), VALID.replace('maxServers: 5', 'maxServers: many'));
     await writeFile(join(stacks, 'Pulumi.bad-two.yaml'), VALID.replace('  dynamic-servers:provider: local\n', ''));
-    const failure = await loadServerTypes(stacks).catch((error: unknown) => error);
+    const failure = await loadDeploymentConfig(stacks).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(StackConfigError);
     expect((failure as StackConfigError).problems.map((problem) => problem.file)).toEqual([
       join(stacks, 'Pulumi.bad-one.yaml'),

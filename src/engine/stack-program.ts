@@ -2,9 +2,9 @@
 // same servers as the engine's next reconcile, read from the same database (DATABASE_URL) and declared by the
 // same function. The stack name is the server type.
 import * as pulumi from '@pulumi/pulumi';
-import { declareServers } from '../engine/declared-servers.ts';
-import { createProvider } from '../engine/provider-registry.ts';
 import { DynamicServers } from '../records/dynamic-servers.ts';
+import { declareServers } from './declared-servers.ts';
+import { createProvider } from './provider-registry.ts';
 import { SERVER_STATUSES } from '../records/statuses.ts';
 
 const serverType = pulumi.getStack();
@@ -13,7 +13,7 @@ const providerName = config['dynamic-servers:provider'] ?? '';
 const databaseUrl = process.env.DATABASE_URL;
 if (!databaseUrl) throw new pulumi.RunError('DATABASE_URL must point at the dynamic-servers database to preview a server type');
 
-const records = await DynamicServers.open({ databaseUrl, serverTypes: { [serverType]: { provider: providerName } }, poolSize: 1 });
+const records = await DynamicServers.open({ databaseUrl, poolSize: 1 });
 let rows;
 try {
   rows = await records.servers({ serverType, status: SERVER_STATUSES.filter((status) => status !== 'deleted') });

@@ -1,0 +1,173 @@
+// One reviewed stack file, `stacks/Pulumi.<type>.yaml`: the only place a server type is configured. Pulumi itself
+// rewrites these files (`pulumi stack init`, `pulumi config set`) and then stores every top-level value as a
+// string (`maxServers: "10"`), so each key is read by what it means, not by how YAML typed it.
+import { basename } from 'node:path';
+import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { z } from 'zod';
+import { NAME_PATTERN, nameSchema } from '../records/input.ts';
+import { jsonObjectSchema, type JsonObject } from '../records/json.ts';
+import { secretLookingKeys } from '../records/template.ts';
+import { StackConfigError, type StackConfigProblem } from './errors.ts';
+import type { ProviderCatalog } from './provider-catalog.ts';
+
+/** Config namespace of this project's own keys (the project name in Pulumi.yaml). */
+export const NAMESPACE = 'dynamic-servers';
+
+/** Seconds a server may spend in each slow step before it is marked hanging. */
+export interface ServerTypeTimeouts {
+  bootSeconds: number;
+  stopSeconds: number;
+  deleteSeconds: number;
+}
+
+/** A server type as its reviewed stack file defines it. Secret values stay encrypted (`secure:`) and are not here. */
+export interface ServerTypeConfig {
+  /** The type's name, from the file name `Pulumi.<type>.yaml`; also the Pulumi stack name. */
+  type: string;
+  file: string;
+  /** Name of the provider its servers run on (e.g. `local`, `hcloud`, `aws`). */
+  provider: string;
+  /** The snapshot template new servers of this type are created from; the provider checks its fields. */
+  template: JsonObject;
+  /** At most this many provisioned servers of the type; undefined means no per-type limit. */
+  maxServers?: number;
+  /** Seconds a server may spend booting, stopping or being deleted before it is marked hanging. */
+  timeouts: ServerTypeTimeouts;
+  /** Config keys (any namespace) whose values are `secure:` secrets. */
+  secretKeys: string[];
+}
+
+/** Key names that hold credentials: their values must be `secure:`, never plain text. */
+const SECRET_LOOKING_KEY = /(token|secret|password|passphrase|private.?key|access.?key|credential)/i;
+
+const DEFAULT_TIMEOUT_SECONDS = 600;
+
+/**
+ * A whole number, also when Pulumi stored it as a string: `"10"` reads as 10, `"ten"` or `""` stays a string and
+ * fails the number check, so nothing but digits ever becomes a number.
+ */
+function wholeNumber(min: number, max: number) {
+  return z.preprocess((value) => (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value), z.number().int().min(min).max(max));
+}
+
+const seconds = wholeNumber(1, 86_400);
+const ownKeys = {
+  provider: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a provider name such as local, hcloud or aws'),
+  template: jsonObjectSchema,
+  maxServers: wholeNumber(0, 10_000),
+  bootTimeoutSeconds: seconds,
+  stopTimeoutSeconds: seconds,
+  deleteTimeoutSeconds: seconds,
+} as const;
+type OwnKey = keyof typeof ownKeys;
+const REQUIRED: readonly OwnKey[] = ['provider', 'template'];
+
+/** The 1-based line of the key `path` names (the key's own line, also when its value is a block below it). */
+function lineOf(document: Document, lines: LineCounter, path: string[]): number | undefined {
+  const parent = path.length === 1 ? document.contents : document.getIn(path.slice(0, -1), true);
+  if (!isMap(parent)) return undefined;
+  const pair = parent.items.find((item) => (isScalar(item.key) ? String(item.key.value) : String(item.key)) === path.at(-1));
+  const offset = (pair?.key as { range?: [number, number, number] } | undefined)?.range?.[0];
+  return offset === undefined ? undefined : lines.linePos(offset).line;
+}
+
+/** Parses YAML text, or throws StackConfigError with the first syntax problems and their lines. */
+export function parseYamlFile(file: string, text: string): { document: Document; lines: LineCounter; lineOf: (path: string[]) => number | undefined } {
+  const lines = new LineCounter();
+  const document = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  if (document.errors.length > 0) {
+    throw new StackConfigError(document.errors.map((error) => ({ file, key: '(file)', problem: `not valid YAML: ${error.message.split('\n')[0]}`, line: lines.linePos(error.pos[0]).line })));
+  }
+  return { document, lines, lineOf: (path) => lineOf(document, lines, path) };
+}
+
+/** The server type a stack file's name declares (`Pulumi.<type>.yaml`), or undefined when the name has another shape. */
+export function serverTypeOfFile(file: string): string | undefined {
+  return /^Pulumi\.(.+)\.yaml$/.exec(basename(file))?.[1];
+}
+
+/**
+ * Parses and validates the text of `stacks/Pulumi.<type>.yaml`. Returns the server type, or throws
+ * StackConfigError listing every problem with its file, key and line: a missing or unknown `dynamic-servers:`
+ * key, a value of the wrong shape, a credential-looking key in plain text, a template key that looks like a
+ * secret. With a `catalog`, also an unknown provider and a template the provider rejects.
+ */
+export function parseStackFile(file: string, text: string, catalog?: ProviderCatalog): ServerTypeConfig {
+  const type = serverTypeOfFile(file) ?? '';
+  if (!nameSchema.safeParse(type).success) {
+    throw new StackConfigError([
+      { file, key: '(file)', problem: `the file name must be Pulumi.<type>.yaml with a type of at most 40 lowercase letters, digits and single dashes, starting with a letter (${NAME_PATTERN})` },
+    ]);
+  }
+  const { document, lines } = parseYamlFile(file, text);
+  const config = document.get('config', true);
+  if (!isMap(config)) throw new StackConfigError([{ file, key: 'config', problem: 'must be a mapping of config keys' }]);
+
+  const problems: StackConfigProblem[] = [];
+  const own: Partial<Record<OwnKey, unknown>> = {};
+  const secretKeys: string[] = [];
+  for (const pair of config.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+    const line = lineOf(document, lines, ['config', key]);
+    const value: unknown = isScalar(pair.value) ? pair.value.value : (pair.value as { toJSON(): unknown } | null)?.toJSON();
+    const isSecure = typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && 'secure' in value;
+    if (isSecure) {
+      secretKeys.push(key);
+      continue;
+    }
+    if (SECRET_LOOKING_KEY.test(key.split(':')[1] ?? key)) {
+      problems.push({ file, key, line, problem: 'looks like a credential and must be a secret: set it with `pulumi config set --secret` so the file holds only a `secure:` value' });
+      continue;
+    }
+    const [namespace, name = ''] = key.split(':');
+    if (namespace !== NAMESPACE) continue; // provider settings such as hcloud:endpoint belong to the provider
+    if (!(name in ownKeys)) {
+      problems.push({ file, key, line, problem: `unknown key; expected one of ${Object.keys(ownKeys).map((k) => `${NAMESPACE}:${k}`).join(', ')}` });
+      continue;
+    }
+    const parsed = ownKeys[name as OwnKey].safeParse(value);
+    if (!parsed.success) {
+      problems.push({ file, key, line, problem: `${parsed.error.issues[0]?.message ?? 'invalid'} (got ${JSON.stringify(value)})` });
+      continue;
+    }
+    own[name as OwnKey] = parsed.data;
+  }
+  for (const name of REQUIRED) {
+    if (own[name] === undefined && !problems.some((problem) => problem.key === `${NAMESPACE}:${name}`)) {
+      problems.push({ file, key: `${NAMESPACE}:${name}`, problem: 'is required' });
+    }
+  }
+  const templateKey = `${NAMESPACE}:template`;
+  const templateLine = lineOf(document, lines, ['config', templateKey]);
+  if (own.template !== undefined) {
+    const secrets = secretLookingKeys(own.template as JsonObject);
+    if (secrets.length > 0) {
+      problems.push({ file, key: templateKey, line: templateLine, problem: `has keys that look like secrets (${secrets.join(', ')}); templates are copied onto server rows, so keep secrets in secure provider config` });
+    }
+  }
+  if (catalog && own.provider !== undefined) {
+    const providerKey = `${NAMESPACE}:provider`;
+    const provider = own.provider as string;
+    if (!catalog.has(provider)) {
+      problems.push({ file, key: providerKey, line: lineOf(document, lines, ['config', providerKey]), problem: `unknown provider "${provider}"; known providers: ${catalog.names().join(', ')}` });
+    } else if (own.template !== undefined) {
+      const rejection = catalog.templateProblem(provider, own.template as JsonObject);
+      if (rejection !== undefined) problems.push({ file, key: templateKey, line: templateLine, problem: `provider ${provider} rejects it: ${rejection.replace(/\s*\n\s*/g, '; ')}` });
+    }
+  }
+  if (problems.length > 0) throw new StackConfigError(problems);
+
+  return {
+    type,
+    file,
+    provider: own.provider as string,
+    template: own.template as JsonObject,
+    ...(own.maxServers === undefined ? {} : { maxServers: own.maxServers as number }),
+    timeouts: {
+      bootSeconds: (own.bootTimeoutSeconds as number | undefined) ?? DEFAULT_TIMEOUT_SECONDS,
+      stopSeconds: (own.stopTimeoutSeconds as number | undefined) ?? DEFAULT_TIMEOUT_SECONDS,
+      deleteSeconds: (own.deleteTimeoutSeconds as number | undefined) ?? DEFAULT_TIMEOUT_SECONDS,
+    },
+    secretKeys,
+  };
+}

@@ -1,0 +1,152 @@
+// The engine's view of the server records: everything a script may call, plus the writes only the stack engine
+// and the jobs make (applied versions, status transitions, reboot claims, pruning, publishing the configuration).
+// Scripts open DynamicServers and never reach these.
+import { DynamicServers, recordsCoreOf } from './dynamic-servers.ts';
+import { recordAppliedVersion } from './desired-state.ts';
+import { noEffects } from './effects.ts';
+import { InvalidInputError, ServerRecordNotFoundError } from './errors.ts';
+import { lockServerType } from './locks.ts';
+import { pruneServerRecords } from './prune.ts';
+import { findDesiredState } from './queries.ts';
+import type { DesiredStateRecord, ServerRecord } from './records.ts';
+import { RecordsCore, type RecordsCoreOptions } from './records-core.ts';
+import {
+  listProviders,
+  listServerTypeVersions,
+  publishConfiguration,
+  type PublishedProvider,
+  type PublishedServerType,
+  type Publication,
+  type PublishReport,
+} from './registry.ts';
+import type { ServerStatus } from './statuses.ts';
+import { parseServerId, parseStatus, parseTransitionDetails, transitionServer, type TransitionDetails } from './transitions.ts';
+
+/** How the engine opens its records: the script options, plus the notifications only workers act on. */
+export type EngineRecordsOptions = RecordsCoreOptions;
+
+/**
+ * The server records as the stack engine and the job layer use them. Everything DynamicServers offers, plus the
+ * writes of the job layer. Open with `EngineRecords.openForEngine`; hand it only to the engine and the jobs.
+ */
+export class EngineRecords extends DynamicServers {
+  /** Opens the records like DynamicServers.open; `onWork` and `onConfig` receive the workers' notifications. */
+  static async openForEngine(options: EngineRecordsOptions): Promise<EngineRecords> {
+    return new EngineRecords(await RecordsCore.open(options));
+  }
+
+  get #shared(): RecordsCore {
+    return recordsCoreOf(this);
+  }
+
+  /**
+   * Publishes the configuration: a new registry version for each changed server type and provider, the
+   * retirement of those left out (ServerTypeInUseError while a type to retire has provisioned servers), and a
+   * notification to every process. The caller validated `publication` (src/config).
+   */
+  publish(publication: Publication): Promise<PublishReport> {
+    return this.#shared.run(() => this.#shared.orm.em.fork().transactional((em) => publishConfiguration(em, publication, new Date())));
+  }
+
+  /** Every published version of `serverType` (or of every type), oldest first, retired ones included. */
+  serverTypeVersions(serverType?: string): Promise<PublishedServerType[]> {
+    return this.#shared.run(() => listServerTypeVersions(this.#shared.fork(), serverType));
+  }
+
+  /** The provider limits in force. */
+  providerLimits(): Promise<PublishedProvider[]> {
+    return this.#shared.run(() => listProviders(this.#shared.fork()));
+  }
+
+  /**
+   * Records that the work of every desired-state version up to `version` is done. Never moves the applied version
+   * back; a version not reached yet is refused with InvalidInputError.
+   */
+  markApplied(serverType: string, version: number): Promise<DesiredStateRecord> {
+    return this.#shared.run(async () => {
+      const name = await this.#shared.publishedName(serverType);
+      if (!Number.isSafeInteger(version) || version < 0) throw new InvalidInputError(`a desired-state version is a whole number from 0, got ${String(version)}`);
+      await this.#shared.commit(async (em) => {
+        await lockServerType(em, name);
+        await recordAppliedVersion(em, name, version, new Date());
+        return { effects: noEffects() };
+      });
+      return findDesiredState(this.#shared.fork(), name);
+    });
+  }
+
+  /**
+   * Moves a server to status `to` (see ALLOWED_TRANSITIONS), with its history row and event. A server reaching
+   * `running` with a reboot pending goes on to `rebooting`. Throws InvalidInputError, ServerRecordNotFoundError or
+   * InvalidTransitionError without writing anything.
+   */
+  recordTransition(serverId: number, to: ServerStatus, details: TransitionDetails): Promise<ServerRecord> {
+    return this.#shared.run(async () => {
+      const id = parseServerId(serverId);
+      const status = parseStatus(to);
+      const valid = parseTransitionDetails(details);
+      const rows = await this.#shared.fork().execute<{ type: string }[]>('select "type" from "server" where "id" = ?', [id]);
+      const serverType = rows[0]?.type;
+      if (serverType === undefined) throw new ServerRecordNotFoundError(`no server has id ${id}`);
+      return (await this.#shared.commit((em) => transitionServer(em, { id, serverType }, status, valid, new Date()))).server;
+    });
+  }
+
+  /**
+   * Claims the sending of a `rebooting` server's reboot to the cloud. In one atomic statement,
+   * sets `rebootSentAt` to now when the server is `rebooting` and no reboot of its current request was claimed
+   * yet; returns true when this call did, false otherwise (no such server, not rebooting, or claimed already by
+   * another caller in any process). Only the caller that got true may ask the cloud to reboot the server, so one
+   * request reboots it at most once. The claim stays until the server goes from `rebooting` to `running` (which
+   * clears it with `rebootRequestedAt`) or the winner gives it back with `releaseRebootClaim`. A caller that dies
+   * between the claim and the cloud's answer leaves the claim set: that reboot may be lost, never doubled.
+   * No history row, no event. Throws InvalidInputError for a bad id.
+   */
+  claimReboot(serverId: number): Promise<boolean> {
+    return this.#shared.run(async () => {
+      const id = parseServerId(serverId);
+      const now = new Date();
+      const claimed = await this.#shared
+        .fork()
+        .execute<{ id: string }[]>(
+          `update "server" set "reboot_sent_at" = ?::timestamptz, "updated_at" = ?::timestamptz where "id" = ? and "status" = 'rebooting' and "reboot_sent_at" is null returning "id"`,
+          [now, now, id],
+        );
+      return claimed.length === 1;
+    });
+  }
+
+  /**
+   * Gives back a reboot claim won with `claimReboot`, when the cloud did not take the reboot
+   * (it answered with a TransientProviderError), so a later pass claims and sends it again. Clears `rebootSentAt`
+   * of a server still `rebooting`; returns whether it cleared one. Only the caller holding the claim may call it.
+   * No history row, no event. Throws InvalidInputError for a bad id.
+   */
+  releaseRebootClaim(serverId: number): Promise<boolean> {
+    return this.#shared.run(async () => {
+      const id = parseServerId(serverId);
+      const released = await this.#shared
+        .fork()
+        .execute<{ id: string }[]>(
+          `update "server" set "reboot_sent_at" = null, "updated_at" = ?::timestamptz where "id" = ? and "status" = 'rebooting' and "reboot_sent_at" is not null returning "id"`,
+          [new Date(), id],
+        );
+      return released.length === 1;
+    });
+  }
+
+  /**
+   * Removes the records and status history of servers deleted or errored more than
+   * `olderThanDays` days ago (a positive number; InvalidInputError otherwise). Returns how many servers went.
+   * Counts and limits never include such servers, so pruning changes no count.
+   */
+  pruneFinished(olderThanDays: number): Promise<number> {
+    return this.#shared.run(async () => {
+      if (typeof olderThanDays !== 'number' || !Number.isFinite(olderThanDays) || olderThanDays <= 0) {
+        throw new InvalidInputError(`olderThanDays is a positive number of days, got ${String(olderThanDays)}`);
+      }
+      const before = new Date(Date.now() - olderThanDays * 86_400_000);
+      return this.#shared.fork().transactional((em) => pruneServerRecords(em, before));
+    });
+  }
+}

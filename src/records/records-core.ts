@@ -1,0 +1,188 @@
+// What every view of one records database shares: the ORM, the event listeners and the feed from other processes,
+// the calls in flight, and the one way a change is committed (its effects notified inside its transaction, its
+// events emitted here after the commit). DynamicServers (what scripts call) and EngineRecords (what the engine and
+// the jobs call) are two views of one core.
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { pino } from 'pino';
+import type { LimitHitPolicy } from './config.ts';
+import type { Effects } from './effects.ts';
+import { DynamicServersClosedError, InvalidConfigurationError, InvalidServerNameError, NothingPublishedError, UnknownServerTypeError } from './errors.ts';
+import { EventFeed, notifyEffects } from './event-feed.ts';
+import { ServerEvents, type DynamicServersEventName } from './events.ts';
+import { parseName } from './input.ts';
+import { migrateRecords, openRecordsOrm } from './orm.ts';
+import { findServer } from './queries.ts';
+import { anythingPublished, listServerTypes, listServerTypeVersions } from './registry.ts';
+import { typeAndIdName, type ServerNameAction } from './server-names.ts';
+import { notRunningFirstThenNewest, type VictimStrategy } from './victims.ts';
+
+/** How a records core opens: the public options of DynamicServers.open and what only the engine sets. */
+export interface RecordsCoreOptions {
+  databaseUrl: string;
+  onLimitHit?: LimitHitPolicy;
+  victimStrategy?: VictimStrategy;
+  serverName?: ServerNameAction;
+  poolSize?: number;
+  onListenerError?: (error: unknown, event: DynamicServersEventName) => void;
+  /** Receives every server type a change of any process woke (the workers schedule its reconcile). */
+  onWork?: (serverType: string) => void;
+  /** Called after every publication that changed the configuration. */
+  onConfig?: () => void;
+}
+
+/** Turns a database error a change can cause into the typed error callers expect; other errors pass through. */
+function translateDatabaseError(error: unknown): unknown {
+  if (error instanceof UniqueConstraintViolationException && (error as { constraint?: string }).constraint === 'server_name_unique') {
+    return new InvalidServerNameError('the server name action returned a name another server already has', { cause: error });
+  }
+  return error;
+}
+
+function stderrLogger(): () => pino.Logger {
+  let logger: pino.Logger | null = null;
+  return () => (logger ??= pino({ name: 'dynamic-servers' }, pino.destination(2)));
+}
+
+/** The shared state of one open records database. Internal: scripts reach it only through DynamicServers. */
+export class RecordsCore {
+  readonly orm: MikroORM;
+  readonly events: ServerEvents;
+  readonly onLimitHit: LimitHitPolicy;
+  readonly victimStrategy: VictimStrategy;
+  readonly serverName: ServerNameAction;
+  /** Tags this core's notifications, so its feed skips its own events. */
+  readonly #origin: string;
+  #feed: EventFeed | null = null;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #closing: Promise<void> | null = null;
+  /** Names of every server type ever published (retired ones included), for checking the names reads are given. */
+  #publishedNames: Set<string> | null = null;
+
+  private constructor(orm: MikroORM, options: RecordsCoreOptions, events: ServerEvents) {
+    this.orm = orm;
+    this.events = events;
+    this.onLimitHit = options.onLimitHit ?? 'emit';
+    this.victimStrategy = options.victimStrategy ?? notRunningFirstThenNewest;
+    this.serverName = options.serverName ?? typeAndIdName;
+    this.#origin = randomUUID();
+  }
+
+  /**
+   * Validates the options (InvalidConfigurationError), connects, runs the migrations that have not run yet (one
+   * process at a time) and starts listening to other processes. Holds connections until `close()`.
+   */
+  static async open(options: RecordsCoreOptions): Promise<RecordsCore> {
+    if (typeof options?.databaseUrl !== 'string' || options.databaseUrl === '') throw new InvalidConfigurationError('invalid options: databaseUrl is required');
+    const poolSize = options.poolSize ?? 10;
+    if (!Number.isSafeInteger(poolSize) || poolSize < 1 || poolSize > 500) throw new InvalidConfigurationError(`invalid options: poolSize must be a whole number from 1 to 500, got ${poolSize}`);
+    if (options.onLimitHit !== undefined && options.onLimitHit !== 'emit' && options.onLimitHit !== 'throw') {
+      throw new InvalidConfigurationError(`invalid options: onLimitHit must be 'emit' or 'throw', got ${JSON.stringify(options.onLimitHit)}`);
+    }
+    for (const key of ['victimStrategy', 'serverName', 'onListenerError', 'onWork', 'onConfig'] as const) {
+      if (options[key] !== undefined && typeof options[key] !== 'function') throw new InvalidConfigurationError(`invalid options: ${key} must be a function`);
+    }
+    const known = new Set(['databaseUrl', 'onLimitHit', 'victimStrategy', 'serverName', 'poolSize', 'onListenerError', 'onWork', 'onConfig']);
+    const unknown = Object.keys(options).filter((key) => !known.has(key));
+    if (unknown.length > 0) {
+      const hint = unknown.some((key) => key === 'serverTypes' || key === 'providers')
+        ? '; server types and provider limits come from the published stack files (`npx dynamic-servers publish`), not from code'
+        : '';
+      throw new InvalidConfigurationError(`invalid options: unknown option ${unknown.map((key) => JSON.stringify(key)).join(', ')}${hint}`);
+    }
+    const logger = stderrLogger();
+    const events = new ServerEvents(options.onListenerError ?? ((error, event) => logger().error({ err: error, event }, 'an event listener threw')));
+    const orm = await openRecordsOrm(options.databaseUrl, poolSize);
+    const core = new RecordsCore(orm, options, events);
+    try {
+      await migrateRecords(orm, options.databaseUrl);
+      core.#feed = await EventFeed.start({
+        databaseUrl: options.databaseUrl,
+        origin: core.#origin,
+        deliver: (event) => events.emit([event], true),
+        loadServer: (serverId) => findServer(orm.em.fork(), serverId),
+        onError: (error) => logger().warn({ err: error }, 'the event feed from other processes had a problem'),
+        ...(options.onWork ? { onWork: options.onWork } : {}),
+        onConfig: () => {
+          core.#publishedNames = null;
+          options.onConfig?.();
+        },
+      });
+    } catch (error) {
+      await orm.close();
+      throw error;
+    }
+    return core;
+  }
+
+  /** A fresh EntityManager for one read. */
+  fork(): EntityManager {
+    return this.orm.em.fork();
+  }
+
+  /** Runs one call: refused once closing, awaited by `close()` while in flight. */
+  async run<T>(call: () => Promise<T>): Promise<T> {
+    if (this.#closing) throw new DynamicServersClosedError('this DynamicServers instance is closed');
+    const running = call();
+    this.#inFlight.add(running);
+    try {
+      return await running;
+    } finally {
+      this.#inFlight.delete(running);
+    }
+  }
+
+  /**
+   * Runs `change` in one transaction of a fresh EntityManager, sending its effects as notifications inside it;
+   * after the commit, calls this process's listeners of its events.
+   */
+  async commit<T extends { effects: Effects }>(change: (em: EntityManager) => Promise<T>): Promise<T> {
+    let result: T;
+    try {
+      result = await this.orm.em.fork().transactional(async (em) => {
+        const changed = await change(em);
+        await notifyEffects(em, this.#origin, changed.effects);
+        return changed;
+      });
+    } catch (error) {
+      throw translateDatabaseError(error);
+    }
+    this.events.emit(result.effects.events);
+    return result;
+  }
+
+  /**
+   * `name` as a server type that was published at some time (retired ones included, so their records stay
+   * readable); InvalidNameError for a malformed name, UnknownServerTypeError (NothingPublishedError on a database
+   * where nothing was published) otherwise.
+   */
+  async publishedName(name: unknown): Promise<string> {
+    const valid = parseName(name);
+    if (this.#publishedNames?.has(valid)) return valid;
+    const versions = await listServerTypeVersions(this.fork());
+    this.#publishedNames = new Set(versions.map((version) => version.name));
+    if (this.#publishedNames.has(valid)) return valid;
+    throw await this.unknownType(valid);
+  }
+
+  /** The error for a change of `serverType`, which is not configured: which types are, or that nothing ever was. */
+  async unknownType(serverType: string): Promise<UnknownServerTypeError> {
+    const em = this.fork();
+    if (!(await anythingPublished(em))) return new NothingPublishedError(serverType);
+    return new UnknownServerTypeError(serverType, (await listServerTypes(em)).map((type) => type.name));
+  }
+
+  /**
+   * Refuses new calls (DynamicServersClosedError), waits for the calls in flight to finish, then closes the
+   * database connections. Safe to call more than once.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await Promise.allSettled([...this.#inFlight]);
+      await this.#feed?.close();
+      await this.orm.close();
+    })();
+    return this.#closing;
+  }
+}

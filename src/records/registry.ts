@@ -1,0 +1,280 @@
+// The registry of published configuration: which server types exist, and what each is made of, as the reviewed
+// stack files said when they were last published. Scripts read it (they know only DATABASE_URL); publishing writes
+// it. Every publication that changes something is a new version; earlier versions stay.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { ResolvedServerType } from './config.ts';
+import { PROVISIONED_SQL } from './desired-state.ts';
+import { DynamicServersError } from './errors.ts';
+import type { JsonObject } from './json.ts';
+import { contentHash, templateHash } from './template.ts';
+
+/** The PostgreSQL notification channel a publication that changed something announces itself on. */
+export const CONFIG_CHANNEL = 'dynamic_servers_config';
+
+/** Advisory lock key (single bigint key space) held by a publication: publications apply one after the other. */
+const REGISTRY_LOCK_KEY = 4_473_010_002;
+
+/** Seconds a server may spend in each slow step before it is marked hanging. */
+export interface TypeTimeouts {
+  bootSeconds: number;
+  stopSeconds: number;
+  deleteSeconds: number;
+}
+
+/** A server type's settings besides its provider and template, with every default filled in. */
+export interface ServerTypeSettings {
+  /** Most provisioned servers of the type, or null for no limit. */
+  maxServers: number | null;
+  timeouts: TypeTimeouts;
+}
+
+/** One server type to publish, as the config layer validated it. */
+export interface ServerTypeDefinition {
+  name: string;
+  provider: string;
+  template: JsonObject;
+  settings: ServerTypeSettings;
+  /** Where it came from (the stack file's path), shown with the version. */
+  source: string;
+}
+
+/** A provider's shared limits to publish. */
+export interface ProviderSettings {
+  /** Most provisioned servers on the provider, all types together, or null for no limit. */
+  maxServers: number | null;
+}
+
+/** Everything one publication says: the complete set of types and provider limits (absent ones are retired). */
+export interface Publication {
+  serverTypes: readonly ServerTypeDefinition[];
+  providers: Readonly<Record<string, ProviderSettings>>;
+}
+
+/** One published version of a server type. */
+export interface PublishedServerType extends ServerTypeDefinition {
+  version: number;
+  templateHash: string;
+  contentHash: string;
+  publishedAt: Date;
+  /** When its file was removed; null while the type is configured. */
+  retiredAt: Date | null;
+}
+
+/** One published version of a provider's limits. */
+export interface PublishedProvider {
+  provider: string;
+  version: number;
+  settings: ProviderSettings;
+  contentHash: string;
+  publishedAt: Date;
+  retiredAt: Date | null;
+}
+
+/** What a publication changed. */
+export interface PublishReport {
+  /** Types with a new version (new or changed files). */
+  published: { serverType: string; version: number; contentHash: string }[];
+  /** Types whose published version already says what the file says. */
+  unchanged: string[];
+  /** Types whose files are gone (no provisioned server left). */
+  retired: string[];
+  /** Providers whose limits got a new version, and providers whose limits were removed. */
+  providers: { published: string[]; retired: string[] };
+}
+
+/**
+ * A publication would retire a server type (its file is gone) that still has provisioned servers: they would run
+ * on with nothing configured to manage them. Nothing was published.
+ */
+export class ServerTypeInUseError extends DynamicServersError {
+  override name = 'ServerTypeInUseError';
+  readonly serverTypes: readonly string[];
+
+  constructor(inUse: readonly { serverType: string; provisioned: number }[]) {
+    super(
+      `cannot retire ${inUse.map(({ serverType, provisioned }) => `server type "${serverType}" (${provisioned} provisioned servers)`).join(', ')}: ` +
+        `its stack file is gone but its servers are not; restore the file, ensure the type to 0 and wait for the servers to be deleted, then remove it`,
+    );
+    this.serverTypes = inUse.map(({ serverType }) => serverType);
+  }
+}
+
+const DEFAULT_TIMEOUT_SECONDS = 600;
+
+/** Settings as stored, with the defaults of keys added after they were published. */
+function storedSettings(json: unknown): ServerTypeSettings {
+  const stored = (json ?? {}) as Partial<ServerTypeSettings>;
+  return {
+    maxServers: stored.maxServers ?? null,
+    timeouts: {
+      bootSeconds: stored.timeouts?.bootSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+      stopSeconds: stored.timeouts?.stopSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+      deleteSeconds: stored.timeouts?.deleteSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+    },
+  };
+}
+
+interface TypeRow {
+  server_type: string;
+  version: number;
+  provider: string;
+  template: JsonObject;
+  template_hash: string;
+  settings: unknown;
+  content_hash: string;
+  source: string;
+  published_at: Date | string;
+  retired_at: Date | string | null;
+}
+
+function toPublishedType(row: TypeRow): PublishedServerType {
+  return {
+    name: row.server_type,
+    version: Number(row.version),
+    provider: row.provider,
+    template: row.template,
+    templateHash: row.template_hash,
+    settings: storedSettings(row.settings),
+    contentHash: row.content_hash,
+    source: row.source,
+    publishedAt: new Date(row.published_at),
+    retiredAt: row.retired_at === null ? null : new Date(row.retired_at),
+  };
+}
+
+interface ProviderRow {
+  provider: string;
+  version: number;
+  settings: unknown;
+  content_hash: string;
+  published_at: Date | string;
+  retired_at: Date | string | null;
+}
+
+function toPublishedProvider(row: ProviderRow): PublishedProvider {
+  return {
+    provider: row.provider,
+    version: Number(row.version),
+    settings: { maxServers: (row.settings as Partial<ProviderSettings> | null)?.maxServers ?? null },
+    contentHash: row.content_hash,
+    publishedAt: new Date(row.published_at),
+    retiredAt: row.retired_at === null ? null : new Date(row.retired_at),
+  };
+}
+
+const LATEST_TYPES = `select distinct on ("server_type") * from "server_type_config" order by "server_type", "version" desc`;
+const LATEST_PROVIDERS = `select distinct on ("provider") * from "provider_config" order by "provider", "version" desc`;
+
+/**
+ * Writes `publication` in the caller's transaction, one publication at a time: a new version for every type or
+ * provider whose content differs from its newest version (or that was retired), the retirement of every type and
+ * provider the publication leaves out, and a notification on CONFIG_CHANNEL when anything changed. Throws
+ * ServerTypeInUseError (nothing written) when a type to retire still has provisioned servers.
+ */
+export async function publishConfiguration(em: EntityManager, publication: Publication, now: Date): Promise<PublishReport> {
+  await em.execute('select pg_advisory_xact_lock(?)', [REGISTRY_LOCK_KEY]);
+  const report: PublishReport = { published: [], unchanged: [], retired: [], providers: { published: [], retired: [] } };
+
+  const latestTypes = new Map((await em.execute<TypeRow[]>(LATEST_TYPES)).map((row) => [row.server_type, toPublishedType(row)]));
+  const named = new Set(publication.serverTypes.map((type) => type.name));
+  const toRetire = [...latestTypes.values()].filter((type) => type.retiredAt === null && !named.has(type.name)).map((type) => type.name);
+  if (toRetire.length > 0) {
+    const counts = await em.execute<{ type: string; provisioned: number }[]>(
+      `select "type", count(*)::int as provisioned from "server" where "type" in (${toRetire.map(() => '?').join(', ')}) and "status" in (${PROVISIONED_SQL}) group by "type"`,
+      toRetire,
+    );
+    const inUse = counts.filter((row) => Number(row.provisioned) > 0).map((row) => ({ serverType: row.type, provisioned: Number(row.provisioned) }));
+    if (inUse.length > 0) throw new ServerTypeInUseError(inUse);
+  }
+
+  for (const type of publication.serverTypes) {
+    const hash = contentHash({ provider: type.provider, template: type.template, settings: type.settings as unknown as JsonObject });
+    const latest = latestTypes.get(type.name);
+    if (latest && latest.retiredAt === null && latest.contentHash === hash) {
+      report.unchanged.push(type.name);
+      continue;
+    }
+    const version = (latest?.version ?? 0) + 1;
+    await em.execute(
+      `insert into "server_type_config" ("server_type", "version", "provider", "template", "template_hash", "settings", "content_hash", "source", "published_at") ` +
+        `values (?, ?, ?, ?::jsonb, ?, ?::jsonb, ?, ?, ?::timestamptz)`,
+      [type.name, version, type.provider, JSON.stringify(type.template), templateHash(type.template), JSON.stringify(type.settings), hash, type.source, now],
+    );
+    report.published.push({ serverType: type.name, version, contentHash: hash });
+  }
+  for (const name of toRetire) {
+    await em.execute(`update "server_type_config" set "retired_at" = ?::timestamptz where "server_type" = ? and "retired_at" is null`, [now, name]);
+    report.retired.push(name);
+  }
+
+  const latestProviders = new Map((await em.execute<ProviderRow[]>(LATEST_PROVIDERS)).map((row) => [row.provider, toPublishedProvider(row)]));
+  for (const [provider, settings] of Object.entries(publication.providers)) {
+    const hash = contentHash(settings as unknown as JsonObject);
+    const latest = latestProviders.get(provider);
+    if (latest && latest.retiredAt === null && latest.contentHash === hash) continue;
+    await em.execute(
+      `insert into "provider_config" ("provider", "version", "settings", "content_hash", "published_at") values (?, ?, ?::jsonb, ?, ?::timestamptz)`,
+      [provider, (latest?.version ?? 0) + 1, JSON.stringify(settings), hash, now],
+    );
+    report.providers.published.push(provider);
+  }
+  for (const latest of latestProviders.values()) {
+    if (latest.retiredAt !== null || Object.hasOwn(publication.providers, latest.provider)) continue;
+    await em.execute(`update "provider_config" set "retired_at" = ?::timestamptz where "provider" = ? and "retired_at" is null`, [now, latest.provider]);
+    report.providers.retired.push(latest.provider);
+  }
+
+  const changed = report.published.length + report.retired.length + report.providers.published.length + report.providers.retired.length > 0;
+  if (changed) await em.execute(`select pg_notify('${CONFIG_CHANNEL}', '')`);
+  return report;
+}
+
+/** The configured (published, not retired) server types, by name, newest version each. */
+export async function listServerTypes(em: EntityManager): Promise<PublishedServerType[]> {
+  const rows = await em.execute<TypeRow[]>(`select * from (${LATEST_TYPES}) as latest where "retired_at" is null order by "server_type"`);
+  return rows.map(toPublishedType);
+}
+
+/** Every published version of `serverType` (or of every type), oldest first. */
+export async function listServerTypeVersions(em: EntityManager, serverType?: string): Promise<PublishedServerType[]> {
+  const rows = await em.execute<TypeRow[]>(
+    `select * from "server_type_config" ${serverType === undefined ? '' : 'where "server_type" = ?'} order by "server_type", "version"`,
+    serverType === undefined ? [] : [serverType],
+  );
+  return rows.map(toPublishedType);
+}
+
+/** The limits in force per provider (published, not retired). */
+export async function listProviders(em: EntityManager): Promise<PublishedProvider[]> {
+  const rows = await em.execute<ProviderRow[]>(`select * from (${LATEST_PROVIDERS}) as latest where "retired_at" is null order by "provider"`);
+  return rows.map(toPublishedProvider);
+}
+
+/** True when anything was ever published in this database. */
+export async function anythingPublished(em: EntityManager): Promise<boolean> {
+  return (await em.execute<{ found: boolean }[]>('select exists (select 1 from "server_type_config") as found'))[0]?.found === true;
+}
+
+/**
+ * The configuration a change of `serverType` works with, read in the caller's transaction in one round trip: the
+ * type's newest published version and its provider's limit. Undefined when the type is not configured (never
+ * published, or retired).
+ */
+export async function resolveServerType(em: EntityManager, serverType: string): Promise<ResolvedServerType | undefined> {
+  const rows = await em.execute<(TypeRow & { provider_settings: unknown })[]>(
+    `select t.*, (select p."settings" from "provider_config" p where p."provider" = t."provider" and p."retired_at" is null order by p."version" desc limit 1) as provider_settings ` +
+      `from "server_type_config" t where t."server_type" = ? order by t."version" desc limit 1`,
+    [serverType],
+  );
+  const row = rows[0];
+  if (!row || row.retired_at !== null) return undefined;
+  const type = toPublishedType(row);
+  return {
+    name: type.name,
+    provider: type.provider,
+    maximum: type.settings.maxServers,
+    providerMaximum: (row.provider_settings as Partial<ProviderSettings> | null)?.maxServers ?? null,
+    template: type.template,
+    templateHash: type.templateHash,
+  };
+}
