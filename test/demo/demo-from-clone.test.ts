@@ -1,6 +1,7 @@
 // `npm run demo` as a new user runs it: in a fresh clone of this repository, with none of this checkout's
-// node_modules on PATH. Its output must report 3 servers running, then 1, then a clean shutdown; afterwards no
-// process runs from the clone and the clone's tracked files are unchanged.
+// node_modules on PATH and an empty npm cache (as on a new machine, where npm writes the optional platform entries
+// of the lock itself). `npm ci` must accept the committed lock; the demo's output must report 3 servers running,
+// then 1, then a clean shutdown; afterwards no process runs from the clone and its tracked files are unchanged.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { chmod } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
@@ -30,6 +31,7 @@ function newUserEnv(): NodeJS.ProcessEnv {
     env[key] = value;
   }
   env.PATH = (process.env.PATH ?? '').split(delimiter).filter((entry) => !entry.includes('node_modules')).join(delimiter);
+  env.npm_config_cache = join(work.path, 'empty-npm-cache');
   return env;
 }
 
@@ -37,6 +39,9 @@ test('npm run demo in a fresh clone: 3 running, then 1, then a clean shutdown wi
   const clone = join(work.path, 'dynamic-servers');
   const cloned = await runCommand('git', ['clone', '--quiet', CHECKOUT, clone]);
   expect(cloned.code).toBe(0);
+
+  const ci = await runCommand('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: clone, env: newUserEnv() });
+  expect({ code: ci.code, stderr: ci.stderr.split('\n').filter((line) => line.includes('npm error')) }).toEqual({ code: 0, stderr: [] });
 
   const demo = await runCommand('npm', ['run', 'demo'], { cwd: clone, env: newUserEnv() });
   const output = demo.stdout;
