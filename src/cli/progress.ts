@@ -58,6 +58,14 @@ export class ServerProgress {
     this.#draw();
   }
 
+  /**
+   * True when every one of `servers` of a watched type shows its current status here: the events that reached the
+   * database have reached this display too (those of other processes arrive a moment after their commit).
+   */
+  reflects(servers: readonly ServerRecord[]): boolean {
+    return servers.every((server) => !this.#serverTypes.has(server.serverType) || this.#servers.get(server.id)?.status === server.status);
+  }
+
   /** A line that stays: in a terminal above the live lines, elsewhere timestamped. */
   step(text: string): void {
     if (!this.#live) {

@@ -123,7 +123,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       const deadline = Date.now() + stepTimeoutMs;
       for (;;) {
         const counts = await records.countPerStatus(DEMO_SERVER_TYPE);
-        if (done(counts)) return counts;
+        // The step is over once the database says so and the progress lines have shown it.
+        if (done(counts) && progress?.reflects(await records.servers({ serverType: DEMO_SERVER_TYPE }))) return counts;
         if (counts.errored + counts.hanging > 0) throw new DemoError(`a server failed while waiting for ${what}: ${JSON.stringify(counts)}`);
         if (options.signal?.aborted) throw new DemoError(`interrupted while waiting for ${what}`);
         if (Date.now() > deadline) throw new DemoError(`waited ${stepTimeoutMs / 1000} s for ${what}; the servers are ${JSON.stringify(counts)}`);
