@@ -79,6 +79,7 @@ export function registerWorkerCommand(program: Command): void {
         const worker = await startJobWorker({
           agenda,
           jobStoreUrl,
+          databaseUrl: settings.databaseUrl,
           records: runtime.records,
           engine: runtime.engine,
           workQueue,
@@ -88,6 +89,7 @@ export function registerWorkerCommand(program: Command): void {
           ...(housekeepingInterval === undefined ? {} : { housekeepingIntervalMs: housekeepingInterval * 1000 }),
           ...(pruneAfterDays === undefined ? {} : { pruneAfterDays }),
           onError: (error, context) => logLine({ event: 'error', context, message: String((error as Error)?.message ?? error) }),
+          onAbandonedJobFreed: (job) => logLine({ event: 'abandoned-job-freed', job }),
         });
         logLine({ event: 'worker-started', name, types: runtime.serverTypes.map((type) => type.type) });
         const received = await signal;

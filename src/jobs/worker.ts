@@ -3,12 +3,14 @@ import { Agenda, exponential, type Job } from 'agenda';
 import type { StackEngine } from '../engine/stack-engine.ts';
 import type { DynamicServers } from '../records/dynamic-servers.ts';
 import type { ServerTypeConfig } from '../stacks/server-type-config.ts';
+import { sweepAbandonedJobs } from './abandoned-jobs.ts';
 import { AgendaWorkQueue, requestRun } from './agenda-work-queue.ts';
 import { JobWorkerConfigError } from './errors.ts';
 import { markHangingServers } from './hang-detection.ts';
 import { HOUSEKEEPING_JOB, MONITOR_JOB, PRUNE_JOB, reconcileJob, verifyJob } from './job-names.ts';
 import { runMonitorTick, type DetermineServerCount } from './monitor.ts';
-import { openJobBackend, releaseJobLocks } from './job-store.ts';
+import { JobRunLocks } from './job-run-locks.ts';
+import { openJobBackend, openJobLockStore, releaseJobLocks } from './job-store.ts';
 import { FIRST_VERIFY_DELAY_MS, nextVerifyDelay } from './verify-polling.ts';
 
 /** Re-exported from monitor.ts, where the monitor tick that calls it lives. */
@@ -23,6 +25,8 @@ export interface JobWorkerOptions {
   agenda: Agenda;
   /** The job store's URL, as given to createJobAgenda. */
   jobStoreUrl: string;
+  /** The records' PostgreSQL database, where the worker holds the run lock of each job it runs (JobRunLocks). */
+  databaseUrl: string;
   /** The records, opened with `workQueue` as their WorkQueue. */
   records: DynamicServers;
   engine: StackEngine;
@@ -40,6 +44,8 @@ export interface JobWorkerOptions {
   pruneIntervalMs?: number;
   /** Receives the error of a failed job or monitor call; default: written to stderr. */
   onError?: (error: unknown, context: string) => void;
+  /** Called with the name of each job of a dead worker that this worker freed (see abandoned-jobs.ts). */
+  onAbandonedJobFreed?: (jobName: string) => void;
 }
 
 /** A started worker. */
@@ -54,7 +60,11 @@ export interface JobWorker {
 
 /** The PostgreSQL-advisory-free part of Agenda tuning: how often a worker looks for due jobs (milliseconds). */
 export const PROCESS_EVERY_MS = 500;
-/** How long a job's lock lasts without a touch; a worker that died frees its jobs after this (milliseconds). */
+/**
+ * How long a job's lock lasts without a touch (milliseconds). The jobs of a worker that died are freed sooner, by
+ * the other workers' sweep for abandoned jobs; this is the bound when the sweep cannot tell (e.g. a worker that
+ * hangs with its database session alive).
+ */
 export const LOCK_LIFETIME_MS = 30_000;
 
 /**
@@ -86,7 +96,7 @@ async function reconcileDue(records: DynamicServers, serverType: string): Promis
   return rows.some((row) => row.status === 'stopping' || row.providerId === null);
 }
 
-/** Keeps a running job's lock alive while `work` runs. */
+/** Keeps a running job's Agenda lock alive while `work` runs. */
 async function holdingLock<T>(job: Job, work: () => Promise<T>): Promise<T> {
   const timer = setInterval(() => void job.touch().catch(() => {}), LOCK_LIFETIME_MS / 3);
   try {
@@ -105,7 +115,9 @@ async function holdingLock<T>(job: Job, work: () => Promise<T>): Promise<T> {
  *   its own next run after nextVerifyDelay (about a second at first, at most 20 s).
  * - `housekeeping`: hang detection of every type, and a request for any reconcile or verify a lost request left.
  * - `monitor` (when `determineServerCount` is given) and `prune`.
- * Stack updates of one type never overlap across processes: StackEngine holds the type's stack lock.
+ * Every handler runs holding its job's run lock (JobRunLocks), so one job never runs twice at once; every second
+ * the worker frees the jobs that dead workers left locked (sweepAbandonedJobs). Stack updates of one type never
+ * overlap across processes: StackEngine holds the type's stack lock.
  */
 export async function startJobWorker(options: JobWorkerOptions): Promise<JobWorker> {
   const { agenda, records, engine, workQueue } = options;
@@ -119,13 +131,17 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
   const report = options.onError ?? ((error: unknown, context: string) => process.stderr.write(`dynamic-servers worker: ${context}: ${String((error as Error)?.stack ?? error)}\n`));
   const retry = exponential({ delay: 1000, factor: 2, maxDelay: 30_000, maxRetries: 10 });
   const succeeded = new Set<string>();
+  const runLocks = await JobRunLocks.open(options.databaseUrl);
+  /** Defines job `name` on the agenda: its handler runs under the job's run lock, its Agenda lock kept alive. */
+  const define = (name: string, handler: (job: Job) => Promise<void>, defineOptions?: Parameters<Agenda['define']>[2]) =>
+    agenda.define(name, (job: Job) => holdingLock(job, () => runLocks.hold(name, () => handler(job))), defineOptions);
 
   for (const type of options.serverTypes) {
     const reconcileName = reconcileJob(type.type);
-    agenda.define(
+    define(
       reconcileName,
-      async (job: Job) => {
-        const result = await holdingLock(job, () => engine.reconcile(type.type));
+      async () => {
+        const result = await engine.reconcile(type.type);
         const pending = await records.servers({ serverType: type.type, status: ['starting', 'rebooting', 'deleting'] });
         if (result.starting.length > 0 || result.deleting.length > 0 || pending.length > 0) await workQueue.requestVerify(type.type, FIRST_VERIFY_DELAY_MS);
         succeeded.add(reconcileName);
@@ -139,10 +155,10 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
       })().catch((error: unknown) => report(error, `re-check after ${reconcileName}`));
     });
 
-    agenda.define(
+    define(
       verifyJob(type.type),
       async (job: Job) => {
-        await holdingLock(job, () => engine.verify(type.type));
+        await engine.verify(type.type);
         await markHangingServers(records, type);
         const pending = await records.servers({ serverType: type.type, status: ['starting', 'rebooting', 'deleting'] });
         if (pending.length === 0) return;
@@ -153,7 +169,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
     );
   }
 
-  agenda.define(HOUSEKEEPING_JOB, async () => {
+  define(HOUSEKEEPING_JOB, async () => {
     for (const type of options.serverTypes) {
       try {
         await markHangingServers(records, type);
@@ -169,12 +185,12 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
   if (options.determineServerCount) {
     const determine = options.determineServerCount;
     const types = options.serverTypes.map((type) => type.type);
-    agenda.define(MONITOR_JOB, async () => {
+    define(MONITOR_JOB, async () => {
       await runMonitorTick(records, types, determine, report);
     });
   }
 
-  agenda.define(PRUNE_JOB, async () => {
+  define(PRUNE_JOB, async () => {
     await records.pruneFinished(pruneAfterDays);
   });
 
@@ -189,13 +205,24 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
     if (await reconcileDue(records, type.type)) await workQueue.requestReconcile(type.type);
   }
 
+  const lockStore = openJobLockStore(options.jobStoreUrl);
+  const sweep = sweepAbandonedJobs({
+    store: lockStore,
+    locks: runLocks,
+    onFreed: options.onAbandonedJobFreed ?? (() => {}),
+    onError: (error) => report(error, 'sweep for abandoned jobs'),
+  });
+
   let stopping: Promise<void> | null = null;
   return {
     agenda,
     stop() {
       stopping ??= (async () => {
+        await sweep.stop();
         await agenda.drain();
         await releaseJobLocks(options.jobStoreUrl, agenda.attrs.name ?? '');
+        await lockStore.close();
+        await runLocks.close();
       })();
       return stopping;
     },

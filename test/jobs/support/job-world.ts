@@ -51,7 +51,7 @@ export async function startJobWorld(
   const engine = new StackEngine({ ...world.settings, records, databaseUrl: url, dataDir: world.dataDir, env: {} });
   let worker: JobWorker | undefined;
   if (options.inProcessWorker === false) await agenda.start();
-  else worker = await startJobWorker({ agenda, jobStoreUrl, records, engine, workQueue, serverTypes, housekeepingIntervalMs: 1000, onError: () => {}, ...options.worker });
+  else worker = await startJobWorker({ agenda, jobStoreUrl, databaseUrl: url, records, engine, workQueue, serverTypes, housekeepingIntervalMs: 1000, onError: () => {}, ...options.worker });
   return {
     world,
     records,
