@@ -170,7 +170,7 @@ describe('increase and decrease', () => {
 });
 
 describe('reboot', () => {
-  test('reboots running servers of that type only, and marks new and starting ones to reboot once they run', async () => {
+  test('reboots running servers of that type only, and marks new, starting and rebooting ones to reboot once they run', async () => {
     const { servers, workQueue, events } = await open();
     await servers.ensure('worker', 4);
     await servers.ensure('other', 1);
@@ -182,15 +182,17 @@ describe('reboot', () => {
     workQueue.enqueued.length = 0;
 
     const request = await servers.reboot('worker');
-    expect(request).toEqual({ serverType: 'worker', rebootingServerIds: [1], deferredServerIds: [2, 4], changed: true, version: 2 });
+    expect(request).toEqual({ serverType: 'worker', rebootingServerIds: [1], deferredServerIds: [2, 3, 4], changed: true, version: 2 });
     const byId = new Map((await servers.servers()).map((server) => [server.id, server]));
-    expect(byId.get(1)).toMatchObject({ status: 'rebooting' });
-    expect(byId.get(1)?.rebootRequestedAt).toBeInstanceOf(Date);
+    // Its reboot has begun: nothing is pending.
+    expect(byId.get(1)).toMatchObject({ status: 'rebooting', rebootRequestedAt: null });
     expect(byId.get(2)).toMatchObject({ status: 'starting' });
     expect(byId.get(2)?.rebootRequestedAt).toBeInstanceOf(Date);
     expect(byId.get(4)).toMatchObject({ status: 'new' });
     expect(byId.get(4)?.rebootRequestedAt).toBeInstanceOf(Date);
-    expect(byId.get(3)).toMatchObject({ status: 'rebooting', rebootRequestedAt: null });
+    // Already rebooting: it reboots once more when this reboot ends.
+    expect(byId.get(3)).toMatchObject({ status: 'rebooting' });
+    expect(byId.get(3)?.rebootRequestedAt).toBeInstanceOf(Date);
     expect(byId.get(5)).toMatchObject({ status: 'running', rebootRequestedAt: null });
     expect((await historyOf(servers, 1)).at(-1)).toBe('running>rebooting: reboot requested');
     expect(await historyOf(servers, 2)).toEqual(['null>new: ensure(worker, 4)', 'new>starting: test: starting']);
@@ -219,6 +221,35 @@ describe('reboot', () => {
     const rebooted = await servers.recordTransition(1, 'running', { reason: 'rebooted' });
     expect(rebooted).toMatchObject({ status: 'running', rebootRequestedAt: null });
     expect(workQueue.enqueued).toHaveLength(1);
+  });
+
+  test('a reboot requested while a server reboots runs once that reboot ends; more requests meanwhile add nothing', async () => {
+    const { servers, workQueue, events } = await open();
+    await servers.ensure('worker', 1);
+    await walk(servers, 1, 'starting', 'running');
+    await servers.reboot('worker');
+    expect(await servers.claimReboot(1)).toBe(true);
+    events.length = 0;
+    workQueue.enqueued.length = 0;
+
+    expect(await servers.reboot('worker')).toMatchObject({ rebootingServerIds: [], deferredServerIds: [1], changed: true, version: 3 });
+    expect(await servers.reboot('worker')).toMatchObject({ rebootingServerIds: [], deferredServerIds: [], changed: false, version: 3 });
+    expect(await servers.server(1)).toMatchObject({ status: 'rebooting', rebootSentAt: expect.any(Date), rebootRequestedAt: expect.any(Date) });
+    expect(events).toEqual([]);
+    expect(workQueue.enqueued).toEqual([]);
+
+    const again = await servers.recordTransition(1, 'running', { reason: 'rebooted' });
+    expect(again).toMatchObject({ status: 'rebooting', rebootRequestedAt: null, rebootSentAt: null });
+    expect((await historyOf(servers, 1)).slice(-3)).toEqual([
+      'running>rebooting: reboot requested',
+      'rebooting>running: rebooted',
+      expect.stringMatching(/^running>rebooting: reboot requested at \S+ while rebooting$/),
+    ]);
+    expect(events.map((event) => event.name)).toEqual(['running', 'rebooting']);
+    expect(workQueue.enqueued).toEqual([{ kind: 'reboot', serverId: 1, serverType: 'worker', desiredVersion: 3 }]);
+
+    expect(await servers.claimReboot(1)).toBe(true);
+    expect(await servers.recordTransition(1, 'running', { reason: 'rebooted again' })).toMatchObject({ status: 'running', rebootRequestedAt: null, rebootSentAt: null });
   });
 
   test('a type without servers to reboot writes nothing', async () => {
