@@ -26,6 +26,8 @@ import {
 import { EventFeed, notifyEvents } from './event-feed.ts';
 import { ServerEvents, type DynamicServersEventName, type Listener } from './events.ts';
 import { parseCount, parseName, parseStep } from './input.ts';
+import type { JsonObject } from './json.ts';
+import { mergeServerMeta, parseMeta } from './meta.ts';
 import { pruneServerRecords } from './prune.ts';
 import { lockServerType } from './locks.ts';
 import { migrateRecords, openRecordsOrm } from './orm.ts';
@@ -243,6 +245,20 @@ export class DynamicServers {
       const server = await findServer(this.#orm.em.fork(), id);
       if (!server) throw new ServerNotFoundError(`no server has id ${id}`);
       return server;
+    });
+  }
+
+  /**
+   * Merges `meta` into the meta of server `serverId` and returns its record: the top-level keys of `meta` replace
+   * those of the same name, the others stay. `meta` is a JSON object whose keys have 1 to 255 characters; the merged
+   * meta may take at most 64 KiB as JSON (MAX_META_BYTES). No history row, no event. Throws InvalidInputError or
+   * ServerNotFoundError, writing nothing.
+   */
+  mergeMeta(serverId: number, meta: JsonObject): Promise<ServerRecord> {
+    return this.#run(async () => {
+      const id = parseServerId(serverId);
+      const valid = parseMeta(meta);
+      return this.#orm.em.fork().transactional((em) => mergeServerMeta(em, id, valid, new Date()));
     });
   }
 

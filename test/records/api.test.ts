@@ -259,6 +259,26 @@ describe('reboot', () => {
   });
 });
 
+describe('meta', () => {
+  test('mergeMeta merges into the server\'s meta and returns the record, with no history row, event or work', async () => {
+    const { servers, workQueue, events } = await open();
+    await servers.ensure('worker', 2);
+    await servers.recordTransition(1, 'starting', { reason: 'booting', meta: { zone: 'fsn1', owner: 'ops' } });
+    events.length = 0;
+    workQueue.enqueued.length = 0;
+    const history = await historyOf(servers, 1);
+
+    const merged = await servers.mergeMeta(1, { owner: 'team-a', tags: ['gpu', 'spot'], cost: { hourly: 0.05 } });
+    expect(merged).toMatchObject({ id: 1, status: 'starting', meta: { zone: 'fsn1', owner: 'team-a', tags: ['gpu', 'spot'], cost: { hourly: 0.05 } } });
+    expect(await servers.server(1)).toEqual(merged);
+    expect(await servers.mergeMeta(1, { cost: { daily: 1.2 } })).toMatchObject({ meta: { zone: 'fsn1', owner: 'team-a', tags: ['gpu', 'spot'], cost: { daily: 1.2 } } });
+    expect((await servers.server(2)).meta).toEqual({});
+    expect(await historyOf(servers, 1)).toEqual(history);
+    expect(events).toEqual([]);
+    expect(workQueue.enqueued).toEqual([]);
+  });
+});
+
 describe('counts and queries', () => {
   test('provisionedCount counts new, starting, running and rebooting only; countPerStatus counts every status', async () => {
     const { servers } = await open();
