@@ -1,6 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { InvalidInputError, ServerNotFoundError } from './errors.ts';
-import { describeValue } from './input.ts';
 import { jsonObjectSchema, type JsonObject } from './json.ts';
 import type { ServerRecord } from './records.ts';
 import { selectServers } from './server-rows.ts';
@@ -21,10 +20,7 @@ const metaSchema = jsonObjectSchema.refine(
  */
 export function parseMeta(meta: unknown): JsonObject {
   const parsed = metaSchema.safeParse(meta);
-  if (!parsed.success) {
-    const value = typeof meta === 'object' && meta !== null ? (Array.isArray(meta) ? 'an array' : 'an object') : describeValue(meta);
-    throw new InvalidInputError(`invalid meta (${value}): ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(meta)'}: ${issue.message}`).join('; ')}`);
-  }
+  if (!parsed.success) throw new InvalidInputError(`invalid meta: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(meta)'}: ${issue.message}`).join('; ')}`);
   const bytes = Buffer.byteLength(JSON.stringify(parsed.data));
   if (bytes > MAX_META_BYTES) throw new InvalidInputError(`invalid meta: ${bytes} bytes as JSON, more than ${MAX_META_BYTES}`);
   return parsed.data;
