@@ -1,11 +1,15 @@
 // `pulumi preview` run as a child process on a project with a TypeScript `main`: proves the language host and
-// the dynamic-provider plugin work from the command line, as a user runs them.
+// the dynamic-provider plugin work from the command line, as a user runs them, and end with the CLI when it is
+// killed.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { spawn } from 'node:child_process';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { listProcesses } from '../src/demo/processes-using.ts';
 import { engineEnvironment, parsePreviewJson } from '../src/engine/pulumi-adapter.ts';
 import { requireEngine, type Engine } from '../src/toolchain/engine.ts';
 import { runCommand } from '../src/toolchain/run-command.ts';
+import { processTree, stillRunning } from './support/process-tree.ts';
 import { tempDir } from './support/temp-dir.ts';
 
 const PROGRAM = `import * as pulumi from '@pulumi/pulumi';
@@ -28,6 +32,8 @@ class GreetingFile extends pulumi.dynamic.Resource {
 }
 
 const config = new pulumi.Config();
+// The stack \`waiting\` keeps its program running for ten minutes, for the test that kills the CLI under it.
+if (config.getBoolean('wait')) await new Promise((resolve) => setTimeout(resolve, 600_000));
 const greeting: Greeting = { path: '/nonexistent/greeting.txt', content: config.require('greeting') };
 new GreetingFile('greeting', greeting);
 export const message: string = greeting.content;
@@ -75,4 +81,28 @@ test('pulumi preview --stack runs the TypeScript program through the language ho
     ['create', 'pulumi-nodejs:dynamic:Resource'],
   ]);
   expect(plan.steps[1]?.urn).toMatch(/::greeting$/);
+});
+
+test('a killed `pulumi preview` leaves neither its language host nor its program running', async () => {
+  await pulumi('stack', 'init', 'waiting');
+  await pulumi('config', 'set', 'greeting', 'hello', '--stack', 'waiting');
+  await pulumi('config', 'set', 'wait', 'true', '--stack', 'waiting');
+  const cli = spawn(join(engine.binDir, 'pulumi'), ['preview', '--stack', 'waiting', '--non-interactive'], { cwd: project.path, env, detached: true, stdio: 'ignore' });
+  const exited = new Promise((resolve) => cli.once('exit', (code, signal) => resolve(signal ?? code)));
+  let tree = processTree(await listProcesses(), cli.pid!);
+  for (let waited = 0; !tree.some((entry) => entry.commandLine.includes('cmd/run')) && waited < 120_000; waited += 100) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    tree = processTree(await listProcesses(), cli.pid!);
+  }
+  const languageHost = tree.find((entry) => entry.commandLine.includes('language-host.mjs'));
+  const program = tree.find((entry) => entry.commandLine.includes('cmd/run'));
+  expect(program?.parentPid).toBe(languageHost?.pid);
+  // The engine starts the language host in a process group of its own: the group kill below does not reach it.
+  expect(languageHost?.processGroup).not.toBe(cli.pid);
+
+  const killedAt = performance.now();
+  process.kill(-cli.pid!, 'SIGKILL');
+  expect(await exited).toBe('SIGKILL');
+  await new Promise((resolve) => setTimeout(resolve, 5000 - (performance.now() - killedAt)));
+  expect(await stillRunning(tree)).toEqual([]);
 });

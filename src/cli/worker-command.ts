@@ -119,6 +119,7 @@ export function registerWorkerCommand(program: Command): void {
         worker = await startJobWorker({
           agenda,
           jobStoreUrl,
+          databaseUrl: settings.databaseUrl,
           records: runtime.records,
           engine: runtime.engine,
           requests,
@@ -128,6 +129,7 @@ export function registerWorkerCommand(program: Command): void {
           ...(housekeepingInterval === undefined ? {} : { housekeepingIntervalMs: housekeepingInterval * 1000 }),
           ...(pruneAfterDays === undefined ? {} : { pruneAfterDays }),
           onError: report,
+          onAbandonedJobFreed: (job) => logLine({ event: 'abandoned-job-freed', job }),
         });
         watcher = await watchStackFiles(stacksDirOf(settings.projectDir), () => publish('files changed'), {
           pollMs: (housekeepingInterval ?? DEFAULT_HOUSEKEEPING_SECONDS) * 1000,

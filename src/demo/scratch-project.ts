@@ -9,12 +9,12 @@ export const CHECKOUT_DIR = join(import.meta.dirname, '..', '..');
 
 /**
  * Creates a project in `projectDir` (which must not exist yet or be empty): Pulumi.yaml copied from `checkoutDir`,
- * links to its package.json, node_modules, src and providers, and `stacks/Pulumi.<type>.yaml` with the given text
- * for each entry of `stackFiles`.
+ * links to its package.json, node_modules, bin, src and providers (so `npx dynamic-servers` works there too), and
+ * `stacks/Pulumi.<type>.yaml` with the given text for each entry of `stackFiles`.
  */
 export async function createScratchProject(projectDir: string, stackFiles: Record<string, string>, checkoutDir = CHECKOUT_DIR): Promise<void> {
   await mkdir(join(projectDir, 'stacks'), { recursive: true });
   await copyFile(join(checkoutDir, 'Pulumi.yaml'), join(projectDir, 'Pulumi.yaml'));
-  for (const entry of ['package.json', 'node_modules', 'src', 'providers']) await symlink(join(checkoutDir, entry), join(projectDir, entry));
+  for (const entry of ['package.json', 'node_modules', 'bin', 'src', 'providers']) await symlink(join(checkoutDir, entry), join(projectDir, entry));
   for (const [serverType, text] of Object.entries(stackFiles)) await writeFile(join(projectDir, 'stacks', `Pulumi.${serverType}.yaml`), text);
 }

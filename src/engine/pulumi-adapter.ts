@@ -139,14 +139,23 @@ export function isConcurrentUpdate(error: unknown): boolean {
   return error instanceof ConcurrentUpdateError;
 }
 
-/** Collects the planned step of every resource (not the stack itself) from the engine events of a preview. */
+/**
+ * True for the type of a resource the program declared: not the stack itself (`pulumi:pulumi:Stack`) and not a
+ * provider (`pulumi:providers:<package>`, e.g. the default provider that the engine may plan to update when the
+ * stack's config changes, without counting it in the change summary).
+ */
+export function isDeclaredResourceType(type: string): boolean {
+  return type !== 'pulumi:pulumi:Stack' && !type.startsWith('pulumi:providers:');
+}
+
+/** Collects the planned step of every declared resource (see isDeclaredResourceType) from the engine events of a preview. */
 export class PlannedStepCollector {
   readonly steps: { op: string; name: string }[] = [];
 
   /** Handler for the Automation API's `onEvent` option. */
   readonly onEvent = (event: EngineEvent): void => {
     const step = event.resourcePreEvent?.metadata;
-    if (step && step.type !== 'pulumi:pulumi:Stack') this.steps.push({ op: step.op, name: resourceNameOfUrn(step.urn) });
+    if (step && isDeclaredResourceType(step.type)) this.steps.push({ op: step.op, name: resourceNameOfUrn(step.urn) });
   };
 
   /** Names of the resources whose planned operation is one of `ops`, sorted. */

@@ -53,10 +53,14 @@ export interface ReconcileReport {
 
 /** A planned change, by server name. */
 export interface PlannedChanges {
+  /** Names of the servers the next reconcile creates, deletes, updates or replaces (never the stack or a provider). */
   creates: string[];
   deletes: string[];
   updates: string[];
-  /** Counts per operation, including the stack itself (`same`, `create`, ...). */
+  /**
+   * The engine's counts per operation (`same`, `create`, ...): they count the stack itself but no provider, so each
+   * list above has as many names as its operation's count, less the stack's own step.
+   */
   changeSummary: Record<string, number>;
 }
 

@@ -28,8 +28,8 @@ export const VERIFIED_STATUSES = ['starting', 'rebooting', 'deleting'] as const;
 async function sendReboot(records: EngineRecords, provider: ServerProvider, server: ServerRecord & { providerId: string }, report: VerifyReport): Promise<void> {
   if (typeof provider.api.reboot !== 'function') {
     // Nothing can carry the reboot out and waiting would only end in `hanging`: the server never stopped running.
-    await records.recordTransition(server.id, 'running', { reason: `not rebooted: the ${provider.name} provider cannot reboot servers` });
-    report.running.push(server.name);
+    const recorded = await records.recordTransition(server.id, 'running', { reason: `not rebooted: the ${provider.name} provider cannot reboot servers` });
+    (recorded.status === 'running' ? report.running : report.waiting).push(server.name);
     return;
   }
   if (!(await records.claimReboot(server.id))) {
@@ -86,11 +86,12 @@ export async function verifyServers(records: EngineRecords, provider: ServerProv
     try {
       const observed = await provider.api.observe(server.providerId);
       if (server.status !== 'deleting' && observed.status === 'running') {
-        await records.recordTransition(server.id, 'running', {
+        const recorded = await records.recordTransition(server.id, 'running', {
           reason: server.status === 'rebooting' ? `the cloud reports it ${observed.cloudStatus} after the reboot` : `the cloud reports it ${observed.cloudStatus}`,
           ...(observed.ipv4 ? { addresses: { ipv4: observed.ipv4 } } : {}),
         });
-        report.running.push(server.name);
+        // A reboot requested meanwhile sends the server straight on to rebooting again: it is still on its way.
+        (recorded.status === 'running' ? report.running : report.waiting).push(server.name);
       } else {
         report.waiting.push(server.name);
       }

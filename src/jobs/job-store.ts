@@ -83,3 +83,67 @@ export async function releaseJobLocks(url: string, name: string): Promise<number
     await client.end();
   }
 }
+
+/** A job whose Agenda lock is set in the store, as openJobLockStore reads it. */
+export interface LockedJob {
+  name: string;
+  /** The stored lock time, exactly (PostgreSQL keeps microseconds): freeJobLock frees the job only while it is unchanged. */
+  lockedAt: string;
+  /** False when the job has no next run (a run in progress has none): freeing it schedules one now. */
+  hasNextRun: boolean;
+}
+
+/** Reads and frees Agenda job locks in the store, for the sweep that frees the jobs of dead workers. */
+export interface JobLockStore {
+  /** Every job whose lock is set. */
+  lockedJobs(): Promise<LockedJob[]>;
+  /**
+   * Clears `job`'s lock if it still has the lock time read, and gives a job without a next run one now, so a
+   * worker takes it at once. Returns whether it freed it (false when the lock changed meanwhile).
+   */
+  freeJobLock(job: LockedJob): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** A JobLockStore on the job store at `url` (one connection, opened on first use). */
+export function openJobLockStore(url: string): JobLockStore {
+  if (jobStoreKind(url) === 'mongodb') {
+    let client: Promise<MongoClient> | undefined;
+    const jobs = async () => (await (client ??= MongoClient.connect(url))).db().collection(JOB_TABLE);
+    return {
+      async lockedJobs() {
+        const found = await (await jobs()).find({ lockedAt: { $ne: null } }, { projection: { name: 1, lockedAt: 1, nextRunAt: 1 } }).toArray();
+        return found.map((job) => ({ name: String(job.name), lockedAt: (job.lockedAt as Date).toISOString(), hasNextRun: job.nextRunAt instanceof Date }));
+      },
+      async freeJobLock(job) {
+        const lockedAt = new Date(job.lockedAt);
+        const result = job.hasNextRun
+          ? await (await jobs()).updateOne({ name: job.name, lockedAt }, { $set: { lockedAt: null } })
+          : await (await jobs()).updateOne({ name: job.name, lockedAt, nextRunAt: null }, { $set: { lockedAt: null, nextRunAt: new Date() } });
+        return result.modifiedCount === 1;
+      },
+      async close() {
+        if (client) await (await client).close();
+      },
+    };
+  }
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  // A lost idle connection is replaced on the next query; without a listener its 'error' would end the process.
+  pool.on('error', () => {});
+  return {
+    async lockedJobs() {
+      const { rows } = await pool.query<{ name: string; locked_at: string; has_next_run: boolean }>(
+        `SELECT name, locked_at::text AS locked_at, next_run_at IS NOT NULL AS has_next_run FROM "${JOB_TABLE}" WHERE locked_at IS NOT NULL`,
+      );
+      return rows.map((row) => ({ name: row.name, lockedAt: row.locked_at, hasNextRun: row.has_next_run }));
+    },
+    async freeJobLock(job) {
+      const result = await pool.query(`UPDATE "${JOB_TABLE}" SET locked_at = NULL, next_run_at = COALESCE(next_run_at, now()) WHERE name = $1 AND locked_at = $2::timestamptz`, [
+        job.name,
+        job.lockedAt,
+      ]);
+      return result.rowCount === 1;
+    },
+    close: () => pool.end(),
+  };
+}

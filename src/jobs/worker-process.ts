@@ -14,7 +14,7 @@ export interface WorkerLogLine {
   [key: string]: unknown;
 }
 
-/** A running worker process. */
+/** A running worker process, in a process group of its own (its pid): `process.kill(-child.pid, signal)` reaches its Pulumi CLI runs too. */
 export interface WorkerProcess {
   child: ChildProcess;
   /** Its JSON log lines so far. */
@@ -23,8 +23,17 @@ export interface WorkerProcess {
   text: string[];
   /** Resolves with the exit code (or the signal's name) once it ended. */
   exited: Promise<number | string>;
-  /** SIGTERM, then the exit code; SIGKILL after `graceMs`. */
+  /** SIGTERM, then the exit code; SIGKILL to its whole process group after `graceMs`. */
   stop(graceMs?: number): Promise<number | string>;
+}
+
+/** Sends `signal` to the process group of `child` (started detached, so the group is its pid); nothing once it is gone. */
+export function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
 }
 
 /**
@@ -32,7 +41,7 @@ export interface WorkerProcess {
  * given, sees each JSON log line as it arrives.
  */
 export async function startWorkerProcess(env: NodeJS.ProcessEnv, args: string[] = [], onLine?: (line: WorkerLogLine) => void): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [BIN, 'worker', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'worker', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   const lines: WorkerLogLine[] = [];
   const text: string[] = [];
   let started: () => void = () => {};
@@ -66,7 +75,7 @@ export async function startWorkerProcess(env: NodeJS.ProcessEnv, args: string[] 
     exited,
     async stop(graceMs = 60_000) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
       try {
         return await exited;
       } finally {

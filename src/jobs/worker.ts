@@ -3,12 +3,14 @@ import { Agenda, exponential, type Job } from 'agenda';
 import type { StackEngine } from '../engine/stack-engine.ts';
 import type { EngineRecords } from '../records/engine-records.ts';
 import type { TypeTimeouts } from '../records/registry.ts';
+import { sweepAbandonedJobs } from './abandoned-jobs.ts';
 import { JobRequests, requestRun } from './job-requests.ts';
 import { JobWorkerConfigError } from './errors.ts';
 import { markHangingServers } from './hang-detection.ts';
 import { HOUSEKEEPING_JOB, MONITOR_JOB, PRUNE_JOB, reconcileJob, verifyJob } from './job-names.ts';
 import { runMonitorTick, type DetermineServerCount } from './monitor.ts';
-import { openJobBackend, releaseJobLocks } from './job-store.ts';
+import { JobRunLocks } from './job-run-locks.ts';
+import { openJobBackend, openJobLockStore, releaseJobLocks } from './job-store.ts';
 import { FIRST_VERIFY_DELAY_MS, nextVerifyDelay } from './verify-polling.ts';
 
 /** Re-exported from monitor.ts, where the monitor tick that calls it lives. */
@@ -26,6 +28,8 @@ export interface JobWorkerOptions {
   agenda: Agenda;
   /** The job store's URL, as given to createJobAgenda. */
   jobStoreUrl: string;
+  /** The records' PostgreSQL database, where the worker holds the run lock of each job it runs (JobRunLocks). */
+  databaseUrl: string;
   records: EngineRecords;
   engine: StackEngine;
   /** Requests on `agenda`. */
@@ -44,6 +48,8 @@ export interface JobWorkerOptions {
   pruneIntervalMs?: number;
   /** Receives the error of a failed job or monitor call; default: written to stderr. */
   onError?: (error: unknown, context: string) => void;
+  /** Called with the name of each job of a dead worker that this worker freed (see abandoned-jobs.ts). */
+  onAbandonedJobFreed?: (jobName: string) => void;
 }
 
 /** A started worker. */
@@ -68,7 +74,11 @@ export const PROCESS_EVERY_MS = 500;
 /** Seconds between two housekeeping runs by default. */
 export const DEFAULT_HOUSEKEEPING_SECONDS = 30;
 
-/** How long a job's lock lasts without a touch; a worker that died frees its jobs after this (milliseconds). */
+/**
+ * How long a job's lock lasts without a touch (milliseconds). The jobs of a worker that died are freed sooner, by
+ * the other workers' sweep for abandoned jobs; this is the bound when the sweep cannot tell (e.g. a worker that
+ * hangs with its database session alive).
+ */
 export const LOCK_LIFETIME_MS = 30_000;
 
 /**
@@ -100,7 +110,7 @@ async function reconcileDue(records: EngineRecords, serverType: string): Promise
   return rows.some((row) => row.status === 'stopping' || row.providerId === null);
 }
 
-/** Keeps a running job's lock alive while `work` runs. */
+/** Keeps a running job's Agenda lock alive while `work` runs. */
 async function holdingLock<T>(job: Job, work: () => Promise<T>): Promise<T> {
   const timer = setInterval(() => void job.touch().catch(() => {}), LOCK_LIFETIME_MS / 3);
   try {
@@ -119,7 +129,9 @@ async function holdingLock<T>(job: Job, work: () => Promise<T>): Promise<T> {
  *   its own next run after nextVerifyDelay (about a second at first, at most 20 s).
  * - `housekeeping`: hang detection of every type, and a request for any reconcile or verify a lost request left.
  * - `monitor` (when `determineServerCount` is given) and `prune`.
- * Stack updates of one type never overlap across processes: StackEngine holds the type's stack lock.
+ * Every handler runs holding its job's run lock (JobRunLocks), so one job never runs twice at once; every second
+ * the worker frees the jobs that dead workers left locked (sweepAbandonedJobs). Stack updates of one type never
+ * overlap across processes: StackEngine holds the type's stack lock.
  */
 export async function startJobWorker(options: JobWorkerOptions): Promise<JobWorker> {
   const { agenda, records, engine, requests } = options;
@@ -133,6 +145,10 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
   const report = options.onError ?? ((error: unknown, context: string) => process.stderr.write(`dynamic-servers worker: ${context}: ${String((error as Error)?.stack ?? error)}\n`));
   const retry = exponential({ delay: 1000, factor: 2, maxDelay: 30_000, maxRetries: 10 });
   const succeeded = new Set<string>();
+  const runLocks = await JobRunLocks.open(options.databaseUrl);
+  /** Defines job `name` on the agenda: its handler runs under the job's run lock, its Agenda lock kept alive. */
+  const define = (name: string, handler: (job: Job) => Promise<void>, defineOptions?: Parameters<Agenda['define']>[2]) =>
+    agenda.define(name, (job: Job) => holdingLock(job, () => runLocks.hold(name, () => handler(job))), defineOptions);
 
   const types = new Map<string, WorkerServerType>();
   const defined = new Set<string>();
@@ -140,11 +156,11 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
     if (defined.has(serverType)) return;
     defined.add(serverType);
     const reconcileName = reconcileJob(serverType);
-    agenda.define(
+    define(
       reconcileName,
-      async (job: Job) => {
+      async () => {
         if (!types.has(serverType)) return;
-        const result = await holdingLock(job, () => engine.reconcile(serverType));
+        const result = await engine.reconcile(serverType);
         const pending = await records.servers({ serverType, status: ['starting', 'rebooting', 'deleting'] });
         if (result.starting.length > 0 || result.deleting.length > 0 || pending.length > 0) await requests.requestVerify(serverType, FIRST_VERIFY_DELAY_MS);
         succeeded.add(reconcileName);
@@ -158,12 +174,12 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
       })().catch((error: unknown) => report(error, `re-check after ${reconcileName}`));
     });
 
-    agenda.define(
+    define(
       verifyJob(serverType),
       async (job: Job) => {
         const type = types.get(serverType);
         if (!type) return;
-        await holdingLock(job, () => engine.verify(serverType));
+        await engine.verify(serverType);
         await markHangingServers(records, type);
         const pending = await records.servers({ serverType, status: ['starting', 'rebooting', 'deleting'] });
         if (pending.length === 0) return;
@@ -185,7 +201,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
     }
   };
 
-  agenda.define(HOUSEKEEPING_JOB, async () => {
+  define(HOUSEKEEPING_JOB, async () => {
     for (const type of types.values()) {
       try {
         await markHangingServers(records, type);
@@ -200,12 +216,12 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
 
   if (options.determineServerCount) {
     const determine = options.determineServerCount;
-    agenda.define(MONITOR_JOB, async () => {
+    define(MONITOR_JOB, async () => {
       await runMonitorTick(records, [...types.keys()], determine, report);
     });
   }
 
-  agenda.define(PRUNE_JOB, async () => {
+  define(PRUNE_JOB, async () => {
     await records.pruneFinished(pruneAfterDays);
   });
 
@@ -218,6 +234,14 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
   if (options.determineServerCount) await agenda.every(monitorIntervalMs, MONITOR_JOB);
   await setServerTypes(options.serverTypes);
 
+  const lockStore = openJobLockStore(options.jobStoreUrl);
+  const sweep = sweepAbandonedJobs({
+    store: lockStore,
+    locks: runLocks,
+    onFreed: options.onAbandonedJobFreed ?? (() => {}),
+    onError: (error) => report(error, 'sweep for abandoned jobs'),
+  });
+
   let stopping: Promise<void> | null = null;
   return {
     agenda,
@@ -225,8 +249,11 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
     handles: (serverType) => types.has(serverType),
     stop() {
       stopping ??= (async () => {
+        await sweep.stop();
         await agenda.drain();
         await releaseJobLocks(options.jobStoreUrl, agenda.attrs.name ?? '');
+        await lockStore.close();
+        await runLocks.close();
       })();
       return stopping;
     },

@@ -4,6 +4,8 @@ import { changeServerCount, type CountChange } from './count-change.ts';
 import { ServerRecordNotFoundError } from './errors.ts';
 import type { DynamicServersEventName, Listener } from './events.ts';
 import { parseCount, parseStep } from './input.ts';
+import type { JsonObject } from './json.ts';
+import { mergeServerMeta, parseMeta } from './meta.ts';
 import { countPerStatus, countProvisioned, findDesiredState, findServer, findServers, findStatusHistory, parseServerQuery, type ServerQuery } from './queries.ts';
 import { requestReboot, type RebootRequest } from './reboot.ts';
 import { RecordsCore } from './records-core.ts';
@@ -136,6 +138,20 @@ export class DynamicServers {
       const server = await findServer(this.#core.fork(), id);
       if (!server) throw new ServerRecordNotFoundError(`no server has id ${id}`);
       return server;
+    });
+  }
+
+  /**
+   * Merges `meta` into the meta of server `serverId` and returns its record: the top-level keys of `meta` replace
+   * those of the same name, the others stay. `meta` is a JSON object whose keys have 1 to 255 characters; the merged
+   * meta may take at most 64 KiB as JSON (MAX_META_BYTES). No history row, no event. Throws InvalidInputError or
+   * ServerRecordNotFoundError, writing nothing.
+   */
+  mergeMeta(serverId: number, meta: JsonObject): Promise<ServerRecord> {
+    return this.#core.run(async () => {
+      const id = parseServerId(serverId);
+      const valid = parseMeta(meta);
+      return this.#core.fork().transactional((em) => mergeServerMeta(em, id, valid, new Date()));
     });
   }
 

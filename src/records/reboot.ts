@@ -10,7 +10,10 @@ export interface RebootRequest {
   serverType: string;
   /** Running servers moved to `rebooting` now. */
   rebootingServerIds: number[];
-  /** Servers still new or starting, marked with `rebootRequestedAt`: they reboot once they run. */
+  /**
+   * Servers marked with `rebootRequestedAt` (or marked already): new and starting ones reboot once they run,
+   * rebooting ones reboot once more when the current reboot ends.
+   */
   deferredServerIds: number[];
   /** False when the type had no server to reboot: nothing was written. */
   changed: boolean;
@@ -20,14 +23,15 @@ export interface RebootRequest {
 
 /**
  * Requests a reboot of every provisioned server of one type, in the caller's transaction under the type's lock:
- * running servers go to `rebooting` (history row, `rebooting` event, reboot work); new and starting ones get
- * `rebootRequestedAt` (kept if already set) and reboot when they reach `running`. Servers already rebooting are
- * left alone. Bumps the desired-state version when anything changed.
+ * running servers go to `rebooting` (history row, `rebooting` event, reboot work); the others get
+ * `rebootRequestedAt` (kept if already set), a reboot asked for and not begun: new and starting servers reboot when
+ * they reach `running`, and rebooting ones reboot again when their current reboot ends (as the original package
+ * does), so a request during a reboot is never dropped. Bumps the desired-state version when anything changed.
  */
 export async function requestReboot(em: EntityManager, serverType: string, now: Date): Promise<{ request: RebootRequest; effects: Effects }> {
   await lockServerType(em, serverType);
   const { provisioned, version } = await readTypeState(em, serverType);
-  const servers = await selectServers(em, `s."type" = ? and s."status" in ('new', 'starting', 'running')`, [serverType]);
+  const servers = await selectServers(em, `s."type" = ? and s."status" in ('new', 'starting', 'running', 'rebooting')`, [serverType]);
   const running = servers.filter((server) => server.status === 'running');
   const notYetRunning = servers.filter((server) => server.status !== 'running' && server.rebootRequestedAt === null);
   const effects = noEffects();
@@ -41,7 +45,7 @@ export async function requestReboot(em: EntityManager, serverType: string, now: 
   if (request.rebootingServerIds.length + request.deferredServerIds.length === 0) return { request, effects };
   request.changed = true;
   request.version = version + 1;
-  const { events } = await moveServers(em, running, 'rebooting', 'reboot requested', now, { rebootRequestedAt: now });
+  const { events } = await moveServers(em, running, 'rebooting', 'reboot requested', now);
   await updateServers(em, request.deferredServerIds, { rebootRequestedAt: now }, now);
   effects.events.push(...events);
   effects.wake.push(serverType);

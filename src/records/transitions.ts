@@ -68,9 +68,9 @@ export type ValidTransitionDetails = ReturnType<typeof parseTransitionDetails>;
 
 /**
  * Moves one server to `to` in the caller's transaction, under its type's lock, with its history row and event.
- * A server reaching `running` with a pending reboot (requested while it was new or starting) goes straight on to
- * `rebooting` (second history row, reboot work); one reaching `running` from `rebooting` has its request and its
- * reboot claim (`rebootSentAt`) cleared.
+ * A server reaching `running` from `rebooting` has its reboot claim (`rebootSentAt`) cleared. A server reaching
+ * `running` with a reboot pending (`rebootRequestedAt`: requested while it was new, starting or rebooting) goes
+ * straight on to `rebooting` (second history row, a wake-up), its request cleared: that reboot has begun.
  * Throws ServerRecordNotFoundError or InvalidTransitionError (nothing written).
  */
 export async function transitionServer(
@@ -88,15 +88,18 @@ export async function transitionServer(
 
   const { reason, error, ...fields } = details;
   const changes: ServerChanges = error ? { ...fields, lastError: error } : fields;
-  const pendingReboot = to === 'running' && from !== 'rebooting' ? current.rebootRequestedAt : null;
-  if (to === 'running' && from === 'rebooting') Object.assign(changes, { rebootRequestedAt: null, rebootSentAt: null });
+  const pendingReboot = to === 'running' ? current.rebootRequestedAt : null;
+  if (to === 'running' && from === 'rebooting') changes.rebootSentAt = null;
 
   const effects = noEffects();
   const moved = await moveServers(em, [current], to, reason, now, changes);
   effects.events.push(...moved.events);
   let [record] = moved.servers as [ServerRecord];
   if (pendingReboot) {
-    const rebooting = await moveServers(em, [record], 'rebooting', `reboot requested at ${pendingReboot.toISOString()} while ${from}`, now);
+    const rebooting = await moveServers(em, [record], 'rebooting', `reboot requested at ${pendingReboot.toISOString()} while ${from}`, now, {
+      rebootRequestedAt: null,
+      rebootSentAt: null,
+    });
     effects.events.push(...rebooting.events);
     [record] = rebooting.servers as [ServerRecord];
     effects.wake.push(server.serverType);

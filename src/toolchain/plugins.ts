@@ -1,27 +1,52 @@
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** Picks the project's pinned Node (`node_modules/.bin/node` of the program or of the SDK the cache was made for). */
-const FIND_NODE = `node=node
-if [ -x ./node_modules/.bin/node ]; then node=./node_modules/.bin/node
-elif [ -n "$DYNAMIC_SERVERS_PULUMI_SDK" ] && [ -x "$DYNAMIC_SERVERS_PULUMI_SDK/../../.bin/node" ]; then node="$DYNAMIC_SERVERS_PULUMI_SDK/../../.bin/node"
-fi`;
+/**
+ * Picks the Node that runs a plugin: the project's pinned `node_modules/.bin/node`, looked for from the plugin's
+ * working directory (the engine starts plugins in the program's directory) up to the root; else the one beside the
+ * SDK of the engine cache (DYNAMIC_SERVERS_PULUMI_SDK, for inline programs in temp dirs); else `node` on PATH.
+ */
+const FIND_NODE = `node=
+dir=$(pwd)
+while [ -z "$node" ]; do
+  if [ -x "$dir/node_modules/.bin/node" ]; then node="$dir/node_modules/.bin/node"
+  elif [ "$dir" = / ]; then break
+  else dir=$(dirname "$dir")
+  fi
+done
+if [ -z "$node" ] && [ -n "$DYNAMIC_SERVERS_PULUMI_SDK" ] && [ -x "$DYNAMIC_SERVERS_PULUMI_SDK/../../.bin/node" ]; then node="$DYNAMIC_SERVERS_PULUMI_SDK/../../.bin/node"; fi
+[ -n "$node" ] || node=node
+here=$(cd "$(dirname "$0")" && pwd)`;
 
-/** The executables the engine looks for beside `pulumi`, keyed by file name. */
+/** Node code that refuses a Node older than 22.18 (provider modules are TypeScript) and prints the dynamic provider's path. */
+const RESOLVE_PROVIDER = [
+  "const [major, minor] = process.versions.node.split('.').map(Number);",
+  'if (major < 22 || (major === 22 && minor < 18)) {',
+  "process.stderr.write('pulumi-resource-pulumi-nodejs: the dynamic-servers providers need Node 22.18 or newer, and ' + process.execPath + ' is ' + process.version + ': no node_modules/.bin/node was found from ' + process.cwd() + ' up. Run npm install in the project, which pins its Node.\\n');",
+  'process.exit(1);',
+  '}',
+  "process.stdout.write(require.resolve('@pulumi/pulumi/cmd/dynamic-provider', { paths: [process.cwd(), process.env.DYNAMIC_SERVERS_PULUMI_SDK || process.cwd()] }));",
+].join(' ');
+
+/**
+ * The executables the engine looks for beside `pulumi`, keyed by file name, and the modules they run. Both plugins
+ * get DYNAMIC_SERVERS_PLUGIN_PARENT (the engine's pid) and load exit-with-parent.mjs, so they end with the engine.
+ */
 async function pluginFiles(): Promise<Record<string, string>> {
-  const languageHost = await readFile(new URL('./plugins/language-host.mjs', import.meta.url), 'utf8');
+  const read = (name: string) => readFile(new URL(`./plugins/${name}`, import.meta.url), 'utf8');
   return {
-    'language-host.mjs': languageHost,
+    'language-host.mjs': await read('language-host.mjs'),
+    'exit-with-parent.mjs': await read('exit-with-parent.mjs'),
     'pulumi-language-nodejs': `#!/bin/sh
 # dynamic-servers: the nodejs language host (see language-host.mjs), run on the project's Node.
 ${FIND_NODE}
-exec "$node" "$(dirname "$0")/language-host.mjs" "$@"
+DYNAMIC_SERVERS_PLUGIN_PARENT=$PPID exec "$node" "$here/language-host.mjs" "$@"
 `,
     'pulumi-resource-pulumi-nodejs': `#!/bin/sh
-# dynamic-servers: the engine's dynamic-provider plugin, run from the program's own @pulumi/pulumi.
+# dynamic-servers: the engine's dynamic-provider plugin, run from the program's own @pulumi/pulumi on Node 22.18+.
 ${FIND_NODE}
-provider=$("$node" -e "process.stdout.write(require.resolve('@pulumi/pulumi/cmd/dynamic-provider', { paths: [process.cwd(), process.env.DYNAMIC_SERVERS_PULUMI_SDK || process.cwd()] }))") || exit 1
-exec "$node" "$provider" "$@"
+provider=$("$node" -e "${RESOLVE_PROVIDER}") || exit 1
+DYNAMIC_SERVERS_PLUGIN_PARENT=$PPID exec "$node" --import "$here/exit-with-parent.mjs" "$provider" "$@"
 `,
   };
 }

@@ -1,6 +1,7 @@
 // records.reboot(type) through the real engine on the local cloud: the verify pass sends each reboot to the cloud
 // exactly once (also when passes run at once, and after a transient failure), records `running` only once the
-// cloud ran the reboot, and errors the server when the cloud refuses it.
+// cloud ran the reboot, errors the server when the cloud refuses it, and reboots again for a request made during
+// a reboot.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { ServerApi, ServerProvider } from '../../providers/contract.ts';
 import { StackEngine } from '../../src/engine/stack-engine.ts';
@@ -76,6 +77,30 @@ test('a reboot request reboots each running server exactly once; each is recorde
     expect(await world.engine.verify('demo')).toEqual({ running: [], deleted: [], errored: [], waiting: [], rebootsSent: [] });
   }
   expect(rebootActions(rows)).toEqual(plus(before, 1));
+});
+
+test('a reboot requested while the servers reboot runs once that reboot ended: the cloud counts two reboots', async () => {
+  const rows = await liveRows();
+  const before = rebootActions(rows);
+  await world.records.reboot('demo');
+  const first = await world.engine.verify('demo');
+  expect(first.rebootsSent.sort()).toEqual(rows.map((row) => row.name).sort());
+  for (const row of await liveRows()) expect(row).toMatchObject({ status: 'rebooting', rebootSentAt: expect.any(Date) });
+
+  // Both reboots are under way (sent to the cloud, not yet seen running): the request must not be dropped.
+  const during = await world.records.reboot('demo');
+  expect(during).toMatchObject({ rebootingServerIds: [], deferredServerIds: rows.map((row) => row.id), changed: true });
+  await world.engine.converge('demo', { pollMs: 100 });
+
+  expect(rebootActions(rows)).toEqual(plus(before, 2));
+  expect(cloudStatuses(rows)).toEqual(['running', 'running']);
+  for (const row of rows) {
+    expect(await world.records.server(row.id)).toMatchObject({ status: 'running', rebootRequestedAt: null, rebootSentAt: null });
+    expect((await world.records.statusHistory(row.id)).slice(-4).map((change) => change.to)).toEqual(['rebooting', 'running', 'rebooting', 'running']);
+    const [, firstRunning, secondRebooting] = (await world.records.statusHistory(row.id)).slice(-4);
+    expect(firstRunning!.reason).toMatch(/after the reboot$/);
+    expect(secondRebooting!.reason).toMatch(/^reboot requested at \S+ while rebooting$/);
+  }
 });
 
 test('the pass that sends a reboot does not take its own observation as proof, even when the cloud already reports running', async () => {

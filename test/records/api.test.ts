@@ -181,7 +181,7 @@ describe('increase and decrease', () => {
 });
 
 describe('reboot', () => {
-  test('reboots running servers of that type only, and marks new and starting ones to reboot once they run', async () => {
+  test('reboots running servers of that type only, and marks new, starting and rebooting ones to reboot once they run', async () => {
     const { servers, wake, events } = await open();
     await servers.ensure('worker', 4);
     await servers.ensure('other', 1);
@@ -193,15 +193,17 @@ describe('reboot', () => {
     (await wake.settle()).length = 0;
 
     const request = await servers.reboot('worker');
-    expect(request).toEqual({ serverType: 'worker', rebootingServerIds: [1], deferredServerIds: [2, 4], changed: true, version: 2 });
+    expect(request).toEqual({ serverType: 'worker', rebootingServerIds: [1], deferredServerIds: [2, 3, 4], changed: true, version: 2 });
     const byId = new Map((await servers.servers()).map((server) => [server.id, server]));
-    expect(byId.get(1)).toMatchObject({ status: 'rebooting' });
-    expect(byId.get(1)?.rebootRequestedAt).toBeInstanceOf(Date);
+    // Its reboot has begun: nothing is pending.
+    expect(byId.get(1)).toMatchObject({ status: 'rebooting', rebootRequestedAt: null });
     expect(byId.get(2)).toMatchObject({ status: 'starting' });
     expect(byId.get(2)?.rebootRequestedAt).toBeInstanceOf(Date);
     expect(byId.get(4)).toMatchObject({ status: 'new' });
     expect(byId.get(4)?.rebootRequestedAt).toBeInstanceOf(Date);
-    expect(byId.get(3)).toMatchObject({ status: 'rebooting', rebootRequestedAt: null });
+    // Already rebooting: it reboots once more when this reboot ends.
+    expect(byId.get(3)).toMatchObject({ status: 'rebooting' });
+    expect(byId.get(3)?.rebootRequestedAt).toBeInstanceOf(Date);
     expect(byId.get(5)).toMatchObject({ status: 'running', rebootRequestedAt: null });
     expect((await historyOf(servers, 1)).at(-1)).toBe('running>rebooting: reboot requested');
     expect(await historyOf(servers, 2)).toEqual(['null>new: ensure(worker, 4)', 'new>starting: test: starting']);
@@ -232,10 +234,60 @@ describe('reboot', () => {
     expect(await wake.settle()).toEqual(['worker']);
   });
 
+  test('a reboot requested while a server reboots runs once that reboot ends; more requests meanwhile add nothing', async () => {
+    const { servers, wake, events } = await open();
+    await servers.ensure('worker', 1);
+    await walk(servers, 1, 'starting', 'running');
+    await servers.reboot('worker');
+    expect(await servers.claimReboot(1)).toBe(true);
+    events.length = 0;
+    (await wake.settle()).length = 0;
+
+    expect(await servers.reboot('worker')).toMatchObject({ rebootingServerIds: [], deferredServerIds: [1], changed: true, version: 3 });
+    expect(await servers.reboot('worker')).toMatchObject({ rebootingServerIds: [], deferredServerIds: [], changed: false, version: 3 });
+    expect(await servers.server(1)).toMatchObject({ status: 'rebooting', rebootSentAt: expect.any(Date), rebootRequestedAt: expect.any(Date) });
+    expect(events).toEqual([]);
+    expect(await wake.settle()).toEqual(['worker']);
+    wake.wakes.length = 0;
+
+    const again = await servers.recordTransition(1, 'running', { reason: 'rebooted' });
+    expect(again).toMatchObject({ status: 'rebooting', rebootRequestedAt: null, rebootSentAt: null });
+    expect((await historyOf(servers, 1)).slice(-3)).toEqual([
+      'running>rebooting: reboot requested',
+      'rebooting>running: rebooted',
+      expect.stringMatching(/^running>rebooting: reboot requested at \S+ while rebooting$/),
+    ]);
+    expect(events.map((event) => event.name)).toEqual(['running', 'rebooting']);
+    expect(await wake.settle()).toEqual(['worker']);
+
+    expect(await servers.claimReboot(1)).toBe(true);
+    expect(await servers.recordTransition(1, 'running', { reason: 'rebooted again' })).toMatchObject({ status: 'running', rebootRequestedAt: null, rebootSentAt: null });
+  });
+
   test('a type without servers to reboot writes nothing', async () => {
     const { servers } = await open();
     expect(await servers.reboot()).toEqual({ serverType: 'default', rebootingServerIds: [], deferredServerIds: [], changed: false, version: 0 });
     expect(await database().rows('select * from desired_state')).toEqual([]);
+  });
+});
+
+describe('meta', () => {
+  test('mergeMeta merges into the server\'s meta and returns the record, with no history row, event or wake-up', async () => {
+    const { servers, wake, events } = await open();
+    await servers.ensure('worker', 2);
+    await servers.recordTransition(1, 'starting', { reason: 'booting', meta: { zone: 'fsn1', owner: 'ops' } });
+    events.length = 0;
+    (await wake.settle()).length = 0;
+    const history = await historyOf(servers, 1);
+
+    const merged = await servers.mergeMeta(1, { owner: 'team-a', tags: ['gpu', 'spot'], cost: { hourly: 0.05 } });
+    expect(merged).toMatchObject({ id: 1, status: 'starting', meta: { zone: 'fsn1', owner: 'team-a', tags: ['gpu', 'spot'], cost: { hourly: 0.05 } } });
+    expect(await servers.server(1)).toEqual(merged);
+    expect(await servers.mergeMeta(1, { cost: { daily: 1.2 } })).toMatchObject({ meta: { zone: 'fsn1', owner: 'team-a', tags: ['gpu', 'spot'], cost: { daily: 1.2 } } });
+    expect((await servers.server(2)).meta).toEqual({});
+    expect(await historyOf(servers, 1)).toEqual(history);
+    expect(events).toEqual([]);
+    expect(await wake.settle()).toEqual([]);
   });
 });
 

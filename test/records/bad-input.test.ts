@@ -14,6 +14,7 @@ import {
   ServerRecordNotFoundError,
   UnknownServerTypeError,
   type DynamicServersEventName,
+  type JsonObject,
   type ServerNameAction,
   type ServerStatus,
 } from '../../src/api.ts';
@@ -56,6 +57,7 @@ beforeAll(async () => {
   await strict.recordTransition(1, 'starting', { reason: 'seed' });
   await strict.recordTransition(1, 'running', { reason: 'seed' });
   await strict.recordTransition(4, 'starting', { reason: 'seed' });
+  await strict.mergeMeta(2, { notes: 'n'.repeat(40_000) });
 });
 
 afterAll(async () => {
@@ -140,6 +142,23 @@ const rows: Row[] = [
   ['marking NaN as applied', () => strict.markApplied('default', NaN), InvalidInputError],
   // publishing
   ['publishing without a type whose servers still run', () => publishTypes(database.url, { default: SERVER_TYPES.default! }, { local: { maximum: 7 } }), ServerTypeInUseError],
+  // meta merged into a server's
+  ['meta for a server that does not exist', () => strict.mergeMeta(999_999, { a: 1 }), ServerRecordNotFoundError],
+  ['meta for a negative server id', () => strict.mergeMeta(-1, { a: 1 }), InvalidInputError],
+  ['meta for a server id given as a string', () => strict.mergeMeta(as<number>('1'), { a: 1 }), InvalidInputError],
+  ['meta that is an array', () => strict.mergeMeta(1, as<JsonObject>(['a', 'b'])), InvalidInputError],
+  ['meta that is a string', () => strict.mergeMeta(1, as<JsonObject>('{"a":1}')), InvalidInputError],
+  ['meta that is null', () => strict.mergeMeta(1, as<JsonObject>(null)), InvalidInputError],
+  ['meta with NaN', () => strict.mergeMeta(1, { load: NaN }), InvalidInputError],
+  ['meta with Infinity deep inside', () => strict.mergeMeta(1, { load: { peak: [1, Infinity] } }), InvalidInputError],
+  ['meta with a function', () => strict.mergeMeta(1, as<JsonObject>({ callback: () => 1 })), InvalidInputError],
+  ['meta with an undefined value', () => strict.mergeMeta(1, as<JsonObject>({ gone: undefined })), InvalidInputError],
+  ['meta with a NUL character', () => strict.mergeMeta(1, { note: 'a\u0000b' }), InvalidInputError],
+  ['meta with a NUL character in a key', () => strict.mergeMeta(1, { 'no\u0000te': 'x' }), InvalidInputError],
+  ['meta with an empty key', () => strict.mergeMeta(1, { '': 'x' }), InvalidInputError],
+  ['meta with a key of 256 characters', () => strict.mergeMeta(1, { ['k'.repeat(256)]: 'x' }), InvalidInputError],
+  ['meta larger than 64 KiB', () => strict.mergeMeta(1, { blob: 'x'.repeat(70_000) }), InvalidInputError],
+  ['meta that would make the merged meta larger than 64 KiB', () => strict.mergeMeta(2, { more: 'm'.repeat(30_000) }), InvalidInputError],
 ];
 
 test.each(rows)('%s: typed error, database unchanged', async (_label, call, expected) => {

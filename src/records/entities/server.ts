@@ -28,11 +28,14 @@ export const Server = defineEntity({
     template: p.json<JsonObject>(),
     templateHash: p.text(),
     meta: p.json<JsonObject>(),
-    /** Set when a reboot was asked for and not yet carried out (also while the server is still starting). */
+    /**
+     * Set while a reboot was asked for and has not begun: the server is new or starting (it reboots once it runs)
+     * or rebooting (it reboots once more when the current reboot ends).
+     */
     rebootRequestedAt: p.datetime().nullable(),
     /**
      * Set when a verify pass claimed the sending of the current reboot to the cloud (DynamicServers.claimReboot);
-     * cleared with `rebootRequestedAt` when the server runs again, or when the claim is given back.
+     * cleared when the server runs again, or when the claim is given back.
      */
     rebootSentAt: p.datetime().nullable(),
     lastErrorClass: p.text().nullable(),

@@ -4,17 +4,26 @@
 // The CLI starts this process with the engine's address as the last argument, reads the port printed on the
 // first line of stdout, and calls the LanguageRuntime gRPC service. `Run` starts the program the way the
 // official host does: `node <@pulumi/pulumi>/cmd/run --monitor ... <program>`, with the stack's configuration
-// in PULUMI_CONFIG. Programs run on the Node that started this host (the project's pinned Node when the
-// wrapper script finds one), so a TypeScript `main` runs through Node's own type stripping.
+// in PULUMI_CONFIG. Programs run on the project's pinned Node (`node_modules/.bin/node` in the program's directory
+// or above it), whatever Node runs this host, so a TypeScript `main` runs through Node's own type stripping.
+// The host and its programs exit as soon as the engine that started them is gone (exit-with-parent.mjs).
 //
 // Plain JavaScript on purpose: it is copied into the engine cache and must run wherever the CLI runs it.
-import { spawn } from 'node:child_process';
+import './exit-with-parent.mjs';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join } from 'node:path';
 
 /** Exit code with which `@pulumi/pulumi/cmd/run` says it already reported the error to the user. */
 const EXIT_ALREADY_REPORTED = 32;
+
+/** The oldest Node that runs the programs (TypeScript through type stripping without a flag): major, minor. */
+const MINIMUM_MAJOR = 22;
+const MINIMUM_MINOR = 18;
+
+/** Loaded first into every program, so a program ends with this host. */
+const EXIT_WITH_PARENT = new URL('./exit-with-parent.mjs', import.meta.url).href;
 
 const engineAddress = process.argv[process.argv.length - 1] ?? '';
 let rootDirectory = process.cwd();
@@ -78,6 +87,39 @@ function requiredResourcePackages(root) {
 }
 
 /**
+ * True when `version` (`v22.18.0` or `22.18.0`) is at least MINIMUM_MAJOR.MINIMUM_MINOR.
+ * @param {string} version
+ */
+function supportedNode(version) {
+  const [major = 0, minor = 0] = version.replace(/^v/, '').split('.').map(Number);
+  return major > MINIMUM_MAJOR || (major === MINIMUM_MAJOR && minor >= MINIMUM_MINOR);
+}
+
+/**
+ * The Node that runs the program in `programDirectory`: the first `node_modules/.bin/node` found from there up to
+ * the root (the project's pinned Node), else the Node running this host; throws, saying what to do, when that
+ * Node is older than MINIMUM_MAJOR.MINIMUM_MINOR.
+ * @param {string} programDirectory
+ * @returns {string}
+ */
+function programNode(programDirectory) {
+  for (let dir = programDirectory; ; dir = dirname(dir)) {
+    const pinned = join(dir, 'node_modules', '.bin', 'node');
+    if (existsSync(pinned)) {
+      const version = execFileSync(pinned, ['--version'], { encoding: 'utf8' }).trim();
+      if (supportedNode(version)) return pinned;
+      throw new Error(`${pinned} is Node ${version}; the program needs Node ${MINIMUM_MAJOR}.${MINIMUM_MINOR} or newer`);
+    }
+    if (dirname(dir) === dir) break;
+  }
+  if (supportedNode(process.version)) return process.execPath;
+  throw new Error(
+    `the program in ${programDirectory} needs Node ${MINIMUM_MAJOR}.${MINIMUM_MINOR} or newer, and no node_modules/.bin/node was found ` +
+      `there or above it; the Node on PATH (${process.execPath}) is ${process.version}. Run \`npm install\` in the project, which pins its Node.`,
+  );
+}
+
+/**
  * Turns the runtime options of Pulumi.yaml (a protobuf Struct) into a plain object.
  * @param {any} info a ProgramInfo message, or undefined
  * @returns {Record<string, unknown>}
@@ -87,13 +129,22 @@ function runtimeOptions(info) {
 }
 
 /**
+ * The directory of the program a RunRequest runs.
+ * @param {any} request a RunRequest message
+ * @returns {string}
+ */
+function programDirectoryOf(request) {
+  return request.getInfo()?.getProgramDirectory() || request.getPwd() || rootDirectory;
+}
+
+/**
  * The command line of `@pulumi/pulumi/cmd/run` for one RunRequest.
  * @param {any} request a RunRequest message
  * @returns {string[]}
  */
 function runArguments(request) {
   const info = request.getInfo();
-  const programDirectory = info?.getProgramDirectory() || request.getPwd() || rootDirectory;
+  const programDirectory = programDirectoryOf(request);
   const entryPoint = info?.getEntryPoint() || request.getProgram() || '.';
   const program = entryPoint === '.' ? programDirectory : isAbsolute(entryPoint) ? entryPoint : join(programDirectory, entryPoint);
   const args = [join(sdkDir, 'cmd', 'run')];
@@ -160,13 +211,20 @@ const service = {
     };
     if (typeof options.tsconfig === 'string') env.PULUMI_NODEJS_TSCONFIG_PATH = options.tsconfig;
     const nodeArgs = typeof options.nodeargs === 'string' ? options.nodeargs.split(/\s+/).filter(Boolean) : [];
-    const child = spawn(process.execPath, [...nodeArgs, ...runArguments(request)], {
+    const response = new language.RunResponse();
+    let node;
+    try {
+      node = programNode(programDirectoryOf(request));
+    } catch (error) {
+      callback(null, response.setError(`pulumi-language-nodejs: ${/** @type {Error} */ (error).message}`));
+      return;
+    }
+    const child = spawn(node, ['--import', EXIT_WITH_PARENT, ...nodeArgs, ...runArguments(request)], {
       cwd: request.getPwd() || rootDirectory,
       env,
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     running.add(child);
-    const response = new language.RunResponse();
     child.on('error', (error) => {
       running.delete(child);
       callback(null, response.setError(`could not start the program: ${error.message}`));

@@ -64,7 +64,7 @@ export async function startJobWorld(
   const engine = new StackEngine({ ...world.settings, records, databaseUrl: url, dataDir: world.dataDir, env: {} });
   const serverTypes = (await records.serverTypes()).map(workerServerType);
   if (options.inProcessWorker !== false) {
-    worker = await startJobWorker({ agenda, jobStoreUrl, records, engine, requests, serverTypes, housekeepingIntervalMs: 1000, onError: () => {}, ...options.worker });
+    worker = await startJobWorker({ agenda, jobStoreUrl, databaseUrl: url, records, engine, requests, serverTypes, housekeepingIntervalMs: 1000, onError: () => {}, ...options.worker });
   }
   return {
     world,
