@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { observeStatus, QuotaExceededError, type ServerDeclaration } from '../../providers/contract.ts';
 import { conformanceSuite } from '../../providers/conformance.ts';
 import { fakeProvider } from '../../providers/fake/index.ts';
-import { DeploymentError, openPulumiDeployment, type PulumiDeployment } from '../../providers/pulumi-deployment.ts';
+import { DeploymentError, openPulumiDeployment, type PulumiDeployment } from '../../src/conformance/pulumi-deployment.ts';
 import { requireEngine } from '../../src/toolchain/engine.ts';
 import { tempDir } from '../support/temp-dir.ts';
 

@@ -6,7 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { conformanceSuite } from '../../providers/conformance.ts';
 import { localCloudProvider } from '../../providers/local/index.ts';
-import { openPulumiDeployment, type PulumiDeployment } from '../../providers/pulumi-deployment.ts';
+import { openPulumiDeployment, type PulumiDeployment } from '../../src/conformance/pulumi-deployment.ts';
 import { duplicateServers } from '../../src/local-cloud/inspection.ts';
 import { startLocalCloud, type LocalCloud } from '../../src/local-cloud/local-cloud.ts';
 import { requireEngine } from '../../src/toolchain/engine.ts';
