@@ -1,8 +1,10 @@
+// The snapshot template of a local cloud server type, and the create request it makes.
 import { z } from 'zod';
-import { InvalidRequestError, type SnapshotTemplate } from '../contract.ts';
+import { InvalidRequestError, type Labels, type SnapshotTemplate } from '../contract.ts';
+import type { ServerCreateSpec } from '../hetzner-api/client.ts';
 
 const templateSchema = z.strictObject({
-  /** The snapshot servers boot from: its id or description in the local cloud. */
+  /** The snapshot servers boot from: its id, or its description (the newest available snapshot that has it). */
   snapshot: z.string().min(1),
   /** The local cloud's server size (`server_type` in its API), e.g. `small`. */
   size: z.string().min(1),
@@ -18,4 +20,15 @@ export function parseLocalTemplate(template: SnapshotTemplate): LocalTemplate {
   const parsed = templateSchema.safeParse(template);
   if (!parsed.success) throw new InvalidRequestError(`invalid local cloud snapshot template: ${z.prettifyError(parsed.error)}`);
   return parsed.data;
+}
+
+/** What `POST /servers` needs to create server `name` with `labels` from `template` (a snapshot named by digits is an id). */
+export function localCreateSpec(name: string, labels: Labels, template: LocalTemplate): ServerCreateSpec {
+  return {
+    name,
+    labels,
+    serverType: template.size,
+    image: /^\d+$/.test(template.snapshot) ? { id: template.snapshot } : { description: template.snapshot },
+    ...(template.location === undefined ? {} : { location: template.location }),
+  };
 }

@@ -32,11 +32,22 @@ export class TokenBucket {
     this.#updatedAt = now();
   }
 
-  /** Takes one token when there is one. */
-  take(): RateDecision {
+  #refill(): number {
     const now = this.#now();
     this.#tokens = Math.min(this.#limit, this.#tokens + (now - this.#updatedAt) * this.#refillPerMs);
     this.#updatedAt = now;
+    return now;
+  }
+
+  /** Sets the requests left in the bucket now (0 to the limit): tests exhaust it to provoke 429s. */
+  setRemaining(remaining: number): void {
+    this.#refill();
+    this.#tokens = Math.max(0, Math.min(this.#limit, remaining));
+  }
+
+  /** Takes one token when there is one. */
+  take(): RateDecision {
+    const now = this.#refill();
     const allowed = this.#tokens >= 1;
     if (allowed) this.#tokens -= 1;
     const resetAt = Math.ceil((now + (this.#limit - this.#tokens) / this.#refillPerMs) / 1000);
