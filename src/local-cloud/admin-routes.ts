@@ -40,7 +40,7 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   return parsed.data;
 }
 
-/** Runs `action`, answering its error (a bad setting, an unknown error code) as 400 `invalid_input`. */
+/** Runs `action`, answering its error (a bad setting, an unknown error code) as 422 `invalid_input`. */
 function asBadInput<T>(action: () => T): T {
   try {
     return action();
@@ -54,7 +54,7 @@ function asBadInput<T>(action: () => T): T {
  * Answers `GET /admin/state`, `GET /admin/requests`, `GET /admin/servers/{id}/history`, `PATCH /admin/settings`,
  * `POST /admin/faults/fail-next`, `POST /admin/faults/lose-next`, `POST /admin/faults/clear`,
  * `PUT /admin/rate-limit` (`{ remaining }`) and `PUT /admin/servers/{id}/status` (`{ status }`); the path is given
- * after `/admin`. Throws CloudApiError for bad input (400) and unknown routes or servers (404).
+ * after `/admin`. Throws CloudApiError for bad input (422) and unknown routes or servers (404).
  */
 export function handleAdminRequest(target: AdminTarget, request: ApiRequest): ApiResponse {
   const serverRoute = /^\/servers\/([1-9]\d{0,15})\/(history|status)$/.exec(request.path);

@@ -16,6 +16,8 @@ export interface ApiRequest {
   path: string;
   query: URLSearchParams;
   body: unknown;
+  /** `http://host:port` as the client addressed the cloud, for links in the answer. */
+  origin: string;
 }
 
 /** A successful answer: HTTP status and JSON body. */
@@ -216,7 +218,7 @@ function catalogueRoutes<T extends { id: number; name: string }>(
 
 /**
  * Answers one API request, or throws the CloudApiError the API answers with (404 `not_found` for missing
- * entities, 404 `route_not_found` for unknown routes, 400 `invalid_input` for bad input, ...).
+ * entities, 404 `route_not_found` for unknown routes, 422 `invalid_input` for bad input, ...).
  */
 export function handleApiRequest(store: CloudStore, request: ApiRequest): ApiResponse {
   const segments = request.path.split('/').filter(Boolean);

@@ -151,7 +151,6 @@ export function pricingView(catalogue: Catalogue): Record<string, unknown> {
       { type: 'ipv4', prices: perLocation(0.5) },
       { type: 'ipv6', prices: perLocation(0) },
     ],
-    traffic: { price_per_tb: money(1) },
     server_backup: { percentage: '20.00' },
     server_types: catalogue.serverTypes.map((type) => ({ id: type.id, name: type.name, prices: typePrices(type, catalogue.locations) })),
     load_balancer_types: [],

@@ -192,9 +192,9 @@ export class CloudStore {
   /**
    * Creates a server (it starts `initializing`, then runs, or ends `off` without `startAfterCreate`) and returns it
    * with its `create_server` action and, when it starts, the `start_server` action that follows. Checks, in
-   * order: the name, server type, location, image and labels (400 `invalid_input`), the name's uniqueness among
+   * order: the name, server type, location, image and labels (422 `invalid_input`), the name's uniqueness among
    * servers not being deleted (409 `uniqueness_error`), the quota (403 `resource_limit_exceeded`) and the capacity
-   * (503 `resource_unavailable`); servers being deleted count against quota and capacity.
+   * (412 `resource_unavailable`); servers being deleted count against quota and capacity.
    */
   create(input: CreateServerInput): { server: StoredServer; action: StoredAction; nextActions: StoredAction[] } {
     if (!HOST_NAME.test(input.name)) throw invalidField('name', 'must be a valid hostname');
@@ -244,7 +244,7 @@ export class CloudStore {
 
   /**
    * Runs `command` on server `id` and returns its action: a finished one when the server already is where the
-   * command leads (or, for a repeated delete, the running delete action). Throws the state machine's 423/409.
+   * command leads (or, for a repeated delete, the running delete action). Throws the state machine's 423/422.
    */
   command(id: number, command: Exclude<Command, 'create_server'>): StoredAction {
     const server = this.server(id);
@@ -261,7 +261,7 @@ export class CloudStore {
   }
 
   /**
-   * Changes the name and/or replaces the labels of server `id` (`PUT /servers/{id}`). Throws 400 `invalid_input`
+   * Changes the name and/or replaces the labels of server `id` (`PUT /servers/{id}`). Throws 422 `invalid_input`
    * for a bad name or label and 409 `uniqueness_error` for a name another server has.
    */
   update(id: number, change: { name?: string; labels?: Record<string, string> }): StoredServer {

@@ -1,31 +1,35 @@
 // Error answers of the local cloud's API, as the Hetzner Cloud API sends them: the HTTP status that goes with each
 // documented error code, and the body `{ error: { code, message, details } }`.
 
-/** The HTTP status of each error code the Hetzner Cloud API documents (and `route_not_found`, see below). */
+/**
+ * The HTTP status of each error code, as the Hetzner Cloud API reference's error table gives them (and three more:
+ * `placement_error` and `bad_gateway`, which Hetzner's own clients know, and `route_not_found`, see below).
+ */
 export const ERROR_STATUS: Readonly<Record<string, number>> = {
-  invalid_input: 400,
   json_error: 400,
   unauthorized: 401,
+  token_readonly: 401,
   forbidden: 403,
+  maintenance: 403,
   resource_limit_exceeded: 403,
-  token_readonly: 403,
   not_found: 404,
   // Not Hetzner's: the local cloud answers unknown routes with it, because `not_found` says that an entity does not
   // exist, and a client pointed at a wrong base URL must not read that as proof of deletion.
   route_not_found: 404,
   method_not_allowed: 405,
-  conflict: 409,
   uniqueness_error: 409,
+  conflict: 409,
+  deprecated_api_endpoint: 410,
+  resource_unavailable: 412,
   placement_error: 412,
+  invalid_input: 422,
+  service_error: 422,
   unsupported_error: 422,
   locked: 423,
   protected: 423,
   rate_limit_exceeded: 429,
   server_error: 500,
   bad_gateway: 502,
-  resource_unavailable: 503,
-  service_error: 503,
-  maintenance: 503,
   unavailable: 503,
   timeout: 504,
 };
@@ -62,12 +66,12 @@ export interface FieldProblem {
   messages: string[];
 }
 
-/** 400 `invalid_input`, with Hetzner's `details.fields` listing what was wrong with which field. */
+/** 422 `invalid_input`, with Hetzner's `details.fields` listing what was wrong with which field. */
 export function invalidInput(message: string, fields: FieldProblem[] = []): CloudApiError {
   return new CloudApiError('invalid_input', message, { fields });
 }
 
-/** 400 `invalid_input` about the one field `name`. */
+/** 422 `invalid_input` about the one field `name`. */
 export function invalidField(name: string, problem: string): CloudApiError {
   return invalidInput(`invalid input in field '${name}'`, [{ name, messages: [problem] }]);
 }

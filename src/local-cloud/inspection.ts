@@ -20,7 +20,7 @@ export interface InspectedServer {
   createdAt: string;
   /**
    * How many actions of each command the cloud took on this server (e.g. `{ create_server: 1, reboot_server: 1 }`):
-   * commands it accepted, finished no-op ones included; requests it refused (locked, conflict, injected errors)
+   * commands it accepted, finished no-op ones included; requests it refused (locked, unsupported, injected errors)
    * are not counted.
    */
   actions: Partial<Record<Command, number>>;

@@ -19,7 +19,7 @@ function positiveInteger(query: URLSearchParams, name: string, fallback: number,
   return Number(raw);
 }
 
-/** The page `query` asks for of `items`, and the `meta` object of the answer. Throws 400 `invalid_input` for a bad page or per_page. */
+/** The page `query` asks for of `items`, and the `meta` object of the answer. Throws 422 `invalid_input` for a bad page or per_page. */
 export function paginate<T>(items: readonly T[], query: URLSearchParams): { items: T[]; meta: { pagination: Pagination } } {
   const page = positiveInteger(query, 'page', 1, Number.MAX_SAFE_INTEGER);
   const perPage = positiveInteger(query, 'per_page', 25, 50);
@@ -44,7 +44,7 @@ export type SortKeys<T> = Readonly<Record<string, (item: T) => string | number |
 
 /**
  * `items` in the order the `sort` parameters of `query` ask for (the first decides, later ones break ties; ties
- * left go by ascending id). Throws 400 `invalid_input` for a field not in `keys` or a direction other than asc/desc.
+ * left go by ascending id). Throws 422 `invalid_input` for a field not in `keys` or a direction other than asc/desc.
  */
 export function sortItems<T extends { id: number }>(items: readonly T[], query: URLSearchParams, keys: SortKeys<T>): T[] {
   const orders = query.getAll('sort').map((raw) => {
@@ -65,7 +65,7 @@ export function sortItems<T extends { id: number }>(items: readonly T[], query: 
   });
 }
 
-/** The entity id in a path segment. Throws 400 `invalid_input` for anything but a positive integer. */
+/** The entity id in a path segment. Throws 422 `invalid_input` for anything but a positive integer. */
 export function idFrom(segment: string, what: string): number {
   if (!/^[1-9]\d{0,15}$/.test(segment)) throw invalidField('id', `invalid ${what} ID '${segment}'`);
   return Number(segment);

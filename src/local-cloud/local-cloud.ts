@@ -81,6 +81,24 @@ function send(response: ServerResponse, status: number, body: unknown, headers: 
 }
 
 /**
+ * The `Link` header of a list answer (Hetzner sends one with `prev`, `next` and `last` pages), from its
+ * `meta.pagination`; none for other answers.
+ */
+function linkHeader(request: ApiRequest, answer: ApiResponse, requestPath: string): Record<string, string> {
+  const pagination = (answer.body as { meta?: { pagination?: { previous_page: number | null; next_page: number | null; last_page: number | null; per_page: number } } }).meta?.pagination;
+  if (!pagination) return {};
+  const link = (page: number | null, rel: string) => {
+    if (page === null) return undefined;
+    const url = new URL(requestPath, 'http://127.0.0.1');
+    url.searchParams.set('page', String(page));
+    url.searchParams.set('per_page', String(pagination.per_page));
+    return `<${request.origin}${url.pathname}${url.search}>; rel="${rel}"`;
+  };
+  const links = [link(pagination.previous_page, 'prev'), link(pagination.next_page, 'next'), link(pagination.last_page, 'last')].filter(Boolean);
+  return links.length === 0 ? {} : { link: links.join(', ') };
+}
+
+/**
  * Starts a local cloud listening on 127.0.0.1 (port `options.port`, default a kernel-chosen one). Validates the
  * options first (LocalCloudConfigError). Call `stop()` when done.
  */
@@ -137,7 +155,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     };
     if (!rate.allowed) {
       stats.rateLimited += 1;
-      return fail(new CloudApiError('rate_limit_exceeded', `limit of ${rate.limit} requests reached`), { 'retry-after': String(rate.retryAfterSeconds) });
+      return fail(new CloudApiError('rate_limit_exceeded', `limit of ${rate.limit} requests reached`));
     }
     if (!authorized(request)) {
       stats.unauthorized += 1;
@@ -165,7 +183,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       return;
     }
     record({ method: apiRequest.method, path: requestPath, status: answer.status });
-    send(response, answer.status, answer.body, headers);
+    send(response, answer.status, answer.body, { ...headers, ...linkHeader(apiRequest, answer, requestPath) });
   }
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -181,11 +199,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         bodyError = error;
       }
       if (url.pathname === '/v1' || url.pathname.startsWith('/v1/')) {
-        handleApi(request, response, { method, path: url.pathname.slice(3), query: url.searchParams, body }, url.pathname + url.search, bodyError);
+        handleApi(request, response, { method, path: url.pathname.slice(3), query: url.searchParams, body, origin: `http://${request.headers.host ?? `127.0.0.1:${resolved.port}`}` }, url.pathname + url.search, bodyError);
       } else if (url.pathname.startsWith('/admin/')) {
         if (!authorized(request)) return send(response, 401, new CloudApiError('unauthorized', 'unable to authenticate').body());
         if (bodyError) throw bodyError;
-        const answer = handleAdminRequest(control, { method, path: url.pathname.slice(6), query: url.searchParams, body });
+        const answer = handleAdminRequest(control, { method, path: url.pathname.slice(6), query: url.searchParams, body, origin: '' });
         send(response, answer.status, answer.body);
       } else {
         throw new CloudApiError('route_not_found', `no route for ${method} ${url.pathname} (the API is under /v1)`);

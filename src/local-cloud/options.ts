@@ -69,7 +69,7 @@ export type LocalCloudOptions = z.input<typeof optionsSchema> & {
 /** The settings the cloud runs with right now. */
 export interface CloudSettings {
   delays: StepDelays;
-  /** How many servers (not yet gone) the cloud can hold; more is answered 503 `resource_unavailable`. */
+  /** How many servers (not yet gone) the cloud can hold; more is answered 412 `resource_unavailable`. */
   capacity: number;
   /** How many servers the project may have; more is answered 403 `resource_limit_exceeded`. Undefined: no quota. */
   quota: number | undefined;

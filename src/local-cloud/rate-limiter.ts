@@ -4,7 +4,7 @@ export interface RateLimit {
   refillPerSecond: number;
 }
 
-/** The outcome of one request against the bucket, with what the API puts in its RateLimit-* and Retry-After headers. */
+/** The outcome of one request against the bucket, with what the API puts in its RateLimit-* headers. */
 export interface RateDecision {
   allowed: boolean;
   limit: number;
@@ -12,8 +12,6 @@ export interface RateDecision {
   remaining: number;
   /** Unix time (seconds) when the bucket is full again. */
   resetAt: number;
-  /** Seconds until one request is allowed again (0 when this one was allowed). */
-  retryAfterSeconds: number;
 }
 
 /** A token bucket on an injectable clock (`now` in milliseconds). Starts full. */
@@ -51,7 +49,6 @@ export class TokenBucket {
     const allowed = this.#tokens >= 1;
     if (allowed) this.#tokens -= 1;
     const resetAt = Math.ceil((now + (this.#limit - this.#tokens) / this.#refillPerMs) / 1000);
-    const retryAfterSeconds = allowed ? 0 : Math.max(1, Math.ceil((1 - this.#tokens) / this.#refillPerMs / 1000));
-    return { allowed, limit: this.#limit, remaining: Math.floor(this.#tokens), resetAt, retryAfterSeconds };
+    return { allowed, limit: this.#limit, remaining: Math.floor(this.#tokens), resetAt };
   }
 }

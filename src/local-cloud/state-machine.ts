@@ -78,8 +78,8 @@ const LOCKED = (status: CloudStatus) => new CloudApiError('locked', `the server 
 /**
  * The step `command` starts from `status`, or `{ noop: true }` when the server is already where the command
  * leads. Throws a CloudApiError: 423 `locked` while another step runs (or the server is migrating, rebuilding or
- * in an unknown state), 409 `conflict` when the command makes no sense in that status (rebooting a server that is
- * off).
+ * in an unknown state), 422 `unsupported_error` when the command makes no sense in that status (rebooting a server
+ * that is off).
  */
 export function transition(status: CloudStatus, command: Exclude<Command, 'create_server'>): Transition {
   switch (command) {
@@ -100,7 +100,7 @@ export function transition(status: CloudStatus, command: Exclude<Command, 'creat
     case 'reboot_server':
     case 'reset_server':
       if (status === 'running') return { step: 'rebooting' };
-      if (status === 'off') throw new CloudApiError('conflict', 'the server is off: power it on instead of rebooting it');
+      if (status === 'off') throw new CloudApiError('unsupported_error', 'the server is off: power it on instead of rebooting it');
       throw LOCKED(status);
   }
 }

@@ -106,7 +106,7 @@ test('errors come as { error: { code, message, details } } with the documented s
     expect(answer.status).toBe(ERROR_STATUS[code]);
     expect(answer.body).toEqual({ error: { code, message: expect.any(String), details: expect.any(Object) } });
   }
-  for (const [code, status] of [['conflict', 409], ['resource_limit_exceeded', 403], ['resource_unavailable', 503], ['rate_limit_exceeded', 429]] as const) {
+  for (const [code, status] of [['conflict', 409], ['resource_limit_exceeded', 403], ['resource_unavailable', 412], ['unavailable', 503], ['invalid_input', 422], ['token_readonly', 401], ['rate_limit_exceeded', 429]] as const) {
     cloud.failNext({ count: 1, code, match: { method: 'GET', pathPrefix: '/locations' } });
     expect(await call('GET', '/locations')).toMatchObject({ status, body: { error: { code } } });
   }

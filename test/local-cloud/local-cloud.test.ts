@@ -107,7 +107,7 @@ describe('servers', () => {
     await call('POST', '/servers', serverBody('b'));
     expect((await call('PUT', '/servers/1', { labels: { fresh: 'label' } })).body.server).toMatchObject({ name: 'a', labels: { fresh: 'label' } });
     expect(await call('PUT', '/servers/1', { name: 'b' })).toMatchObject({ status: 409, body: { error: { code: 'uniqueness_error' } } });
-    expect(await call('PUT', '/servers/1', { labels: { 'bad key!': 'x' } })).toMatchObject({ status: 400, body: { error: { code: 'invalid_input' } } });
+    expect(await call('PUT', '/servers/1', { labels: { 'bad key!': 'x' } })).toMatchObject({ status: 422, body: { error: { code: 'invalid_input' } } });
     expect((await call('PUT', '/servers/1', { name: 'c' })).body.server).toMatchObject({ name: 'c', labels: { fresh: 'label' } });
     expect((await call('GET', '/servers?label_selector=fresh')).body.servers.map((server: { name: string }) => server.name)).toEqual(['c']);
   });
@@ -128,22 +128,22 @@ describe('servers', () => {
     });
   });
 
-  test('commands that do not fit the status are 423 locked or 409 conflict; repeating a delete returns its action', async () => {
+  test('commands that do not fit the status are 423 locked or 422 unsupported_error; repeating a delete returns its action', async () => {
     const { call, clock } = await start();
     await call('POST', '/servers', serverBody('a'));
     expect((await call('POST', '/servers/1/actions/reboot')).body.error.code).toBe('locked');
     clock.now += STEP;
     await call('POST', '/servers/1/actions/shutdown');
     clock.now += STEP;
-    expect(await call('POST', '/servers/1/actions/reboot')).toMatchObject({ status: 409, body: { error: { code: 'conflict' } } });
+    expect(await call('POST', '/servers/1/actions/reboot')).toMatchObject({ status: 422, body: { error: { code: 'unsupported_error' } } });
     const first = await call('DELETE', '/servers/1');
     const again = await call('DELETE', '/servers/1');
     expect(again.body.action.id).toBe(first.body.action.id);
   });
 
-  test('bad input is 400 invalid_input naming the field; a taken name is 409 uniqueness_error; unknown routes are not not_found', async () => {
+  test('bad input is 422 invalid_input naming the field; a taken name is 409 uniqueness_error; unknown routes are not not_found', async () => {
     const { call } = await start();
-    expect(await call('POST', '/servers', { ...serverBody('a'), image: 'nope' })).toMatchObject({ status: 400, body: { error: { code: 'invalid_input', details: { fields: [{ name: 'image' }] } } } });
+    expect(await call('POST', '/servers', { ...serverBody('a'), image: 'nope' })).toMatchObject({ status: 422, body: { error: { code: 'invalid_input', details: { fields: [{ name: 'image' }] } } } });
     // A snapshot has no name: it is found by id (or by its labels, through GET /images), never by its description.
     expect((await call('POST', '/servers', { ...serverBody('a'), image: 'base-snapshot' })).body.error.details.fields[0].name).toBe('image');
     expect((await call('POST', '/servers', { ...serverBody('a'), server_type: 'huge' })).body.error.details.fields[0].name).toBe('server_type');
@@ -178,12 +178,12 @@ describe('servers', () => {
 });
 
 describe('limits', () => {
-  test('capacity answers 503 resource_unavailable and quota 403 resource_limit_exceeded; deleting servers still count', async () => {
+  test('capacity answers 412 resource_unavailable and quota 403 resource_limit_exceeded; deleting servers still count', async () => {
     const { call, cloud, clock } = await start({ capacity: 1 });
     await call('POST', '/servers', serverBody('a'));
-    expect(await call('POST', '/servers', serverBody('b'))).toMatchObject({ status: 503, body: { error: { code: 'resource_unavailable' } } });
+    expect(await call('POST', '/servers', serverBody('b'))).toMatchObject({ status: 412, body: { error: { code: 'resource_unavailable' } } });
     await call('DELETE', '/servers/1');
-    expect((await call('POST', '/servers', serverBody('b'))).status).toBe(503);
+    expect((await call('POST', '/servers', serverBody('b'))).status).toBe(412);
     clock.now += STEP;
     expect((await call('POST', '/servers', serverBody('b'))).status).toBe(201);
     cloud.updateSettings({ capacity: 10, quota: 1 });
@@ -192,7 +192,7 @@ describe('limits', () => {
     expect((await call('POST', '/servers', serverBody('c'))).status).toBe(201);
   });
 
-  test('rate limiting answers 429 rate_limit_exceeded with Retry-After and RateLimit-* headers, and recovers as the bucket refills', async () => {
+  test('rate limiting answers 429 rate_limit_exceeded with the RateLimit-* headers (no Retry-After: Hetzner sends none), and recovers as the bucket refills', async () => {
     const { call, clock } = await start({ rateLimit: { limit: 2, refillPerSecond: 0.25 } });
     const first = await call('GET', '/servers');
     expect(first.headers.get('ratelimit-limit')).toBe('2');
@@ -200,7 +200,7 @@ describe('limits', () => {
     await call('GET', '/servers');
     const limited = await call('GET', '/servers');
     expect(limited).toMatchObject({ status: 429, body: { error: { code: 'rate_limit_exceeded' } } });
-    expect(limited.headers.get('retry-after')).toBe('4');
+    expect(limited.headers.get('retry-after')).toBeNull();
     expect(limited.headers.get('ratelimit-remaining')).toBe('0');
     expect(limited.headers.get('ratelimit-limit')).toBe('2');
     expect(Number(limited.headers.get('ratelimit-reset'))).toBe(Math.ceil((clock.now + 8000) / 1000));
@@ -292,12 +292,12 @@ describe('inspection', () => {
     expect(state.servers.map((server) => server.name)).toEqual(['a']);
     const patch = await fetch(`${cloud.adminUrl}/settings`, { method: 'PATCH', body: JSON.stringify({ capacity: 1 }) });
     expect(((await patch.json()) as { settings: { capacity: number } }).settings.capacity).toBe(1);
-    expect((await call('POST', '/servers', serverBody('b'))).status).toBe(503);
-    expect((await fetch(`${cloud.adminUrl}/settings`, { method: 'PATCH', body: JSON.stringify({ capacity: -1 }) })).status).toBe(400);
-    expect((await fetch(`${cloud.adminUrl}/settings`, { method: 'PATCH', body: JSON.stringify({ colour: 'red' }) })).status).toBe(400);
+    expect((await call('POST', '/servers', serverBody('b'))).status).toBe(412);
+    expect((await fetch(`${cloud.adminUrl}/settings`, { method: 'PATCH', body: JSON.stringify({ capacity: -1 }) })).status).toBe(422);
+    expect((await fetch(`${cloud.adminUrl}/settings`, { method: 'PATCH', body: JSON.stringify({ colour: 'red' }) })).status).toBe(422);
     await fetch(`${cloud.adminUrl}/faults/fail-next`, { method: 'POST', body: JSON.stringify({ count: 1, code: 'server_error' }) });
     expect((await call('GET', '/servers')).status).toBe(500);
-    expect((await fetch(`${cloud.adminUrl}/faults/fail-next`, { method: 'POST', body: JSON.stringify({ count: 1, code: 'made_up' }) })).status).toBe(400);
+    expect((await fetch(`${cloud.adminUrl}/faults/fail-next`, { method: 'POST', body: JSON.stringify({ count: 1, code: 'made_up' }) })).status).toBe(422);
     await fetch(`${cloud.adminUrl}/rate-limit`, { method: 'PUT', body: JSON.stringify({ remaining: 0 }) });
     expect((await call('GET', '/servers')).status).toBe(429);
     await fetch(`${cloud.adminUrl}/rate-limit`, { method: 'PUT', body: JSON.stringify({ remaining: 10 }) });

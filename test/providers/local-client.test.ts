@@ -61,7 +61,7 @@ describe('the rate limit', () => {
     expect(sleeps).toEqual([2000]);
   });
 
-  test('after a 429 it waits exactly the Retry-After the cloud sent, then succeeds', async () => {
+  test('after a 429 it waits the time one request takes to refill (from the RateLimit headers), then succeeds', async () => {
     const { cloud, client, sleeps } = await cloudAndClient({ rateLimit: { limit: 2, refillPerSecond: 0.5 } });
     cloud.setRateLimitRemaining(0);
     await expect(client.list({})).resolves.toEqual([]);
@@ -92,15 +92,15 @@ describe('5xx answers', () => {
 
   test('end in a TransientProviderError once the retries are spent', async () => {
     const { cloud, client, sleeps } = await cloudAndClient({}, { retries: 2 });
-    cloud.failNext({ count: 10, status: 503, code: 'service_error' });
+    cloud.failNext({ count: 10, code: 'unavailable' });
     const error = await client.list({}).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(TransientProviderError);
-    expect(error).toMatchObject({ httpStatus: 503, cloudCode: 'service_error' });
+    expect(error).toMatchObject({ httpStatus: 503, cloudCode: 'unavailable' });
     expect(cloud.inspect().stats.injectedErrors).toBe(3);
     expect(sleeps).toHaveLength(2);
   });
 
-  test('a 503 resource_unavailable is InsufficientCapacityError and a 403 resource_limit_exceeded is QuotaExceededError, neither retried', async () => {
+  test('a 412 resource_unavailable is InsufficientCapacityError and a 403 resource_limit_exceeded is QuotaExceededError, neither retried', async () => {
     const { cloud, client, sleeps } = await cloudAndClient({ capacity: 0 });
     await expect(client.createServer(spec('a1'))).rejects.toBeInstanceOf(InsufficientCapacityError);
     cloud.updateSettings({ capacity: 10, quota: 0 });
