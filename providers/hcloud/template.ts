@@ -1,7 +1,8 @@
 // The snapshot template of a Hetzner Cloud server type: what every server of the type is created from.
 import { z } from 'zod';
-import { InvalidRequestError, LABEL, type Labels, type SnapshotTemplate } from '../contract.ts';
+import { LABEL, type Labels, type SnapshotTemplate } from '../contract.ts';
 import type { ServerCreateSpec } from '../hetzner-api/client.ts';
+import { parseTemplate } from '../hetzner-api/template.ts';
 
 /** A Hetzner label key or value as the API accepts it (63 characters; letters and digits at both ends). */
 const LABEL_VALUE = /^(?:[a-zA-Z0-9](?:[-_.a-zA-Z0-9]{0,61}[a-zA-Z0-9])?)?$/;
@@ -57,9 +58,7 @@ export type HcloudSnapshotRef = HcloudTemplate['snapshot'];
 
 /** `template` as an HcloudTemplate; throws InvalidRequestError naming every bad or unknown field. */
 export function parseHcloudTemplate(template: SnapshotTemplate): HcloudTemplate {
-  const parsed = templateSchema.safeParse(template);
-  if (!parsed.success) throw new InvalidRequestError(`invalid Hetzner Cloud snapshot template: ${z.prettifyError(parsed.error)}`);
-  return parsed.data;
+  return parseTemplate(templateSchema, template, 'Hetzner Cloud');
 }
 
 /**
