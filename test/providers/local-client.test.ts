@@ -181,6 +181,16 @@ describe('observe never takes a failure for deletion', () => {
     await expect(client.observe('')).rejects.toBeInstanceOf(InvalidRequestError);
     expect(cloud.inspect().stats.total).toBe(0);
   });
+
+  test('the token is cut out of every error message, also one the cloud echoes', async () => {
+    const token = 'local-secret-token';
+    const { cloud, client } = await cloudAndClient({ token });
+    cloud.failNext({ count: 1, code: 'invalid_input', message: `token ${token} is not allowed here` });
+    const failure = (await client.list({}).catch((error: unknown) => error)) as Error;
+    expect(failure).toBeInstanceOf(InvalidRequestError);
+    expect(failure.message).toMatch(/^GET \/servers\?\S+: HTTP 422 invalid_input: token \[redacted\] is not allowed here$/);
+    expect(failure.message).not.toContain(token);
+  });
 });
 
 describe('the API side', () => {
