@@ -100,6 +100,8 @@ const serverSchema = z.looseObject({
 });
 type ServerBody = z.infer<typeof serverSchema>;
 const pagination = z.looseObject({ pagination: z.looseObject({ next_page: z.number().int().nullable() }) });
+/** A page of a list answer: its `meta.pagination.next_page` is null on the last page. */
+type Paged = { meta: z.infer<typeof pagination> };
 const serverPage = z.looseObject({ servers: z.array(serverSchema), meta: pagination });
 const actionSchema = z.looseObject({
   id: z.number().int(),
@@ -226,12 +228,12 @@ export class HetznerApiClient implements ServerApi {
     }
   }
 
-  /** Every item of a paginated collection, `per_page` 50, reading `key` of each page. */
-  async #allPages<T>(path: string, query: Record<string, string>, schema: z.ZodType<{ meta: { pagination: { next_page: number | null } } } & T>): Promise<T[]> {
+  /** Every page of the collection at `path` with `query`, 50 items a page, each read with `schema`. */
+  async #allPages<T extends Paged>(path: string, query: Record<string, string>, schema: z.ZodType<T>): Promise<T[]> {
     const pages: T[] = [];
     for (let page: number | null = 1; page !== null; ) {
       const url: string = `${path}?${new URLSearchParams({ ...query, page: String(page), per_page: String(PER_PAGE) })}`;
-      const answer: { meta: { pagination: { next_page: number | null } } } & T = read(schema, await this.#getCollection(url), `GET ${path}`);
+      const answer: T = read(schema, await this.#getCollection(url), `GET ${path}`);
       pages.push(answer);
       page = answer.meta.pagination.next_page;
     }
