@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { openPulumiDeployment } from '../providers/pulumi-deployment.ts';
+import { openPulumiDeployment } from '../src/conformance/pulumi-deployment.ts';
 import { localCloudProvider } from '../providers/local/index.ts';
 import { startEngineWorld } from '../test/support/engine-world.ts';
 

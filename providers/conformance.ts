@@ -1,7 +1,8 @@
 // The conformance suite every provider must pass: a list of named steps, run in order against one server, that
 // any test runner can run (see test/providers/conformance-local.test.ts). It creates and deletes the server
-// through a ServerDeployment (normally `pulumi up`, see pulumi-deployment.ts) and checks everything else
-// through the provider's API side.
+// through a ServerDeployment (normally `pulumi up`, see src/conformance/pulumi-deployment.ts) and checks
+// everything else through the provider's API side, and, where the harness can read it, the cloud's own record of
+// what the server went through.
 import {
   LABEL,
   observeStatus,
@@ -37,11 +38,13 @@ export interface ConformanceSubject {
   /** Observe this often while waiting (default 100 ms). */
   pollIntervalMs?: number;
   /**
-   * True when the provider's steps last several poll intervals: the suite then insists on seeing `starting`,
-   * `rebooting`, `stopping` and `deleting` on the way (otherwise a reboot that does nothing would pass). It
-   * observes while `up` runs, so the steps need not outlast `up`.
+   * The cloud's own record of every status server `providerId` entered, oldest first, in our terms (`deleted`
+   * once it is gone): a hook of the test harness (a simulator or a fake keeps the record), not of the provider
+   * contract. With it, each step insists that the server went through `starting`, `rebooting`, `stopping` and
+   * `deleting` on the way and through nothing it should not, however short each step was (otherwise a reboot that
+   * does nothing would pass); polling alone could only catch a short step by luck.
    */
-  observesTransitions?: boolean;
+  statusHistory?: (providerId: string) => readonly ServerStatus[] | Promise<readonly ServerStatus[]>;
 }
 
 /** Which optional operations the provider claims; the suite checks the claim and exercises them. */
@@ -116,12 +119,31 @@ export function conformanceSuite(
     return { ids, seen };
   }
 
+  /** How many entries of the cloud's status history earlier steps have checked. */
+  let historyChecked = 0;
+
   /**
-   * Observes until `target`, continuing the history `seen` and failing on any status outside `allowed`; with
-   * observesTransitions, fails unless `mustSee` was among the statuses seen.
+   * With the cloud's status history: fails unless the entries since the last step went only through `allowed`,
+   * passed `mustSee`, and ended at `target`.
+   */
+  async function checkHistory(target: ServerStatus, allowed: readonly ServerStatus[], mustSee: ServerStatus): Promise<void> {
+    const { statusHistory } = subject();
+    if (!statusHistory) return;
+    const history = await statusHistory(providerId);
+    const step = history.slice(historyChecked);
+    const told = `the cloud recorded server ${providerId} going ${[...history.slice(Math.max(0, historyChecked - 1), historyChecked), ...step].join(' → ') || '(nowhere)'}`;
+    for (const status of step) check(status === target || allowed.includes(status), `${told}: '${status}' is not allowed on the way to '${target}'`);
+    check(step.at(-1) === target, `${told}: it did not end at '${target}'`);
+    check(step.includes(mustSee), `${told} without ever being '${mustSee}'`);
+    historyChecked = history.length;
+  }
+
+  /**
+   * Observes until `target`, continuing the statuses `seen` and failing on any status outside `allowed`; then
+   * checks the cloud's history of the step, where the harness gives it (see checkHistory).
    */
   async function waitFor(target: ServerStatus, allowed: readonly ServerStatus[], mustSee: ServerStatus, seen: ServerStatus[] = []): Promise<void> {
-    const { provider, stepTimeoutMs = 60_000, pollIntervalMs = 100, observesTransitions = false } = subject();
+    const { provider, stepTimeoutMs = 60_000, pollIntervalMs = 100 } = subject();
     const history = () => seen.join(' → ');
     for (const status of seen) check(status === target || allowed.includes(status), `server ${providerId} went ${history()}: '${status}' is not allowed on the way to '${target}'`);
     const deadline = Date.now() + stepTimeoutMs;
@@ -133,7 +155,7 @@ export function conformanceSuite(
       check(Date.now() < deadline, `server ${providerId} did not reach '${target}' within ${stepTimeoutMs} ms (seen: ${history()})`);
       await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
     }
-    if (observesTransitions) check(seen.includes(mustSee), `server ${providerId} went ${history()} without ever being '${mustSee}'`);
+    await checkHistory(target, allowed, mustSee);
   }
 
   /** Statuses seen while the server was being created, for the step that waits for it to run. */

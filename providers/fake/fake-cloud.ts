@@ -2,7 +2,8 @@
 // (running in the engine's dynamic-provider plugin, another process) and the test (the API side) see the same
 // servers. Faults are one-shot errors queued per operation and "endless" variants: servers that never start,
 // never stop or are never deleted. Statuses are worked out from the clock when read, so nothing runs in the
-// background. Writes are atomic (write then rename); two processes changing the same server at the same
+// background. Each server keeps the steps it entered, also once it is gone, so a test can read every status it
+// went through (statusHistory) instead of hoping to catch a short one by polling. Writes are atomic (write then rename); two processes changing the same server at the same
 // moment is not supported.
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import {
   type ObservedStatus,
   type ProviderErrorKind,
   type ServerApi,
+  type ServerStatus,
   type SnapshotTemplate,
 } from '../contract.ts';
 
@@ -33,6 +35,15 @@ export interface FakeBehaviour {
   endless: EndlessVariant[];
 }
 
+type Phase = 'starting' | 'running' | 'rebooting' | 'stopping' | 'stopped' | 'deleting';
+
+/** A step a server entered: when, and how long it was to last (null: for ever). */
+export interface FakeStep {
+  phase: 'starting' | 'rebooting' | 'stopping' | 'deleting';
+  at: number;
+  ms: number | null;
+}
+
 /** One server of the fake cloud, as stored. */
 export interface FakeServerRecord {
   id: string;
@@ -40,10 +51,12 @@ export interface FakeServerRecord {
   labels: Record<string, string>;
   template: SnapshotTemplate;
   createdAt: number;
-  phase: 'starting' | 'running' | 'rebooting' | 'stopping' | 'stopped' | 'deleting';
+  phase: Phase;
   phaseSince: number;
   /** How long the phase lasts; null: it never ends. Settled phases (running, stopped) ignore it. */
   phaseMs: number | null;
+  /** Every step the server entered, oldest first. */
+  history: FakeStep[];
 }
 
 /** What a server is created from. */
@@ -71,6 +84,7 @@ export class FakeCloud implements ServerApi {
   constructor(stateDir: string) {
     this.stateDir = stateDir;
     mkdirSync(join(stateDir, 'servers'), { recursive: true });
+    mkdirSync(join(stateDir, 'gone'), { recursive: true });
     for (const operation of OPERATIONS) mkdirSync(join(stateDir, 'faults', operation), { recursive: true });
   }
 
@@ -116,7 +130,35 @@ export class FakeCloud implements ServerApi {
       .sort((a, b) => a.createdAt - b.createdAt);
   }
 
+  /**
+   * Every status server `id` went through, oldest first, in our terms (`deleted` once it is gone), however short
+   * each step was; empty for an id the cloud never had.
+   */
+  statusHistory(id: string): ServerStatus[] {
+    const record = this.#current(id) ?? this.#read(join(this.stateDir, 'gone', `${id}.json`));
+    if (!record) return [];
+    const statuses: ServerStatus[] = [];
+    const push = (status: ServerStatus) => {
+      if (statuses.at(-1) !== status) statuses.push(status);
+    };
+    record.history.forEach((step, index) => {
+      push(step.phase);
+      const endedBefore = record.history[index + 1]?.at ?? Date.now();
+      const outcome = OUTCOME[step.phase];
+      if (step.ms !== null && step.at + step.ms <= endedBefore) push(outcome === 'gone' ? 'deleted' : outcome);
+    });
+    return statuses;
+  }
+
   // -- internals ---------------------------------------------------------------------------------------------
+
+  #read(path: string): FakeServerRecord | undefined {
+    try {
+      return JSON.parse(readFileSync(path, 'utf8')) as FakeServerRecord;
+    } catch {
+      return undefined;
+    }
+  }
 
   /** Throws the first pending fault of `operation`, if any (taken atomically: only one caller gets it). */
   #strike(operation: FakeOperation): void {
@@ -140,19 +182,15 @@ export class FakeCloud implements ServerApi {
 
   /** The record of server `id` as it is now (finished steps applied), or undefined when it does not exist. */
   #current(id: string): FakeServerRecord | undefined {
-    let record: FakeServerRecord;
-    try {
-      record = JSON.parse(readFileSync(this.#path(id), 'utf8')) as FakeServerRecord;
-    } catch {
-      return undefined;
-    }
+    const record = this.#read(this.#path(id));
+    if (!record) return undefined;
     if (!(record.phase in OUTCOME) || record.phaseMs === null || Date.now() < record.phaseSince + record.phaseMs) return record;
     const outcome = OUTCOME[record.phase as keyof typeof OUTCOME];
     if (outcome === 'gone') {
       try {
-        unlinkSync(this.#path(id));
+        renameSync(this.#path(id), join(this.stateDir, 'gone', `${id}.json`));
       } catch {
-        // already removed by another reader
+        // already moved by another reader
       }
       return undefined;
     }
@@ -169,7 +207,8 @@ export class FakeCloud implements ServerApi {
   #enter(record: FakeServerRecord, phase: 'starting' | 'rebooting' | 'stopping' | 'deleting', endless: EndlessVariant | undefined): void {
     const behaviour = this.behaviour();
     const never = endless !== undefined && behaviour.endless.includes(endless);
-    writeAtomically(this.#path(record.id), { ...record, phase, phaseSince: Date.now(), phaseMs: never ? null : behaviour.delays[phase] });
+    const step: FakeStep = { phase, at: Date.now(), ms: never ? null : behaviour.delays[phase] };
+    writeAtomically(this.#path(record.id), { ...record, phase, phaseSince: step.at, phaseMs: step.ms, history: [...record.history, step] } satisfies FakeServerRecord);
   }
 
   #observed(record: FakeServerRecord): ObservedServer {
@@ -196,7 +235,7 @@ export class FakeCloud implements ServerApi {
     const existing = this.servers().find((server) => server.labels[LABEL.serverId] === serverId && server.phase !== 'deleting');
     if (existing) return this.#observed(existing);
     const now = Date.now();
-    const record: FakeServerRecord = { id: randomUUID(), name: spec.name, labels: { ...spec.labels }, template: spec.template, createdAt: now, phase: 'starting', phaseSince: now, phaseMs: 0 };
+    const record: FakeServerRecord = { id: randomUUID(), name: spec.name, labels: { ...spec.labels }, template: spec.template, createdAt: now, phase: 'starting', phaseSince: now, phaseMs: 0, history: [] };
     this.#enter(record, 'starting', 'never-starts');
     return this.#observed(this.#current(record.id) ?? record);
   }

@@ -1,16 +1,40 @@
-// Hetzner Cloud as a provider of the contract: its Pulumi side (program.ts) and its API side (api-client.ts).
+// Hetzner Cloud as a provider of the contract: its Pulumi side (program.ts, the hcloud Pulumi plugin) and its API
+// side (the shared Hetzner API client of ../hetzner-api, pointed at Hetzner).
 import type * as pulumi from '@pulumi/pulumi';
 import type { DeclaredServer, ProviderError, ServerDeclaration, ServerProvider, SnapshotTemplate } from '../contract.ts';
-import { HcloudApiClient, type HcloudApiOptions } from './api-client.ts';
+import { HetznerApiClient, type HetznerApiOptions } from '../hetzner-api/client.ts';
 import { hcloudErrorFromText } from './errors.ts';
 import { declareHcloudServer } from './program.ts';
 import { parseHcloudTemplate } from './template.ts';
 
-export { createServerBody, HCLOUD_ENDPOINT, HcloudApiClient, type HcloudApiOptions, type HcloudServerSpec } from './api-client.ts';
-export { errorFromHcloudAnswer, hcloudErrorFromText } from './errors.ts';
+export { HetznerApiClient, type ServerCreateSpec } from '../hetzner-api/client.ts';
+export { HETZNER_STATUS_MAPPING, RUNNING_ACTION_STATUSES } from '../hetzner-api/status.ts';
+export { hcloudErrorFromText } from './errors.ts';
 export { declareHcloudServer, type DeclaredHcloudServer, type HcloudConnection } from './program.ts';
-export { HCLOUD_STATUSES, RUNNING_ACTION_STATUSES } from './status.ts';
-export { parseHcloudTemplate, type HcloudTemplate } from './template.ts';
+export { hcloudCreateSpec, parseHcloudTemplate, type HcloudTemplate } from './template.ts';
+
+/** The public Hetzner Cloud API. */
+export const HCLOUD_ENDPOINT = 'https://api.hetzner.cloud/v1';
+
+/**
+ * How the API side reaches Hetzner Cloud: the shared client's options, with the endpoint defaulting to the public
+ * API and the token to `$HCLOUD_TOKEN` (required: a request without one is a ProviderAuthError, sent nowhere).
+ * Delete shuts a running server down gracefully first, as the Pulumi side's `shutdownBeforeDeletion` does.
+ */
+export type HcloudApiOptions = Omit<HetznerApiOptions, 'endpoint' | 'cloudName' | 'missingTokenHint' | 'shutdownBeforeDelete'> & { endpoint?: string };
+
+/** The API side of the hcloud provider: a HetznerApiClient for Hetzner Cloud with `options`. */
+export function hcloudApiClient(options: HcloudApiOptions = {}): HetznerApiClient {
+  const token = options.token ?? (process.env.HCLOUD_TOKEN || undefined);
+  return new HetznerApiClient({
+    ...options,
+    endpoint: options.endpoint ?? HCLOUD_ENDPOINT,
+    ...(token === undefined ? {} : { token }),
+    cloudName: 'Hetzner Cloud',
+    missingTokenHint: 'set HCLOUD_TOKEN or pass a token to the hcloud provider',
+    shutdownBeforeDelete: true,
+  });
+}
 
 /** Options of the Hetzner Cloud provider: the API side's, and whether the Pulumi side gets the token explicitly. */
 export interface HcloudProviderOptions extends HcloudApiOptions {
@@ -23,17 +47,18 @@ export interface HcloudProviderOptions extends HcloudApiOptions {
 
 /**
  * The Hetzner Cloud provider. Its Pulumi side declares one hcloud Server per server (declareHcloudServer, with an
- * explicit provider when an endpoint or an explicit token is configured); its API side is an HcloudApiClient.
+ * explicit provider when an endpoint or an explicit token is configured); its API side is hcloudApiClient(options).
  * `parseDeploymentError` reads the typed error out of a failed `up`'s text. Throws InvalidRequestError for a bad
  * endpoint.
  */
 export function hcloudProvider(
   options: HcloudProviderOptions = {},
-): ServerProvider & { readonly api: HcloudApiClient; parseDeploymentError(text: string): ProviderError | undefined } {
-  const api = new HcloudApiClient(options);
+): ServerProvider & { readonly api: HetznerApiClient; parseDeploymentError(text: string): ProviderError | undefined } {
+  const { tokenInState, ...apiOptions } = options;
+  const api = hcloudApiClient(apiOptions);
   const connection = {
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
-    ...(options.tokenInState && options.token !== undefined ? { token: options.token } : {}),
+    ...(tokenInState && options.token !== undefined ? { token: options.token } : {}),
   };
   return {
     name: 'hcloud',

@@ -3,7 +3,8 @@
 import * as hcloud from '@pulumi/hcloud';
 import * as pulumi from '@pulumi/pulumi';
 import { serverLabels, serverName, validateDeclaration, type ServerDeclaration } from '../contract.ts';
-import { parseHcloudTemplate, labelSelector, type HcloudSnapshotRef } from './template.ts';
+import { labelSelector } from '../hetzner-api/label-selector.ts';
+import { parseHcloudTemplate, type HcloudSnapshotRef } from './template.ts';
 
 /** How the Pulumi side reaches Hetzner Cloud. */
 export interface HcloudConnection {

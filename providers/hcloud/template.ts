@@ -1,6 +1,8 @@
 // The snapshot template of a Hetzner Cloud server type: what every server of the type is created from.
 import { z } from 'zod';
-import { InvalidRequestError, LABEL, type SnapshotTemplate } from '../contract.ts';
+import { LABEL, type Labels, type SnapshotTemplate } from '../contract.ts';
+import type { ServerCreateSpec } from '../hetzner-api/client.ts';
+import { parseTemplate } from '../hetzner-api/template.ts';
 
 /** A Hetzner label key or value as the API accepts it (63 characters; letters and digits at both ends). */
 const LABEL_VALUE = /^(?:[a-zA-Z0-9](?:[-_.a-zA-Z0-9]{0,61}[a-zA-Z0-9])?)?$/;
@@ -56,14 +58,26 @@ export type HcloudSnapshotRef = HcloudTemplate['snapshot'];
 
 /** `template` as an HcloudTemplate; throws InvalidRequestError naming every bad or unknown field. */
 export function parseHcloudTemplate(template: SnapshotTemplate): HcloudTemplate {
-  const parsed = templateSchema.safeParse(template);
-  if (!parsed.success) throw new InvalidRequestError(`invalid Hetzner Cloud snapshot template: ${z.prettifyError(parsed.error)}`);
-  return parsed.data;
+  return parseTemplate(templateSchema, template, 'Hetzner Cloud');
 }
 
-/** A Hetzner label selector (`k1=v1,k2=v2`) matching resources that carry all of `labels`. */
-export function labelSelector(labels: Readonly<Record<string, string>>): string {
-  return Object.entries(labels)
-    .map(([key, value]) => `${key}=${value}`)
-    .join(',');
+/**
+ * What `POST /servers` needs to create server `name` with the project's `labels` from `template`: the same
+ * fields the Pulumi side gives its hcloud.Server (template labels first, the project's own over them).
+ */
+export function hcloudCreateSpec(name: string, labels: Labels, template: HcloudTemplate): ServerCreateSpec {
+  return {
+    name,
+    labels: { ...template.labels, ...labels },
+    serverType: template.serverType,
+    location: template.location,
+    image: template.snapshot,
+    ...(template.sshKeys ? { sshKeys: template.sshKeys } : {}),
+    ...(template.userData === undefined ? {} : { userData: template.userData }),
+    ...(template.firewallIds ? { firewallIds: template.firewallIds } : {}),
+    ...(template.networks ? { networkIds: template.networks.map((network) => network.networkId) } : {}),
+    ...(template.placementGroupId === undefined ? {} : { placementGroupId: template.placementGroupId }),
+    ...(template.publicIpv4 === undefined ? {} : { publicIpv4: template.publicIpv4 }),
+    ...(template.publicIpv6 === undefined ? {} : { publicIpv6: template.publicIpv6 }),
+  };
 }

@@ -1,22 +1,23 @@
-// The local cloud as a provider of the contract: its Pulumi side (LocalServer) and its API side (LocalCloudClient).
+// The local cloud as a provider of the contract: its Pulumi side (LocalServer) and its API side (the shared
+// Hetzner API client, pointed at the local cloud).
 import type * as pulumi from '@pulumi/pulumi';
 import { serverLabels, serverName, validateDeclaration, type DeclaredServer, type ServerDeclaration, type ServerProvider, type SnapshotTemplate } from '../contract.ts';
-import { LocalCloudClient, type LocalCloudClientOptions } from './client.ts';
+import type { HetznerApiClient } from '../hetzner-api/client.ts';
+import { localCloudClient, type LocalCloudClientOptions } from './client.ts';
 import { LocalServer } from './resource.ts';
 import { parseLocalTemplate } from './template.ts';
 
-export { LocalCloudClient, labelSelector, type CreateServerSpec, type LocalCloudClientOptions } from './client.ts';
+export { localCloudClient, type LocalCloudClientOptions } from './client.ts';
 export { LocalServer, type LocalServerArgs } from './resource.ts';
-export { LOCAL_CLOUD_STATUSES } from './status.ts';
-export { parseLocalTemplate, type LocalTemplate } from './template.ts';
+export { localCreateSpec, parseLocalTemplate, type LocalTemplate } from './template.ts';
 
 /**
  * The local cloud provider for the cloud at `options.endpoint`. Its Pulumi side declares one LocalServer per
  * server (resource and cloud name = the server id, labels from serverLabels, the token as a Pulumi secret); its
- * API side is a LocalCloudClient with `options`. Throws InvalidRequestError for a bad endpoint.
+ * API side is localCloudClient(options). Throws InvalidRequestError for a bad endpoint.
  */
-export function localCloudProvider(options: LocalCloudClientOptions): ServerProvider & { readonly api: LocalCloudClient } {
-  const api = new LocalCloudClient(options);
+export function localCloudProvider(options: LocalCloudClientOptions): ServerProvider & { readonly api: HetznerApiClient } {
+  const api = localCloudClient(options);
   return {
     name: 'local',
     api,

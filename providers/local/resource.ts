@@ -1,5 +1,5 @@
 // The Pulumi side of the local cloud provider: a dynamic resource whose create and delete go through the API
-// client. Pulumi serializes the provider's methods into the state and runs them in its dynamic-provider plugin
+// client (client.ts). Pulumi serializes the provider's methods into the state and runs them in its dynamic-provider plugin
 // (another process), so the methods capture nothing but the client module's URL (a string) and load the client
 // with a dynamic import each time they run.
 import * as pulumi from '@pulumi/pulumi';
@@ -40,14 +40,7 @@ const localServerProvider: pulumi.dynamic.ResourceProvider<LocalServerProperties
   async create(inputs) {
     const local = await import(CLIENT_MODULE);
     try {
-      const client = new local.LocalCloudClient({ endpoint: inputs.endpoint, token: inputs.token || undefined });
-      const server = await client.createServer({
-        name: inputs.name,
-        size: inputs.size,
-        snapshot: inputs.snapshot,
-        location: inputs.location,
-        labels: inputs.labels,
-      });
+      const server = await local.createLocalServer(inputs);
       return { id: server.providerId, outs: { ...inputs, ipv4: server.ipv4 ?? '' } };
     } catch (error) {
       throw local.markProviderError(error);
@@ -57,8 +50,7 @@ const localServerProvider: pulumi.dynamic.ResourceProvider<LocalServerProperties
   async read(id, props) {
     const local = await import(CLIENT_MODULE);
     try {
-      const client = new local.LocalCloudClient({ endpoint: props!.endpoint, token: props!.token || undefined });
-      const server = await client.observe(id);
+      const server = await local.observeLocalServer(props!.endpoint, props!.token, id);
       return { id, props: { ...props!, ipv4: server.ipv4 ?? '', labels: server.labels } };
     } catch (error) {
       if (error instanceof local.ServerNotFoundError) return { id: '', props: {} as LocalServerOutputs };
@@ -74,8 +66,7 @@ const localServerProvider: pulumi.dynamic.ResourceProvider<LocalServerProperties
   async delete(id, props) {
     const local = await import(CLIENT_MODULE);
     try {
-      const client = new local.LocalCloudClient({ endpoint: props.endpoint, token: props.token || undefined });
-      await client.deleteServer(id);
+      await local.deleteLocalServer(props.endpoint, props.token, id);
     } catch (error) {
       throw local.markProviderError(error);
     }

@@ -1,8 +1,11 @@
+// The snapshot template of a local cloud server type, and the create request it makes.
 import { z } from 'zod';
-import { InvalidRequestError, type SnapshotTemplate } from '../contract.ts';
+import type { Labels, SnapshotTemplate } from '../contract.ts';
+import type { ServerCreateSpec } from '../hetzner-api/client.ts';
+import { parseTemplate } from '../hetzner-api/template.ts';
 
 const templateSchema = z.strictObject({
-  /** The snapshot servers boot from: its id or description in the local cloud. */
+  /** The snapshot servers boot from: its id, or its description (the newest available snapshot that has it). */
   snapshot: z.string().min(1),
   /** The local cloud's server size (`server_type` in its API), e.g. `small`. */
   size: z.string().min(1),
@@ -15,7 +18,16 @@ export type LocalTemplate = z.infer<typeof templateSchema>;
 
 /** `template` as a LocalTemplate; throws InvalidRequestError naming each bad or unknown field. */
 export function parseLocalTemplate(template: SnapshotTemplate): LocalTemplate {
-  const parsed = templateSchema.safeParse(template);
-  if (!parsed.success) throw new InvalidRequestError(`invalid local cloud snapshot template: ${z.prettifyError(parsed.error)}`);
-  return parsed.data;
+  return parseTemplate(templateSchema, template, 'local cloud');
+}
+
+/** What `POST /servers` needs to create server `name` with `labels` from `template` (a snapshot named by digits is an id). */
+export function localCreateSpec(name: string, labels: Labels, template: LocalTemplate): ServerCreateSpec {
+  return {
+    name,
+    labels,
+    serverType: template.size,
+    image: /^\d+$/.test(template.snapshot) ? { id: template.snapshot } : { description: template.snapshot },
+    ...(template.location === undefined ? {} : { location: template.location }),
+  };
 }

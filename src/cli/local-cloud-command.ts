@@ -97,7 +97,7 @@ export function registerLocalCloudCommand(program: Command): Command {
     .option('--stop-delay <ms>', 'how long a server is stopping', integer(0, 3_600_000))
     .option('--reboot-delay <ms>', 'how long a server is rebooting', integer(0, 3_600_000))
     .option('--delete-delay <ms>', 'how long a server is deleting', integer(0, 3_600_000))
-    .option('--capacity <servers>', 'servers the cloud can hold (more: 503 resource_unavailable)', integer(0, 1_000_000))
+    .option('--capacity <servers>', 'servers the cloud can hold (more: 412 resource_unavailable)', integer(0, 1_000_000))
     .option('--quota <servers>', 'servers the project may have (more: 403 resource_limit_exceeded)', integer(0, 1_000_000))
     .option('--rate-limit <requests>', 'size of the rate-limit bucket (default 3600)', integer(1, 1_000_000))
     .option('--rate-refill <per-second>', 'requests added to the bucket each second (default 1)', decimal(0.001, 1_000_000))

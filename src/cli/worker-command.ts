@@ -56,9 +56,11 @@ export function registerWorkerCommand(program: Command): void {
       const settings = runtimeSettings();
       const jobStoreUrl = process.env.DYNAMIC_SERVERS_JOBS_URL || settings.databaseUrl;
       const name = `${hostname()}-${process.pid}`;
+      // `on`, not `once`: the Automation API runs the Pulumi CLI through execa, whose signal-exit re-raises a signal
+      // that no other listener still handles, which would kill the worker in the middle of `pulumi up`.
       const signal = new Promise<string>((done) => {
-        process.once('SIGTERM', () => done('SIGTERM'));
-        process.once('SIGINT', () => done('SIGINT'));
+        process.on('SIGTERM', () => done('SIGTERM'));
+        process.on('SIGINT', () => done('SIGINT'));
       });
 
       await prepareJobStore(jobStoreUrl);

@@ -1,9 +1,14 @@
-// The local cloud's `/v1` API, shaped like the Hetzner Cloud API: servers, server actions, actions and images.
+// The local cloud's `/v1` API, following the Hetzner Cloud API reference for the endpoints the product and common
+// clients use: servers (list, create, get, update, delete), server actions (poweron, poweroff, shutdown, reboot,
+// reset; list and get), actions, images, server types, locations and pricing.
 import { z } from 'zod';
+import { findByIdOrName, locationView, pricingView, serverTypeView } from './catalogue.ts';
 import type { CloudStore, StoredAction, StoredServer } from './cloud-store.ts';
-import { CloudApiError, invalidInput } from './errors.ts';
+import { CloudApiError, invalidField, invalidInput, notFound } from './errors.ts';
 import { matchesSelector, parseLabelSelector } from './label-selector.ts';
-import { isStep, type Command } from './state-machine.ts';
+import { idFrom, paginate, sortItems, type SortKeys } from './listing.ts';
+import { apiStatus, HETZNER_SERVER_STATUSES, type Command } from './state-machine.ts';
+import { actionView, imageView, serverView } from './views.ts';
 
 /** A request to the API, its path taken after `/v1`. */
 export interface ApiRequest {
@@ -11,6 +16,8 @@ export interface ApiRequest {
   path: string;
   query: URLSearchParams;
   body: unknown;
+  /** `http://host:port` as the client addressed the cloud, for links in the answer. */
+  origin: string;
 }
 
 /** A successful answer: HTTP status and JSON body. */
@@ -24,148 +31,220 @@ export function routeKey(method: string, path: string): string {
   return `${method} ${path.replace(/\/\d+(?=\/|$)/g, '/{id}')}`;
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-/** A server as the API shows it (a subset of Hetzner's server object with the same field names). */
-export function serverView(server: StoredServer): Record<string, unknown> {
-  return {
-    id: server.id,
-    name: server.name,
-    status: server.lifecycle.status,
-    created: iso(server.createdAt),
-    public_net: { ipv4: { ip: server.ipv4, blocked: false, dns_ptr: `static.${server.ipv4}.local` }, ipv6: null, floating_ips: [], firewalls: [] },
-    private_net: [],
-    server_type: { name: server.serverType },
-    datacenter: { name: `${server.location}-dc1`, location: { name: server.location } },
-    image: { id: server.image.id, type: 'snapshot', status: 'available', name: null, description: server.image.description },
-    labels: server.labels,
-    locked: isStep(server.lifecycle.status),
-    protection: { delete: false, rebuild: false },
-  };
-}
-
-/** An action as the API shows it. */
-export function actionView(action: StoredAction): Record<string, unknown> {
-  return {
-    id: action.id,
-    command: action.command,
-    status: action.status,
-    progress: action.status === 'success' ? 100 : 0,
-    started: iso(action.startedAt),
-    finished: iso(action.finishedAt),
-    resources: [{ id: action.serverId, type: 'server' }],
-    error: null,
-  };
-}
+const idOrName = z.union([z.string().min(1), z.number().int().positive()]);
+const labels = z.record(z.string(), z.string());
 
 const createServerBody = z.looseObject({
   name: z.string(),
-  server_type: z.union([z.string(), z.number()]).transform(String),
-  image: z.union([z.string(), z.number()]),
-  location: z.string().optional(),
-  labels: z.record(z.string(), z.string()).optional(),
+  server_type: idOrName,
+  image: idOrName,
+  location: idOrName.optional(),
+  labels: labels.optional(),
+  start_after_create: z.boolean().optional(),
+  user_data: z.string().optional(),
+  ssh_keys: z.array(idOrName).optional(),
+  firewalls: z.array(z.looseObject({ firewall: z.number().int().positive() })).optional(),
+  networks: z.array(z.number().int().positive()).optional(),
+  placement_group: z.number().int().positive().optional(),
+  public_net: z.looseObject({ enable_ipv4: z.boolean().optional(), enable_ipv6: z.boolean().optional() }).optional(),
 });
 
-const SERVER_ACTIONS: Record<string, Exclude<Command, 'create_server' | 'delete_server'>> = {
-  shutdown: 'shutdown_server',
-  poweroff: 'poweroff_server',
+const updateServerBody = z.strictObject({ name: z.string().optional(), labels: labels.optional() });
+
+const SERVER_ACTIONS: Readonly<Record<string, Exclude<Command, 'create_server' | 'delete_server'>>> = {
   poweron: 'start_server',
+  poweroff: 'stop_server',
+  shutdown: 'shutdown_server',
   reboot: 'reboot_server',
+  reset: 'reset_server',
 };
 
-function positiveInteger(query: URLSearchParams, name: string, fallback: number, max: number): number {
-  const raw = query.get(name);
-  if (raw === null) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > max) throw invalidInput(`${name} must be an integer from 1 to ${max}`);
-  return value;
+const SERVER_SORT: SortKeys<StoredServer> = { id: (server) => server.id, name: (server) => server.name, created: (server) => server.createdAt };
+const ACTION_SORT: SortKeys<StoredAction> = {
+  id: (action) => action.id,
+  command: (action) => action.command,
+  status: (action) => action.status,
+  started: (action) => action.startedAt,
+  finished: (action) => action.finishedAt,
+};
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const fields = new Map<string, string[]>();
+  for (const issue of parsed.error.issues) {
+    const name = String(issue.path[0] ?? 'body');
+    fields.set(name, [...(fields.get(name) ?? []), issue.message]);
+  }
+  throw invalidInput(`invalid input in fields '${[...fields.keys()].join("', '")}'`, [...fields].map(([name, messages]) => ({ name, messages })));
 }
 
-function idFrom(segment: string, what: string): number {
-  const id = Number(segment);
-  if (!Number.isSafeInteger(id) || id < 1) throw invalidInput(`invalid ${what} ID '${segment}'`);
-  return id;
+/** The values of the multi-valued filter `name`, each checked against `allowed`. */
+function filterValues(query: URLSearchParams, name: string, allowed: readonly string[]): string[] {
+  const values = query.getAll(name);
+  for (const value of values) if (!allowed.includes(value)) throw invalidField(name, `'${value}' is not one of ${allowed.join(', ')}`);
+  return values;
+}
+
+/** A paginated list answer: `{ [key]: items, meta }`. */
+function listAnswer<T>(key: string, items: readonly T[], query: URLSearchParams, view: (item: T) => unknown): ApiResponse {
+  const page = paginate(items, query);
+  return { status: 200, body: { [key]: page.items.map(view), meta: page.meta } };
 }
 
 function listServers(store: CloudStore, query: URLSearchParams): ApiResponse {
   const selector = parseLabelSelector(query.get('label_selector') ?? '');
   const name = query.get('name');
-  const statuses = query.getAll('status');
+  const statuses = filterValues(query, 'status', HETZNER_SERVER_STATUSES);
   const matching = store
     .servers()
     .filter((server) => matchesSelector(server.labels, selector))
     .filter((server) => name === null || server.name === name)
-    .filter((server) => statuses.length === 0 || statuses.includes(server.lifecycle.status));
-  const perPage = positiveInteger(query, 'per_page', 25, 50);
-  const page = positiveInteger(query, 'page', 1, Number.MAX_SAFE_INTEGER);
-  const lastPage = Math.max(1, Math.ceil(matching.length / perPage));
-  return {
-    status: 200,
-    body: {
-      servers: matching.slice((page - 1) * perPage, page * perPage).map(serverView),
-      meta: {
-        pagination: {
-          page,
-          per_page: perPage,
-          previous_page: page > 1 ? page - 1 : null,
-          next_page: page < lastPage ? page + 1 : null,
-          last_page: lastPage,
-          total_entries: matching.length,
-        },
-      },
-    },
-  };
+    .filter((server) => statuses.length === 0 || statuses.includes(apiStatus(server.lifecycle.status)));
+  return listAnswer('servers', sortItems(matching, query, SERVER_SORT), query, (server) => serverView(server, store.catalogue.locations));
 }
 
 function createServer(store: CloudStore, body: unknown): ApiResponse {
-  const parsed = createServerBody.safeParse(body);
-  if (!parsed.success) {
-    throw invalidInput(
-      'invalid input in fields ' + [...new Set(parsed.error.issues.map((issue) => String(issue.path[0] ?? 'body')))].join(', '),
-      parsed.error.issues.map((issue) => ({ name: String(issue.path[0] ?? 'body'), messages: [issue.message] })),
-    );
-  }
-  const { server, action } = store.create({
-    name: parsed.data.name,
-    serverType: parsed.data.server_type,
-    image: parsed.data.image,
-    location: parsed.data.location,
-    labels: parsed.data.labels ?? {},
+  const input = parseBody(createServerBody, body);
+  const { server, action, nextActions } = store.create({
+    name: input.name,
+    serverType: input.server_type,
+    image: input.image,
+    ...(input.location === undefined ? {} : { location: input.location }),
+    labels: input.labels ?? {},
+    startAfterCreate: input.start_after_create ?? true,
+    userData: input.user_data ?? null,
+    sshKeys: (input.ssh_keys ?? []).map(String),
+    firewallIds: (input.firewalls ?? []).map((entry) => entry.firewall),
+    networkIds: input.networks ?? [],
+    placementGroupId: input.placement_group ?? null,
+    publicIpv4: input.public_net?.enable_ipv4 ?? true,
+    publicIpv6: input.public_net?.enable_ipv6 ?? true,
   });
-  return { status: 201, body: { server: serverView(server), action: actionView(action), next_actions: [], root_password: null } };
+  return {
+    status: 201,
+    body: { server: serverView(server, store.catalogue.locations), action: actionView(action), next_actions: nextActions.map(actionView), root_password: null },
+  };
+}
+
+function listActions(actions: readonly StoredAction[], query: URLSearchParams): ApiResponse {
+  const statuses = filterValues(query, 'status', ['running', 'success', 'error']);
+  const matching = actions.filter((action) => statuses.length === 0 || statuses.includes(action.status));
+  return listAnswer('actions', sortItems(matching, query, ACTION_SORT), query, actionView);
+}
+
+function serverRoutes(store: CloudStore, request: ApiRequest, segments: string[]): ApiResponse | undefined {
+  const { method, query, body } = request;
+  if (segments.length === 1) {
+    if (method === 'GET') return listServers(store, query);
+    if (method === 'POST') return createServer(store, body);
+    return undefined;
+  }
+  const serverId = idFrom(segments[1]!, 'server');
+  const view = (server: StoredServer) => serverView(server, store.catalogue.locations);
+  if (segments.length === 2) {
+    if (method === 'GET') return { status: 200, body: { server: view(store.server(serverId)) } };
+    if (method === 'PUT') return { status: 200, body: { server: view(store.update(serverId, parseBody(updateServerBody, body ?? {}))) } };
+    if (method === 'DELETE') return { status: 200, body: { action: actionView(store.command(serverId, 'delete_server')) } };
+    return undefined;
+  }
+  if (segments[2] !== 'actions') return undefined;
+  if (segments.length === 3 && method === 'GET') {
+    store.server(serverId);
+    return listActions(store.actions().filter((action) => action.serverId === serverId), query);
+  }
+  if (segments.length === 4 && method === 'GET' && /^\d+$/.test(segments[3]!)) {
+    const action = store.action(idFrom(segments[3]!, 'action'));
+    if (action.serverId !== serverId) throw notFound(`action with ID '${action.id}'`);
+    return { status: 200, body: { action: actionView(action) } };
+  }
+  const command = segments.length === 4 && method === 'POST' && Object.hasOwn(SERVER_ACTIONS, segments[3]!) ? SERVER_ACTIONS[segments[3]!] : undefined;
+  if (command) return { status: 201, body: { action: actionView(store.command(serverId, command)) } };
+  return undefined;
+}
+
+function actionRoutes(store: CloudStore, request: ApiRequest, segments: string[]): ApiResponse | undefined {
+  if (request.method !== 'GET') return undefined;
+  if (segments.length === 2) return { status: 200, body: { action: actionView(store.action(idFrom(segments[1]!, 'action'))) } };
+  const ids = request.query.getAll('id');
+  if (ids.length === 0) throw invalidField('id', 'at least one action id is required');
+  const wanted = new Set(ids.map((id) => idFrom(id, 'action')));
+  return listActions(store.actions().filter((action) => wanted.has(action.id)), request.query);
+}
+
+function imageRoutes(store: CloudStore, request: ApiRequest, segments: string[]): ApiResponse | undefined {
+  if (request.method !== 'GET') return undefined;
+  if (segments.length === 2) {
+    const image = store.images.find((candidate) => candidate.id === idFrom(segments[1]!, 'image'));
+    if (!image) throw notFound(`image with ID '${segments[1]}'`);
+    return { status: 200, body: { image: imageView(image) } };
+  }
+  const { query } = request;
+  const selector = parseLabelSelector(query.get('label_selector') ?? '');
+  const types = filterValues(query, 'type', ['system', 'snapshot', 'backup', 'app']);
+  const statuses = filterValues(query, 'status', ['available', 'creating', 'unavailable']);
+  const name = query.get('name');
+  const architectures = filterValues(query, 'architecture', ['x86', 'arm']);
+  const matching = store.images.filter(
+    (image) =>
+      matchesSelector(image.labels, selector) &&
+      (types.length === 0 || types.includes(image.type)) &&
+      (statuses.length === 0 || statuses.includes(image.status)) &&
+      (name === null || image.name === name) &&
+      (architectures.length === 0 || architectures.includes('x86')),
+  );
+  const sorted = sortItems(matching, query, { id: (image) => image.id, name: (image) => image.name, description: (image) => image.description, created: (image) => image.createdAt });
+  return listAnswer('images', sorted, query, imageView);
+}
+
+/** `GET /{collection}` and `GET /{collection}/{id}` of a catalogue collection (server types, locations). */
+function catalogueRoutes<T extends { id: number; name: string }>(
+  request: ApiRequest,
+  segments: string[],
+  entries: readonly T[],
+  keys: { one: string; many: string; what: string },
+  view: (entry: T) => unknown,
+): ApiResponse | undefined {
+  if (request.method !== 'GET') return undefined;
+  if (segments.length === 2) {
+    const entry = findByIdOrName(entries, idFrom(segments[1]!, keys.what));
+    if (!entry) throw notFound(`${keys.what} with ID '${segments[1]}'`);
+    return { status: 200, body: { [keys.one]: view(entry) } };
+  }
+  const name = request.query.get('name');
+  const matching = entries.filter((entry) => name === null || entry.name === name);
+  return listAnswer(keys.many, sortItems(matching, request.query, { id: (entry) => entry.id, name: (entry) => entry.name }), request.query, view);
 }
 
 /**
  * Answers one API request, or throws the CloudApiError the API answers with (404 `not_found` for missing
- * entities, 404 `route_not_found` for unknown routes, 400 `invalid_input` for bad input, ...).
+ * entities, 404 `route_not_found` for unknown routes, 422 `invalid_input` for bad input, ...).
  */
 export function handleApiRequest(store: CloudStore, request: ApiRequest): ApiResponse {
   const segments = request.path.split('/').filter(Boolean);
-  const [collection, id, sub, actionName] = segments;
-  const method = request.method;
-  if (collection === 'servers' && segments.length === 1) {
-    if (method === 'GET') return listServers(store, request.query);
-    if (method === 'POST') return createServer(store, request.body);
+  const { serverTypes, locations } = store.catalogue;
+  let answer: ApiResponse | undefined;
+  switch (segments.length <= 4 ? segments[0] : undefined) {
+    case 'servers':
+      answer = serverRoutes(store, request, segments);
+      break;
+    case 'actions':
+      answer = segments.length <= 2 ? actionRoutes(store, request, segments) : undefined;
+      break;
+    case 'images':
+      answer = segments.length <= 2 ? imageRoutes(store, request, segments) : undefined;
+      break;
+    case 'server_types':
+      answer = segments.length <= 2 ? catalogueRoutes(request, segments, serverTypes, { one: 'server_type', many: 'server_types', what: 'server type' }, (type) => serverTypeView(type, locations)) : undefined;
+      break;
+    case 'locations':
+      answer = segments.length <= 2 ? catalogueRoutes(request, segments, locations, { one: 'location', many: 'locations', what: 'location' }, locationView) : undefined;
+      break;
+    case 'pricing':
+      answer = segments.length === 1 && request.method === 'GET' ? { status: 200, body: { pricing: pricingView(store.catalogue) } } : undefined;
+      break;
   }
-  if (collection === 'servers' && id !== undefined && segments.length === 2) {
-    const serverId = idFrom(id, 'server');
-    if (method === 'GET') return { status: 200, body: { server: serverView(store.server(serverId)) } };
-    if (method === 'DELETE') return { status: 200, body: { action: actionView(store.command(serverId, 'delete_server')) } };
-  }
-  if (collection === 'servers' && id !== undefined && sub === 'actions' && actionName !== undefined && segments.length === 4 && method === 'POST') {
-    const command = Object.hasOwn(SERVER_ACTIONS, actionName) ? SERVER_ACTIONS[actionName] : undefined;
-    if (command) {
-      const action = store.command(idFrom(id, 'server'), command);
-      return { status: 201, body: { action: actionView(action) } };
-    }
-  }
-  if (collection === 'actions' && id !== undefined && segments.length === 2 && method === 'GET') {
-    return { status: 200, body: { action: actionView(store.action(idFrom(id, 'action'))) } };
-  }
-  if (collection === 'images' && segments.length === 1 && method === 'GET') {
-    const images = store.images.map((image) => ({ id: image.id, type: 'snapshot', status: 'available', name: null, description: image.description }));
-    return { status: 200, body: { images, meta: { pagination: { page: 1, per_page: images.length, previous_page: null, next_page: null, last_page: 1, total_entries: images.length } } } };
-  }
+  if (answer) return answer;
   // Not `not_found`: that code says an entity does not exist, which clients may read as proof of deletion.
-  throw new CloudApiError(404, 'route_not_found', `no route for ${method} /v1${request.path}`);
+  throw new CloudApiError('route_not_found', `no route for ${request.method} /v1${request.path}`);
 }

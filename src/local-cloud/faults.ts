@@ -1,5 +1,6 @@
 // Fault injection for the local cloud: failing requests (at a rate or the next N), steps that hang, and responses
 // lost after the cloud took the action. Rates draw from a seeded generator so a run can be repeated.
+import { ERROR_STATUS, LocalCloudConfigError } from './errors.ts';
 import type { Step } from './state-machine.ts';
 
 /** Faults that apply at a rate or for as long as they are set. */
@@ -21,8 +22,12 @@ export interface RequestMatch {
 /** An error answer to inject into the next `count` matching requests. */
 export interface InjectedError {
   count: number;
-  status: number;
+  /** The error code; a code the Hetzner API documents brings its own HTTP status. */
   code: string;
+  /** The HTTP status; required only for a code the API does not document. */
+  status?: number;
+  /** The error message (default `injected fault`). */
+  message?: string;
   match?: RequestMatch;
   /** Seconds for a Retry-After header on the injected answer. */
   retryAfterSeconds?: number;
@@ -60,8 +65,14 @@ export class FaultInjector {
     this.#random = seededRandom(seed);
   }
 
-  /** Answers the next `error.count` requests matching `error.match` with that error, before anything is done. */
+  /**
+   * Answers the next `error.count` requests matching `error.match` with that error, before anything is done.
+   * Throws LocalCloudConfigError for a code the API does not document given without a status.
+   */
   failNext(error: InjectedError): void {
+    if (error.status === undefined && ERROR_STATUS[error.code] === undefined) {
+      throw new LocalCloudConfigError(`error code '${error.code}' is not one the API documents: give its HTTP status`);
+    }
     if (error.count > 0) this.#errors.push({ ...error });
   }
 
@@ -82,10 +93,10 @@ export class FaultInjector {
     if (pending) {
       pending.count -= 1;
       if (pending.count <= 0) this.#errors.splice(this.#errors.indexOf(pending), 1);
-      return { status: pending.status, code: pending.code, retryAfterSeconds: pending.retryAfterSeconds };
+      return { code: pending.code, status: pending.status, message: pending.message, retryAfterSeconds: pending.retryAfterSeconds };
     }
     if (this.settings.errorRate > 0 && this.#random() < this.settings.errorRate) {
-      return { status: 500, code: 'server_error' };
+      return { code: 'server_error' };
     }
     return undefined;
   }

@@ -1,20 +1,26 @@
 // What tests and the demo can see of the local cloud without going through its API: every server with its true
-// status (hung or not) and the actions it took, counters of what the API answered; and the counts a test asserts on.
-import type { StoredServer } from './cloud-store.ts';
+// status (hung or not) and the actions it took, counters of what the API answered, the images; and the counts a
+// test asserts on.
+import type { Image, StoredServer } from './cloud-store.ts';
 import { isStep, type CloudStatus, type Command } from './state-machine.ts';
 
 /** One server as an inspection shows it. */
 export interface InspectedServer {
   id: number;
   name: string;
+  /** Its true status: `rebooting` during a reboot (which the API shows as `running` with a running action). */
   status: CloudStatus;
   labels: Readonly<Record<string, string>>;
+  serverType: string;
+  location: string;
+  imageId: number;
+  userData: string | null;
   /** True when the server is in a step that will never end (an injected hang). */
   hung: boolean;
   createdAt: string;
   /**
    * How many actions of each command the cloud took on this server (e.g. `{ create_server: 1, reboot_server: 1 }`):
-   * commands it accepted, finished no-op ones included; requests it refused (locked, conflict, injected errors)
+   * commands it accepted, finished no-op ones included; requests it refused (locked, unsupported, injected errors)
    * are not counted.
    */
   actions: Partial<Record<Command, number>>;
@@ -33,9 +39,23 @@ export interface RequestStats {
   lostResponses: number;
 }
 
+/** One API request the cloud answered (or dropped the answer of). */
+export interface RecordedRequest {
+  method: string;
+  /** The path below the host, query included (e.g. `/v1/servers?label_selector=a%3Db`). */
+  path: string;
+  /** The HTTP status answered (for a dropped answer: the status it would have had). */
+  status: number;
+  /** The error code of an error answer. */
+  code?: string;
+  /** True when the answer was dropped after the action was taken (a lost response). */
+  lost?: true;
+}
+
 /** The local cloud's state at one moment. */
 export interface CloudInspection {
   servers: InspectedServer[];
+  images: Image[];
   stats: RequestStats;
 }
 
@@ -46,6 +66,10 @@ export function inspectServer(server: StoredServer): InspectedServer {
     name: server.name,
     status: server.lifecycle.status,
     labels: { ...server.labels },
+    serverType: server.serverType.name,
+    location: server.location.name,
+    imageId: server.image.id,
+    userData: server.userData,
     hung: isStep(server.lifecycle.status) && server.lifecycle.stepEndsAt === null,
     createdAt: new Date(server.createdAt).toISOString(),
     actions: { ...server.actionCounts },

@@ -44,7 +44,7 @@ function checkValue(value: string, selector: string): string {
   return value;
 }
 
-/** Parses a `label_selector` query value. Throws a 400 `invalid_input` CloudApiError on bad syntax. */
+/** Parses a `label_selector` query value. Throws a 422 `invalid_input` CloudApiError on bad syntax. */
 export function parseLabelSelector(selector: string): LabelSelector {
   if (selector.trim() === '') return [];
   return splitTopLevel(selector).map((part): LabelRequirement => {
@@ -84,7 +84,7 @@ export function matchesSelector(labels: Readonly<Record<string, string>>, select
   });
 }
 
-/** Checks labels given to a create request. Throws a 400 `invalid_input` CloudApiError naming the bad label. */
+/** Checks labels given to a create request. Throws a 422 `invalid_input` CloudApiError naming the bad label. */
 export function validateLabels(labels: Readonly<Record<string, string>>): void {
   for (const [key, value] of Object.entries(labels)) {
     if (!KEY.test(key) || typeof value !== 'string' || !VALUE.test(value)) {

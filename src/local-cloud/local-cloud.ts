@@ -4,11 +4,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleAdminRequest } from './admin-routes.ts';
-import { handleApiRequest, routeKey, type ApiRequest } from './api-routes.ts';
-import { CloudStore } from './cloud-store.ts';
+import { handleApiRequest, routeKey, type ApiRequest, type ApiResponse } from './api-routes.ts';
+import { buildCatalogue } from './catalogue.ts';
+import { CloudStore, type StatusEntry } from './cloud-store.ts';
 import { CloudApiError } from './errors.ts';
 import { FaultInjector, type InjectedError } from './faults.ts';
-import { inspectServer, type CloudInspection, type RequestStats } from './inspection.ts';
+import { inspectServer, type CloudInspection, type RecordedRequest, type RequestStats } from './inspection.ts';
 import { applySettingsPatch, resolveOptions, type CloudSettings, type LocalCloudOptions, type SettingsPatch } from './options.ts';
 import { TokenBucket } from './rate-limiter.ts';
 
@@ -16,25 +17,38 @@ import { TokenBucket } from './rate-limiter.ts';
 export interface LocalCloud {
   /** Base URL of the cloud API, e.g. `http://127.0.0.1:40123/v1`. */
   readonly url: string;
-  /** Base URL of the admin API (`/admin/state`, `/admin/settings`, `/admin/faults/...`). */
+  /** Base URL of the admin API (`/admin/state`, `/admin/settings`, `/admin/faults/...`, ...). */
   readonly adminUrl: string;
   readonly port: number;
-  /** Every server now, with its true status, and the request counters. */
+  /** Every server now, with its true status, the images, and the request counters. */
   inspect(): CloudInspection;
+  /** The last requests the API answered (at most 10000), oldest first. */
+  requests(): RecordedRequest[];
+  /**
+   * Every status server `serverId` entered, oldest first (its true statuses, `rebooting` included, and `gone`
+   * once it no longer exists): what it went through, however short each step was. Empty for an unknown id.
+   */
+  statusHistory(serverId: number): StatusEntry[];
   /** The settings in force. */
   settings(): CloudSettings;
   /** Changes settings (delays, capacity, quota, faults); throws LocalCloudConfigError for bad values. */
   updateSettings(patch: SettingsPatch): CloudSettings;
   /** Answers the next `error.count` matching API requests with that error, before anything is done. */
   failNext(error: InjectedError): void;
-  /** Drops the responses of the next `count` successful POST/DELETE requests, after the action was taken. */
+  /** Drops the responses of the next `count` successful POST/PUT/DELETE requests, after the action was taken. */
   loseNextResponses(count: number): void;
   /** Forgets pending one-shot faults. */
   clearPendingFaults(): void;
+  /** Sets the requests left in the rate-limit bucket (0 exhausts it: the next request is answered 429). */
+  setRateLimitRemaining(remaining: number): void;
+  /** Puts server `serverId` into `status` for good (`migrating`, `unknown`, ...); throws its 404 when it does not exist. */
+  setServerStatus(serverId: number, status: string): void;
   /** Stops listening and closes every connection; calling it again waits for the same stop. */
   stop(): Promise<void>;
 }
 
+/** How many answered requests the request log keeps. */
+const REQUEST_LOG_SIZE = 10_000;
 const MAX_BODY_BYTES = 1024 * 1024;
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -48,13 +62,13 @@ function readBody(request: IncomingMessage): Promise<unknown> {
     });
     request.on('error', reject);
     request.on('end', () => {
-      if (size > MAX_BODY_BYTES) return reject(new CloudApiError(400, 'json_error', 'request body too large'));
+      if (size > MAX_BODY_BYTES) return reject(new CloudApiError('json_error', 'request body too large'));
       const text = Buffer.concat(chunks).toString('utf8');
       if (text.trim() === '') return resolve(undefined);
       try {
         resolve(JSON.parse(text));
       } catch {
-        reject(new CloudApiError(400, 'json_error', 'request body is not valid JSON'));
+        reject(new CloudApiError('json_error', 'request body is not valid JSON'));
       }
     });
   });
@@ -64,6 +78,24 @@ function send(response: ServerResponse, status: number, body: unknown, headers: 
   const text = JSON.stringify(body);
   response.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers });
   response.end(text);
+}
+
+/**
+ * The `Link` header of a list answer (Hetzner sends one with `prev`, `next` and `last` pages), from its
+ * `meta.pagination`; none for other answers.
+ */
+function linkHeader(request: ApiRequest, answer: ApiResponse, requestPath: string): Record<string, string> {
+  const pagination = (answer.body as { meta?: { pagination?: { previous_page: number | null; next_page: number | null; last_page: number | null; per_page: number } } }).meta?.pagination;
+  if (!pagination) return {};
+  const link = (page: number | null, rel: string) => {
+    if (page === null) return undefined;
+    const url = new URL(requestPath, 'http://127.0.0.1');
+    url.searchParams.set('page', String(page));
+    url.searchParams.set('per_page', String(pagination.per_page));
+    return `<${request.origin}${url.pathname}${url.search}>; rel="${rel}"`;
+  };
+  const links = [link(pagination.previous_page, 'prev'), link(pagination.next_page, 'next'), link(pagination.last_page, 'last')].filter(Boolean);
+  return links.length === 0 ? {} : { link: links.join(', ') };
 }
 
 /**
@@ -78,16 +110,20 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     settings: () => settings,
     faults,
     now: resolved.now,
-    snapshots: resolved.snapshots,
-    serverTypes: resolved.serverTypes,
-    locations: resolved.locations,
+    catalogue: buildCatalogue(resolved.serverTypes, resolved.locations),
+    images: resolved.images,
   });
   const bucket = new TokenBucket(resolved.rateLimit, resolved.now);
   const stats: RequestStats = { total: 0, byRoute: {}, rateLimited: 0, unauthorized: 0, injectedErrors: 0, lostResponses: 0 };
+  const log: RecordedRequest[] = [];
   const authorized = (request: IncomingMessage) => resolved.token === undefined || request.headers.authorization === `Bearer ${resolved.token}`;
 
   const control = {
-    inspect: (): CloudInspection => ({ servers: store.servers().map(inspectServer), stats: structuredClone(stats) }),
+    inspect: (): CloudInspection => ({ servers: store.servers().map(inspectServer), images: structuredClone([...store.images]), stats: structuredClone(stats) }),
+    requests: () => structuredClone(log),
+    statusHistory: (serverId: number) => store.statusHistory(serverId),
+    setRateLimitRemaining: (remaining: number) => bucket.setRemaining(remaining),
+    setServerStatus: (serverId: number, status: string) => void store.forceStatus(serverId, status),
     settings: () => structuredClone(settings),
     updateSettings(patch: SettingsPatch | unknown): CloudSettings {
       settings = applySettingsPatch(settings, patch);
@@ -99,56 +135,81 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     clearPendingFaults: () => faults.clearPending(),
   };
 
-  async function handleApi(request: IncomingMessage, response: ServerResponse, apiRequest: ApiRequest): Promise<void> {
+  function record(entry: RecordedRequest): void {
+    log.push(entry);
+    if (log.length > REQUEST_LOG_SIZE) log.splice(0, log.length - REQUEST_LOG_SIZE);
+  }
+
+  /** Answers one `/v1` request: rate limit, credentials, injected faults, the route, and a possibly lost response. */
+  function handleApi(request: IncomingMessage, response: ServerResponse, apiRequest: ApiRequest, requestPath: string, bodyError: CloudApiError | undefined): void {
     stats.total += 1;
     const rate = bucket.take();
-    const rateHeaders = {
+    const headers: Record<string, string> = {
       'ratelimit-limit': String(rate.limit),
       'ratelimit-remaining': String(rate.remaining),
       'ratelimit-reset': String(rate.resetAt),
     };
+    const fail = (error: CloudApiError, extraHeaders: Record<string, string> = {}) => {
+      record({ method: apiRequest.method, path: requestPath, status: error.status, code: error.code });
+      send(response, error.status, error.body(), { ...headers, ...extraHeaders });
+    };
     if (!rate.allowed) {
       stats.rateLimited += 1;
-      const error = new CloudApiError(429, 'rate_limit_exceeded', 'rate limit exceeded');
-      return send(response, 429, error.body(), { ...rateHeaders, 'retry-after': String(rate.retryAfterSeconds) });
+      return fail(new CloudApiError('rate_limit_exceeded', `limit of ${rate.limit} requests reached`));
     }
     if (!authorized(request)) {
       stats.unauthorized += 1;
-      return send(response, 401, new CloudApiError(401, 'unauthorized', 'unable to authenticate').body(), rateHeaders);
+      return fail(new CloudApiError('unauthorized', 'unable to authenticate'));
     }
     const injected = faults.errorFor(apiRequest.method, apiRequest.path);
     if (injected) {
       stats.injectedErrors += 1;
       const retryAfter: Record<string, string> = injected.retryAfterSeconds === undefined ? {} : { 'retry-after': String(injected.retryAfterSeconds) };
-      return send(response, injected.status, new CloudApiError(injected.status, injected.code, 'injected fault').body(), { ...rateHeaders, ...retryAfter });
+      return fail(new CloudApiError(injected.code, injected.message ?? 'injected fault', {}, injected.status), retryAfter);
     }
+    if (bodyError) return fail(bodyError);
     const route = routeKey(apiRequest.method, apiRequest.path);
     stats.byRoute[route] = (stats.byRoute[route] ?? 0) + 1;
-    const answer = handleApiRequest(store, apiRequest);
+    let answer: ApiResponse;
+    try {
+      answer = handleApiRequest(store, apiRequest);
+    } catch (error) {
+      return fail(error instanceof CloudApiError ? error : new CloudApiError('server_error', 'internal error'));
+    }
     if (MUTATING.has(apiRequest.method) && faults.losesResponse()) {
       stats.lostResponses += 1;
+      record({ method: apiRequest.method, path: requestPath, status: answer.status, lost: true });
       response.socket?.destroy();
       return;
     }
-    send(response, answer.status, answer.body, rateHeaders);
+    record({ method: apiRequest.method, path: requestPath, status: answer.status });
+    send(response, answer.status, answer.body, { ...headers, ...linkHeader(apiRequest, answer, requestPath) });
   }
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     const method = (request.method ?? 'GET').toUpperCase();
     try {
-      const body = await readBody(request);
+      let body: unknown;
+      let bodyError: CloudApiError | undefined;
+      try {
+        body = await readBody(request);
+      } catch (error) {
+        if (!(error instanceof CloudApiError)) throw error;
+        bodyError = error;
+      }
       if (url.pathname === '/v1' || url.pathname.startsWith('/v1/')) {
-        await handleApi(request, response, { method, path: url.pathname.slice(3), query: url.searchParams, body });
+        handleApi(request, response, { method, path: url.pathname.slice(3), query: url.searchParams, body, origin: `http://${request.headers.host ?? `127.0.0.1:${resolved.port}`}` }, url.pathname + url.search, bodyError);
       } else if (url.pathname.startsWith('/admin/')) {
-        if (!authorized(request)) return send(response, 401, new CloudApiError(401, 'unauthorized', 'unable to authenticate').body());
-        const answer = handleAdminRequest(control, { method, path: url.pathname.slice(6), query: url.searchParams, body });
+        if (!authorized(request)) return send(response, 401, new CloudApiError('unauthorized', 'unable to authenticate').body());
+        if (bodyError) throw bodyError;
+        const answer = handleAdminRequest(control, { method, path: url.pathname.slice(6), query: url.searchParams, body, origin: '' });
         send(response, answer.status, answer.body);
       } else {
-        throw new CloudApiError(404, 'route_not_found', `no route for ${method} ${url.pathname} (the API is under /v1)`);
+        throw new CloudApiError('route_not_found', `no route for ${method} ${url.pathname} (the API is under /v1)`);
       }
     } catch (error) {
-      const answer = error instanceof CloudApiError ? error : new CloudApiError(500, 'server_error', 'internal error');
+      const answer = error instanceof CloudApiError ? error : new CloudApiError('server_error', 'internal error');
       if (!response.headersSent && !response.destroyed) send(response, answer.status, answer.body());
     }
   }

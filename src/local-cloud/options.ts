@@ -1,5 +1,6 @@
 // What the local cloud can be started with, validated: every bad value is a LocalCloudConfigError naming it.
 import { z } from 'zod';
+import type { Image } from './cloud-store.ts';
 import { LocalCloudConfigError } from './errors.ts';
 import { NO_FAULTS, type FaultSettings } from './faults.ts';
 import type { RateLimit } from './rate-limiter.ts';
@@ -7,7 +8,8 @@ import { STEPS, type StepDelays } from './state-machine.ts';
 
 const milliseconds = z.number().int().min(0).max(3_600_000);
 const fraction = z.number().min(0).max(1);
-const names = z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dots, dashes, underscores')).min(1);
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dots, dashes, underscores');
+const names = z.array(name).min(1);
 
 const delaysSchema = z.strictObject(Object.fromEntries(STEPS.map((step) => [step, milliseconds.optional()])) as Record<keyof StepDelays, z.ZodOptional<typeof milliseconds>>);
 
@@ -25,11 +27,31 @@ const settingsPatchSchema = z.strictObject({
   faults: faultsSchema.optional(),
 });
 
+const labelsSchema = z.record(z.string(), z.string());
+
+/** A snapshot servers can be created from: its description, or the description with labels, status and creation time. */
+const snapshotSchema = z.union([
+  name,
+  z.strictObject({
+    description: z.string().min(1),
+    labels: labelsSchema.optional(),
+    status: z.enum(['available', 'creating', 'unavailable']).optional(),
+    /** ISO 8601; default: when the cloud starts. */
+    created: z.iso.datetime({ offset: true }).optional(),
+  }),
+]);
+
 const optionsSchema = settingsPatchSchema.extend({
+  /**
+   * `local` (default): the token is optional and the catalogue has the local names (server types small, medium and
+   * large, location local-1). `strict`: a token is required, and the catalogue has Hetzner's names (cx22, ...,
+   * fsn1, ...). Every answer has Hetzner's full bodies and RateLimit headers in both.
+   */
+  profile: z.enum(['local', 'strict']).optional(),
   port: z.number().int().min(0).max(65535).optional(),
   token: z.string().min(1).optional(),
   rateLimit: z.strictObject({ limit: z.number().int().min(1), refillPerSecond: z.number().positive() }).optional(),
-  snapshots: names.optional(),
+  snapshots: z.array(snapshotSchema).min(1).optional(),
   serverTypes: names.optional(),
   locations: names.optional(),
   seed: z.number().int().optional(),
@@ -47,7 +69,7 @@ export type LocalCloudOptions = z.input<typeof optionsSchema> & {
 /** The settings the cloud runs with right now. */
 export interface CloudSettings {
   delays: StepDelays;
-  /** How many servers (not yet gone) the cloud can hold; more is answered 503 `resource_unavailable`. */
+  /** How many servers (not yet gone) the cloud can hold; more is answered 412 `resource_unavailable`. */
   capacity: number;
   /** How many servers the project may have; more is answered 403 `resource_limit_exceeded`. Undefined: no quota. */
   quota: number | undefined;
@@ -59,7 +81,8 @@ export interface ResolvedOptions extends CloudSettings {
   port: number;
   token: string | undefined;
   rateLimit: RateLimit;
-  snapshots: string[];
+  /** The snapshots (ids from 1001, in the order given) and the system image `ubuntu-24.04` after them. */
+  images: Image[];
   serverTypes: string[];
   locations: string[];
   seed: number;
@@ -68,6 +91,12 @@ export interface ResolvedOptions extends CloudSettings {
 
 /** How long each step takes when not configured (milliseconds). */
 export const DEFAULT_DELAYS: StepDelays = { initializing: 1000, starting: 500, stopping: 500, rebooting: 500, deleting: 500 };
+
+/** The catalogue names of each profile. */
+const PROFILE_CATALOGUE = {
+  local: { serverTypes: ['small', 'medium', 'large'], locations: ['local-1'] },
+  strict: { serverTypes: ['cx22', 'cx32', 'cpx11', 'cax11', 'ccx13'], locations: ['fsn1', 'nbg1', 'hel1', 'ash', 'hil', 'sin'] },
+} as const;
 
 /** The Hetzner Cloud API's default rate limit: 3600 requests, one more each second. */
 export const DEFAULT_RATE_LIMIT: RateLimit = { limit: 3600, refillPerSecond: 1 };
@@ -83,6 +112,23 @@ export function resolveOptions(options: LocalCloudOptions = {}): ResolvedOptions
   const { now, ...rest } = options;
   if (now !== undefined && typeof now !== 'function') throw new LocalCloudConfigError('invalid local cloud options: now must be a function');
   const parsed = parse(optionsSchema, rest, 'local cloud options');
+  const profile = parsed.profile ?? 'local';
+  if (profile === 'strict' && parsed.token === undefined) throw new LocalCloudConfigError('invalid local cloud options: the strict profile requires a token');
+  const clock = now ?? Date.now;
+  const started = clock();
+  const snapshots = (parsed.snapshots ?? ['base-snapshot']).map((entry) => (typeof entry === 'string' ? { description: entry } : entry));
+  const images: Image[] = [
+    ...snapshots.map((snapshot, index): Image => ({
+      id: 1001 + index,
+      type: 'snapshot',
+      status: snapshot.status ?? 'available',
+      name: null,
+      description: snapshot.description,
+      labels: { ...snapshot.labels },
+      createdAt: snapshot.created === undefined ? started : Date.parse(snapshot.created),
+    })),
+    { id: 1001 + snapshots.length, type: 'system', status: 'available', name: 'ubuntu-24.04', description: 'Ubuntu 24.04', labels: {}, createdAt: started },
+  ];
   return {
     ...applySettingsPatch(
       { delays: DEFAULT_DELAYS, capacity: 100, quota: undefined, faults: NO_FAULTS },
@@ -91,11 +137,11 @@ export function resolveOptions(options: LocalCloudOptions = {}): ResolvedOptions
     port: parsed.port ?? 0,
     token: parsed.token,
     rateLimit: parsed.rateLimit ?? DEFAULT_RATE_LIMIT,
-    snapshots: parsed.snapshots ?? ['base-snapshot'],
-    serverTypes: parsed.serverTypes ?? ['small', 'medium', 'large'],
-    locations: parsed.locations ?? ['local-1'],
+    images,
+    serverTypes: parsed.serverTypes ?? [...PROFILE_CATALOGUE[profile].serverTypes],
+    locations: parsed.locations ?? [...PROFILE_CATALOGUE[profile].locations],
     seed: parsed.seed ?? 1,
-    now: now ?? Date.now,
+    now: clock,
   };
 }
 

@@ -4,7 +4,7 @@ export interface RateLimit {
   refillPerSecond: number;
 }
 
-/** The outcome of one request against the bucket, with what the API puts in its RateLimit-* and Retry-After headers. */
+/** The outcome of one request against the bucket, with what the API puts in its RateLimit-* headers. */
 export interface RateDecision {
   allowed: boolean;
   limit: number;
@@ -12,8 +12,6 @@ export interface RateDecision {
   remaining: number;
   /** Unix time (seconds) when the bucket is full again. */
   resetAt: number;
-  /** Seconds until one request is allowed again (0 when this one was allowed). */
-  retryAfterSeconds: number;
 }
 
 /** A token bucket on an injectable clock (`now` in milliseconds). Starts full. */
@@ -32,15 +30,25 @@ export class TokenBucket {
     this.#updatedAt = now();
   }
 
-  /** Takes one token when there is one. */
-  take(): RateDecision {
+  #refill(): number {
     const now = this.#now();
     this.#tokens = Math.min(this.#limit, this.#tokens + (now - this.#updatedAt) * this.#refillPerMs);
     this.#updatedAt = now;
+    return now;
+  }
+
+  /** Sets the requests left in the bucket now (0 to the limit): tests exhaust it to provoke 429s. */
+  setRemaining(remaining: number): void {
+    this.#refill();
+    this.#tokens = Math.max(0, Math.min(this.#limit, remaining));
+  }
+
+  /** Takes one token when there is one. */
+  take(): RateDecision {
+    const now = this.#refill();
     const allowed = this.#tokens >= 1;
     if (allowed) this.#tokens -= 1;
     const resetAt = Math.ceil((now + (this.#limit - this.#tokens) / this.#refillPerMs) / 1000);
-    const retryAfterSeconds = allowed ? 0 : Math.max(1, Math.ceil((1 - this.#tokens) / this.#refillPerMs / 1000));
-    return { allowed, limit: this.#limit, remaining: Math.floor(this.#tokens), resetAt, retryAfterSeconds };
+    return { allowed, limit: this.#limit, remaining: Math.floor(this.#tokens), resetAt };
   }
 }

@@ -4,13 +4,13 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { ProviderConfigurationError } from '../../src/engine/errors.ts';
 import { createProvider, PROVIDER_NAMES } from '../../src/engine/provider-registry.ts';
 import { serverIdSelector } from '../../providers/contract.ts';
-import { startHcloudApiServer, type HcloudApiServer } from '../support/hcloud-api-server/index.ts';
+import { startLocalCloud, type LocalCloud } from '../../src/local-cloud/local-cloud.ts';
 
 const TOKEN = 'registry-test-token';
-let hcloud: HcloudApiServer;
+let hcloud: LocalCloud;
 
 beforeAll(async () => {
-  hcloud = await startHcloudApiServer({ token: TOKEN });
+  hcloud = await startLocalCloud({ profile: 'strict', token: TOKEN });
 });
 
 afterAll(async () => {
@@ -25,8 +25,8 @@ test('hcloud takes its token and endpoint from the stack config, and its API sid
   const provider = createProvider('hcloud', { 'hcloud:token': TOKEN, 'hcloud:endpoint': hcloud.url }, '/unused', {});
   expect(provider.name).toBe('hcloud');
   expect(await provider.api.list(serverIdSelector('demo-1'))).toEqual([]);
-  expect(hcloud.requests.at(-1)).toMatchObject({ method: 'GET', status: 200 });
-  expect(hcloud.requests.at(-1)!.path).toContain('label_selector=');
+  expect(hcloud.requests().at(-1)).toMatchObject({ method: 'GET', status: 200 });
+  expect(hcloud.requests().at(-1)!.path).toContain('label_selector=');
 });
 
 test('hcloud falls back to HCLOUD_TOKEN and HCLOUD_ENDPOINT, and without a token names both places', async () => {

@@ -169,7 +169,7 @@ test('a transient failure of the reboot call gives the claim back; the next pass
   const before = rebootActions(rows);
   const injected = world.cloud.inspect().stats.injectedErrors;
   // A Retry-After beyond the client's limit hands the TransientProviderError to the verifier at once.
-  world.cloud.failNext({ count: 1, status: 503, code: 'unavailable', retryAfterSeconds: 3600, match: { method: 'POST', pathPrefix: `/servers/${failing.providerId}/actions/reboot` } });
+  world.cloud.failNext({ count: 1, code: 'unavailable', retryAfterSeconds: 3600, match: { method: 'POST', pathPrefix: `/servers/${failing.providerId}/actions/reboot` } });
   await world.records.reboot('demo');
 
   const first = await world.engine.verify('demo');
@@ -214,14 +214,14 @@ test('a reboot the cloud refuses errors the server with the provider\'s error; t
   const rows = await liveRows();
   const [refused, other] = rows as [ServerRecord, ServerRecord];
   const before = rebootActions(rows);
-  world.cloud.failNext({ count: 1, status: 409, code: 'conflict', match: { method: 'POST', pathPrefix: `/servers/${refused.providerId}/actions/reboot` } });
+  world.cloud.failNext({ count: 1, code: 'unsupported_error', match: { method: 'POST', pathPrefix: `/servers/${refused.providerId}/actions/reboot` } });
   await world.records.reboot('demo');
 
   const report = await world.engine.verify('demo');
   expect(report).toMatchObject({ running: [], errored: [refused.name], rebootsSent: [other.name], waiting: [other.name] });
   const errored = await world.records.server(refused.id);
   expect(errored.status).toBe('errored');
-  expect(errored.lastError).toMatchObject({ class: 'InvalidRequestError', message: expect.stringContaining('HTTP 409 conflict') });
+  expect(errored.lastError).toMatchObject({ class: 'InvalidRequestError', message: expect.stringContaining('HTTP 422 unsupported_error') });
   expect(await lastTransitions(refused.id, 2)).toEqual(['running>rebooting', 'rebooting>errored']);
   expect((await world.records.statusHistory(refused.id)).at(-1)?.reason).toBe('the cloud refused to reboot it');
   expect(rebootActions(rows)).toEqual(plus(before, 1, [other]));

@@ -2,7 +2,7 @@
 // Go module proxy into the cache on first use), the records and the engine on PostgreSQL as always.
 import { afterAll, beforeAll, test } from '@jest/globals';
 import { join } from 'node:path';
-import { installFerretDb, startFerretDb, type FerretDbServer } from '../../src/toolchain/ferretdb.ts';
+import { installFerretDb, startFerretDb, type FerretDbServer } from '../support/toolchain/ferretdb.ts';
 import { ensureThreeThenOne } from './support/engine-scenario.ts';
 import { startJobWorld, type JobWorld } from './support/job-world.ts';
 import { tempDir } from '../support/temp-dir.ts';

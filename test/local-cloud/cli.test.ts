@@ -41,7 +41,7 @@ test('prints its address, answers the API there with the given boot delay, and s
 
   const created = await fetch(`${address.url}/servers`, {
     method: 'POST',
-    body: JSON.stringify({ name: 'cli-1', server_type: 'small', image: 'base-snapshot' }),
+    body: JSON.stringify({ name: 'cli-1', server_type: 'small', image: 1001 }),
   });
   expect(created.status).toBe(201);
   const listed = (await (await fetch(`${address.url}/servers`)).json()) as { servers: { name: string; status: string }[] };

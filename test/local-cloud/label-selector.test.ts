@@ -20,8 +20,16 @@ test.each([
   expect(matchesSelector(labels, parseLabelSelector(selector))).toBe(expected);
 });
 
-test.each(['=x', 'a b=c', 'a=b c', 'k in (a', 'bad key!=x', 'k=v!'])('selector %p is a 400 invalid_input', (selector) => {
-  expect(() => parseLabelSelector(selector)).toThrow(CloudApiError);
+test.each(['=x', 'a b=c', 'a=b c', 'k in (a', 'bad key!=x', 'k=v!'])('selector %p is a 422 invalid_input', (selector) => {
+  const thrown = (() => {
+    try {
+      parseLabelSelector(selector);
+    } catch (error) {
+      return error;
+    }
+  })();
+  expect(thrown).toBeInstanceOf(CloudApiError);
+  expect(thrown).toMatchObject({ status: 422, code: 'invalid_input' });
 });
 
 test('labels of a create are checked like the API does', () => {

@@ -1,5 +1,6 @@
-// The local cloud over HTTP: Hetzner-shaped answers, the server life cycle on a fake clock, capacity, quota,
-// rate limiting, credentials, fault injection and what tests can inspect.
+// The local cloud over HTTP: the server life cycle on a fake clock (as the API shows it, and as the cloud records
+// it), capacity, quota, rate limiting, credentials, fault injection and what tests can inspect. The shapes of the
+// answers against the Hetzner API reference are in hetzner-shapes.test.ts.
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { LocalCloudConfigError } from '../../src/local-cloud/errors.ts';
 import { duplicateServers, orphanServers } from '../../src/local-cloud/inspection.ts';
@@ -35,15 +36,18 @@ async function start(options: LocalCloudOptions = {}) {
   return { cloud, clock, call };
 }
 
-const serverBody = (name: string, labels: Record<string, string> = {}) => ({ name, server_type: 'small', image: 'base-snapshot', labels });
+/** The id of the default snapshot (`base-snapshot`: snapshots are numbered from 1001). */
+const SNAPSHOT_ID = 1001;
+const serverBody = (name: string, labels: Record<string, string> = {}) => ({ name, server_type: 'small', image: SNAPSHOT_ID, labels });
 
 describe('servers', () => {
-  test('POST /servers answers {server, action}; the server goes initializing → running → stopping → off → starting → running → deleting → gone', async () => {
-    const { call, clock } = await start();
+  test('POST /servers answers {server, action}; the server goes initializing → running → stopping → off → starting → running → (reboot) → deleting → gone', async () => {
+    const { call, clock, cloud } = await start();
     const created = await call('POST', '/servers', serverBody('web-1', { role: 'web' }));
     expect(created.status).toBe(201);
     expect(created.body.server).toMatchObject({ id: 1, name: 'web-1', status: 'initializing', labels: { role: 'web' }, server_type: { name: 'small' } });
     expect(created.body.action).toMatchObject({ command: 'create_server', status: 'running', resources: [{ id: 1, type: 'server' }] });
+    expect(created.body.next_actions).toEqual([expect.objectContaining({ command: 'start_server', status: 'running' })]);
     const status = async () => (await call('GET', '/servers/1')).body.server.status;
     const seen = [await status()];
     clock.now += STEP;
@@ -57,34 +61,91 @@ describe('servers', () => {
     seen.push(await status());
     clock.now += STEP;
     seen.push(await status());
-    await call('POST', '/servers/1/actions/reboot');
+    const reboot = (await call('POST', '/servers/1/actions/reboot')).body.action;
     seen.push(await status());
+    const running = async () => (await call('GET', '/servers/1/actions?status=running')).body.actions.map((action: { command: string }) => action.command);
+    expect(await running()).toEqual(['reboot_server']);
+    expect(cloud.inspect().servers[0]!.status).toBe('rebooting');
     clock.now += STEP;
     seen.push(await status());
+    expect(await running()).toEqual([]);
+    expect((await call('GET', `/servers/1/actions/${reboot.id}`)).body.action).toMatchObject({ command: 'reboot_server', status: 'success' });
     expect((await call('DELETE', '/servers/1')).body.action).toMatchObject({ command: 'delete_server', status: 'running' });
     seen.push(await status());
     clock.now += STEP;
     const gone = await call('GET', '/servers/1');
-    expect(seen).toEqual(['initializing', 'running', 'stopping', 'off', 'starting', 'running', 'rebooting', 'running', 'deleting']);
+    // Hetzner has no rebooting status: the API shows the reboot only as a running reboot_server action.
+    expect(seen).toEqual(['initializing', 'running', 'stopping', 'off', 'starting', 'running', 'running', 'running', 'deleting']);
     expect(gone).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    expect(cloud.statusHistory(1).map((entry) => entry.status)).toEqual(['initializing', 'running', 'stopping', 'off', 'starting', 'running', 'rebooting', 'running', 'deleting', 'gone']);
+    expect(cloud.statusHistory(1).map((entry) => entry.at - 1_800_000_000_000)).toEqual([0, 1, 1, 2, 2, 3, 3, 4, 4, 5].map((steps) => steps * STEP));
   });
 
-  test('commands that do not fit the status are 423 locked or 409 conflict; repeating a delete returns its action', async () => {
+  test('the status history keeps a step far shorter than any poll, and a step cut short by deletion; its actions fail', async () => {
+    const { call, clock, cloud } = await start({ delays: { initializing: 0, starting: 0, stopping: 0, rebooting: 1, deleting: 0 } });
+    await call('POST', '/servers', serverBody('a'));
+    const { action } = (await call('POST', '/servers/1/actions/reboot')).body;
+    clock.now += 1;
+    expect((await call('GET', '/servers/1')).body.server.status).toBe('running');
+    cloud.updateSettings({ delays: { rebooting: STEP } });
+    const cut = (await call('POST', '/servers/1/actions/reboot')).body.action;
+    const deletion = (await call('DELETE', '/servers/1')).body.action;
+    expect((await call('GET', '/servers/1/actions')).body.error.code).toBe('not_found');
+    const actions = (await call('GET', `/actions?id=${cut.id}&id=${deletion.id}&sort=id:desc`)).body.actions;
+    expect(actions.map((entry: { command: string; status: string; error: unknown }) => [entry.command, entry.status, entry.error])).toEqual([
+      ['delete_server', 'success', null],
+      ['reboot_server', 'error', { code: 'action_failed', message: 'the server was deleted' }],
+    ]);
+    expect((await call('GET', `/actions/${action.id}`)).body.action.status).toBe('success');
+    expect(cloud.statusHistory(1).map((entry) => entry.status)).toEqual(['initializing', 'running', 'rebooting', 'running', 'rebooting', 'deleting', 'gone']);
+    expect(cloud.statusHistory(99)).toEqual([]);
+  });
+
+  test('PUT /servers/{id} renames and replaces the labels; a taken name or a bad label changes nothing', async () => {
+    const { call } = await start();
+    await call('POST', '/servers', serverBody('a', { old: 'yes' }));
+    await call('POST', '/servers', serverBody('b'));
+    expect((await call('PUT', '/servers/1', { labels: { fresh: 'label' } })).body.server).toMatchObject({ name: 'a', labels: { fresh: 'label' } });
+    expect(await call('PUT', '/servers/1', { name: 'b' })).toMatchObject({ status: 409, body: { error: { code: 'uniqueness_error' } } });
+    expect(await call('PUT', '/servers/1', { labels: { 'bad key!': 'x' } })).toMatchObject({ status: 422, body: { error: { code: 'invalid_input' } } });
+    expect((await call('PUT', '/servers/1', { name: 'c' })).body.server).toMatchObject({ name: 'c', labels: { fresh: 'label' } });
+    expect((await call('GET', '/servers?label_selector=fresh')).body.servers.map((server: { name: string }) => server.name)).toEqual(['c']);
+  });
+
+  test('a server created without starting ends off; a forced status is reported as it is and locks the server', async () => {
+    const { call, clock, cloud } = await start();
+    const created = await call('POST', '/servers', { ...serverBody('cold'), start_after_create: false });
+    expect(created.body.next_actions).toEqual([]);
+    clock.now += STEP;
+    expect((await call('GET', '/servers/1')).body.server.status).toBe('off');
+    cloud.setServerStatus(1, 'migrating');
+    expect((await call('GET', '/servers/1')).body.server.status).toBe('migrating');
+    expect((await call('POST', '/servers/1/actions/poweron')).body.error.code).toBe('locked');
+    expect((await fetch(`${cloud.adminUrl}/servers/1/status`, { method: 'PUT', body: JSON.stringify({ status: 'unknown' }) })).status).toBe(200);
+    expect((await call('GET', '/servers/1')).body.server.status).toBe('unknown');
+    expect((await fetch(`${cloud.adminUrl}/servers/1/history`).then((answer) => answer.json())) as unknown).toEqual({
+      history: ['initializing', 'off', 'migrating', 'unknown'].map((status) => ({ status, at: expect.any(Number) })),
+    });
+  });
+
+  test('commands that do not fit the status are 423 locked or 422 unsupported_error; repeating a delete returns its action', async () => {
     const { call, clock } = await start();
     await call('POST', '/servers', serverBody('a'));
     expect((await call('POST', '/servers/1/actions/reboot')).body.error.code).toBe('locked');
     clock.now += STEP;
     await call('POST', '/servers/1/actions/shutdown');
     clock.now += STEP;
-    expect(await call('POST', '/servers/1/actions/reboot')).toMatchObject({ status: 409, body: { error: { code: 'conflict' } } });
+    expect(await call('POST', '/servers/1/actions/reboot')).toMatchObject({ status: 422, body: { error: { code: 'unsupported_error' } } });
     const first = await call('DELETE', '/servers/1');
     const again = await call('DELETE', '/servers/1');
     expect(again.body.action.id).toBe(first.body.action.id);
   });
 
-  test('bad input is 400 invalid_input naming the field; a taken name is 409 uniqueness_error; unknown routes are not not_found', async () => {
+  test('bad input is 422 invalid_input naming the field; a taken name is 409 uniqueness_error; unknown routes are not not_found', async () => {
     const { call } = await start();
-    expect(await call('POST', '/servers', { ...serverBody('a'), image: 'nope' })).toMatchObject({ status: 400, body: { error: { code: 'invalid_input', details: { fields: [{ name: 'image' }] } } } });
+    expect(await call('POST', '/servers', { ...serverBody('a'), image: 'nope' })).toMatchObject({ status: 422, body: { error: { code: 'invalid_input', details: { fields: [{ name: 'image' }] } } } });
+    // A snapshot has no name: it is found by id (or by its labels, through GET /images), never by its description.
+    expect((await call('POST', '/servers', { ...serverBody('a'), image: 'base-snapshot' })).body.error.details.fields[0].name).toBe('image');
     expect((await call('POST', '/servers', { ...serverBody('a'), server_type: 'huge' })).body.error.details.fields[0].name).toBe('server_type');
     expect((await call('POST', '/servers', { ...serverBody('not a host name') })).body.error.code).toBe('invalid_input');
     expect((await call('POST', '/servers', serverBody('a', { 'bad key!': 'x' }))).body.error.code).toBe('invalid_input');
@@ -117,12 +178,12 @@ describe('servers', () => {
 });
 
 describe('limits', () => {
-  test('capacity answers 503 resource_unavailable and quota 403 resource_limit_exceeded; deleting servers still count', async () => {
+  test('capacity answers 412 resource_unavailable and quota 403 resource_limit_exceeded; deleting servers still count', async () => {
     const { call, cloud, clock } = await start({ capacity: 1 });
     await call('POST', '/servers', serverBody('a'));
-    expect(await call('POST', '/servers', serverBody('b'))).toMatchObject({ status: 503, body: { error: { code: 'resource_unavailable' } } });
+    expect(await call('POST', '/servers', serverBody('b'))).toMatchObject({ status: 412, body: { error: { code: 'resource_unavailable' } } });
     await call('DELETE', '/servers/1');
-    expect((await call('POST', '/servers', serverBody('b'))).status).toBe(503);
+    expect((await call('POST', '/servers', serverBody('b'))).status).toBe(412);
     clock.now += STEP;
     expect((await call('POST', '/servers', serverBody('b'))).status).toBe(201);
     cloud.updateSettings({ capacity: 10, quota: 1 });
@@ -131,7 +192,7 @@ describe('limits', () => {
     expect((await call('POST', '/servers', serverBody('c'))).status).toBe(201);
   });
 
-  test('rate limiting answers 429 rate_limit_exceeded with Retry-After and RateLimit-* headers, and recovers as the bucket refills', async () => {
+  test('rate limiting answers 429 rate_limit_exceeded with the RateLimit-* headers (no Retry-After: Hetzner sends none), and recovers as the bucket refills', async () => {
     const { call, clock } = await start({ rateLimit: { limit: 2, refillPerSecond: 0.25 } });
     const first = await call('GET', '/servers');
     expect(first.headers.get('ratelimit-limit')).toBe('2');
@@ -139,8 +200,9 @@ describe('limits', () => {
     await call('GET', '/servers');
     const limited = await call('GET', '/servers');
     expect(limited).toMatchObject({ status: 429, body: { error: { code: 'rate_limit_exceeded' } } });
-    expect(limited.headers.get('retry-after')).toBe('4');
+    expect(limited.headers.get('retry-after')).toBeNull();
     expect(limited.headers.get('ratelimit-remaining')).toBe('0');
+    expect(limited.headers.get('ratelimit-limit')).toBe('2');
     expect(Number(limited.headers.get('ratelimit-reset'))).toBe(Math.ceil((clock.now + 8000) / 1000));
     clock.now += 3999;
     expect((await call('GET', '/servers')).status).toBe(429);
@@ -230,11 +292,20 @@ describe('inspection', () => {
     expect(state.servers.map((server) => server.name)).toEqual(['a']);
     const patch = await fetch(`${cloud.adminUrl}/settings`, { method: 'PATCH', body: JSON.stringify({ capacity: 1 }) });
     expect(((await patch.json()) as { settings: { capacity: number } }).settings.capacity).toBe(1);
-    expect((await call('POST', '/servers', serverBody('b'))).status).toBe(503);
-    expect((await fetch(`${cloud.adminUrl}/settings`, { method: 'PATCH', body: JSON.stringify({ capacity: -1 }) })).status).toBe(400);
-    expect((await fetch(`${cloud.adminUrl}/settings`, { method: 'PATCH', body: JSON.stringify({ colour: 'red' }) })).status).toBe(400);
-    await fetch(`${cloud.adminUrl}/faults/fail-next`, { method: 'POST', body: JSON.stringify({ count: 1, status: 500, code: 'server_error' }) });
+    expect((await call('POST', '/servers', serverBody('b'))).status).toBe(412);
+    expect((await fetch(`${cloud.adminUrl}/settings`, { method: 'PATCH', body: JSON.stringify({ capacity: -1 }) })).status).toBe(422);
+    expect((await fetch(`${cloud.adminUrl}/settings`, { method: 'PATCH', body: JSON.stringify({ colour: 'red' }) })).status).toBe(422);
+    await fetch(`${cloud.adminUrl}/faults/fail-next`, { method: 'POST', body: JSON.stringify({ count: 1, code: 'server_error' }) });
     expect((await call('GET', '/servers')).status).toBe(500);
+    expect((await fetch(`${cloud.adminUrl}/faults/fail-next`, { method: 'POST', body: JSON.stringify({ count: 1, code: 'made_up' }) })).status).toBe(422);
+    await fetch(`${cloud.adminUrl}/rate-limit`, { method: 'PUT', body: JSON.stringify({ remaining: 0 }) });
+    expect((await call('GET', '/servers')).status).toBe(429);
+    await fetch(`${cloud.adminUrl}/rate-limit`, { method: 'PUT', body: JSON.stringify({ remaining: 10 }) });
+    const { requests } = (await (await fetch(`${cloud.adminUrl}/requests`)).json()) as { requests: { method: string; path: string; status: number; code?: string }[] };
+    expect(requests.slice(-2)).toEqual([
+      { method: 'GET', path: '/v1/servers', status: 500, code: 'server_error' },
+      { method: 'GET', path: '/v1/servers', status: 429, code: 'rate_limit_exceeded' },
+    ]);
     await fetch(`${cloud.adminUrl}/faults/lose-next`, { method: 'POST', body: JSON.stringify({ count: 1 }) });
     await fetch(`${cloud.adminUrl}/faults/clear`, { method: 'POST' });
     expect((await call('DELETE', '/servers/1')).status).toBe(200);
@@ -246,4 +317,6 @@ test('bad options are refused with a LocalCloudConfigError naming them', async (
   await expect(startLocalCloud({ faults: { errorRate: 2 } })).rejects.toThrow(/errorRate/);
   await expect(startLocalCloud({ delays: { booting: 5 } as never })).rejects.toThrow(LocalCloudConfigError);
   await expect(startLocalCloud({ port: 70000 })).rejects.toThrow(/port/);
+  await expect(startLocalCloud({ profile: 'strict' })).rejects.toThrow('the strict profile requires a token');
+  await expect(startLocalCloud({ snapshots: [{ description: 'x', status: 'gone' as never }] })).rejects.toThrow(LocalCloudConfigError);
 });

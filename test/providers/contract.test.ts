@@ -15,17 +15,17 @@ import {
   validateDeclaration,
   type ServerApi,
 } from '../../providers/contract.ts';
-import { LOCAL_CLOUD_STATUSES } from '../../providers/local/status.ts';
+import { HETZNER_STATUS_MAPPING } from '../../providers/hetzner-api/status.ts';
 
 test('providers report every status but new, deleted and hanging, which belong to the engine', () => {
   expect([...OBSERVED_STATUSES].sort()).toEqual(['deleting', 'errored', 'rebooting', 'running', 'starting', 'stopped', 'stopping']);
-  expect(Object.values(LOCAL_CLOUD_STATUSES).every((status) => OBSERVED_STATUSES.includes(status))).toBe(true);
+  expect(Object.values(HETZNER_STATUS_MAPPING).every((status) => OBSERVED_STATUSES.includes(status))).toBe(true);
 });
 
 test('a status name the mapping does not know is an UnexpectedResponseError, never a guess', () => {
-  expect(mapCloudStatus(LOCAL_CLOUD_STATUSES, 'off')).toBe('stopped');
-  expect(() => mapCloudStatus(LOCAL_CLOUD_STATUSES, 'migrating')).toThrow(UnexpectedResponseError);
-  expect(() => mapCloudStatus(LOCAL_CLOUD_STATUSES, 'toString')).toThrow(UnexpectedResponseError);
+  expect(mapCloudStatus(HETZNER_STATUS_MAPPING, 'off')).toBe('stopped');
+  expect(() => mapCloudStatus(HETZNER_STATUS_MAPPING, 'rebooting')).toThrow(UnexpectedResponseError);
+  expect(() => mapCloudStatus(HETZNER_STATUS_MAPPING, 'toString')).toThrow(UnexpectedResponseError);
 });
 
 test('observeStatus says deleted exactly on ServerNotFoundError and passes every other error on', async () => {

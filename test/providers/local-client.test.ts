@@ -1,5 +1,6 @@
-// Must-show 2: the local cloud's API client against injected faults. Waits go through an injected `sleep` that
-// records them (and moves the cloud's clock where the cloud has one), so nothing here depends on wall-clock time.
+// The local provider's API side (the shared Hetzner API client, pointed at the local cloud) against injected
+// faults. Waits go through an injected `sleep` that records them (and moves the cloud's clock where the cloud has
+// one), so nothing here depends on wall-clock time.
 import { afterEach, describe, expect, test } from '@jest/globals';
 import {
   InsufficientCapacityError,
@@ -11,7 +12,9 @@ import {
   TransientProviderError,
   UnexpectedResponseError,
 } from '../../providers/contract.ts';
-import { LocalCloudClient, type CreateServerSpec, type LocalCloudClientOptions } from '../../providers/local/client.ts';
+import type { ServerCreateSpec } from '../../providers/hetzner-api/client.ts';
+import { localCloudClient, type LocalCloudClientOptions } from '../../providers/local/client.ts';
+import { localCreateSpec } from '../../providers/local/template.ts';
 import { duplicateServers } from '../../src/local-cloud/inspection.ts';
 import { startLocalCloud, type LocalCloud } from '../../src/local-cloud/local-cloud.ts';
 import type { LocalCloudOptions } from '../../src/local-cloud/options.ts';
@@ -30,9 +33,10 @@ async function cloudAndClient(options: LocalCloudOptions = {}, clientOptions: Pa
   const cloud = await startLocalCloud({ now: () => clock.now, ...options });
   started.push(cloud);
   const sleeps: number[] = [];
-  const client = new LocalCloudClient({
+  const client = localCloudClient({
     endpoint: cloud.url,
-    token: options.token,
+    ...(options.token === undefined ? {} : { token: options.token }),
+    now: () => clock.now,
     sleep: async (ms) => {
       sleeps.push(ms);
       clock.now += ms;
@@ -42,35 +46,38 @@ async function cloudAndClient(options: LocalCloudOptions = {}, clientOptions: Pa
   return { cloud, client, sleeps, clock };
 }
 
-function spec(serverId: string): CreateServerSpec {
-  return {
-    name: serverId,
-    size: 'small',
-    snapshot: 'base-snapshot',
-    labels: { 'managed-by': 'dynamic-servers', 'server-type': 'worker', 'server-id': serverId },
-  };
+function spec(serverId: string, snapshot = 'base-snapshot'): ServerCreateSpec {
+  return localCreateSpec(serverId, { 'managed-by': 'dynamic-servers', 'server-type': 'worker', 'server-id': serverId }, { snapshot, size: 'small' });
 }
 
-describe('429 rate limiting', () => {
-  test('the client waits exactly the Retry-After the cloud sent, then succeeds', async () => {
-    // A bucket of 2 requests refilled at one request per 2 s: the third request is answered 429, Retry-After: 2.
+describe('the rate limit', () => {
+  test('a client that saw the bucket run out waits for one request to refill (from the RateLimit headers) instead of spending one on a 429', async () => {
+    // A bucket of 2 requests refilled at one request per 2 s.
     const { cloud, client, sleeps } = await cloudAndClient({ rateLimit: { limit: 2, refillPerSecond: 0.5 } });
     await client.list({});
     await client.list({});
+    await expect(client.list({})).resolves.toEqual([]);
+    expect(cloud.inspect().stats.rateLimited).toBe(0);
+    expect(sleeps).toEqual([2000]);
+  });
+
+  test('after a 429 it waits the time one request takes to refill (from the RateLimit headers), then succeeds', async () => {
+    const { cloud, client, sleeps } = await cloudAndClient({ rateLimit: { limit: 2, refillPerSecond: 0.5 } });
+    cloud.setRateLimitRemaining(0);
     await expect(client.list({})).resolves.toEqual([]);
     expect(cloud.inspect().stats.rateLimited).toBe(1);
     expect(sleeps).toEqual([2000]);
   });
 
-  test('a Retry-After longer than the client may wait goes to the caller as a TransientProviderError carrying it', async () => {
+  test('a wait longer than the client may wait goes to the caller as a TransientProviderError carrying it, with no request spent', async () => {
     const { cloud, client, sleeps } = await cloudAndClient({ rateLimit: { limit: 1, refillPerSecond: 0.01 } }, { maxRetryAfterMs: 10_000 });
     await client.list({});
     const error = await client.list({}).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(TransientProviderError);
     expect((error as TransientProviderError).retryAfterMs).toBe(100_000);
-    expect((error as TransientProviderError).httpStatus).toBe(429);
+    expect((error as TransientProviderError).cloudCode).toBe('rate_limit_exceeded');
     expect(sleeps).toEqual([]);
-    expect(cloud.inspect().stats.rateLimited).toBe(1);
+    expect(cloud.inspect().stats.total).toBe(1);
   });
 });
 
@@ -85,15 +92,15 @@ describe('5xx answers', () => {
 
   test('end in a TransientProviderError once the retries are spent', async () => {
     const { cloud, client, sleeps } = await cloudAndClient({}, { retries: 2 });
-    cloud.failNext({ count: 10, status: 503, code: 'service_error' });
+    cloud.failNext({ count: 10, code: 'unavailable' });
     const error = await client.list({}).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(TransientProviderError);
-    expect(error).toMatchObject({ httpStatus: 503, cloudCode: 'service_error' });
+    expect(error).toMatchObject({ httpStatus: 503, cloudCode: 'unavailable' });
     expect(cloud.inspect().stats.injectedErrors).toBe(3);
     expect(sleeps).toHaveLength(2);
   });
 
-  test('a 503 resource_unavailable is InsufficientCapacityError and a 403 resource_limit_exceeded is QuotaExceededError, neither retried', async () => {
+  test('a 412 resource_unavailable is InsufficientCapacityError and a 403 resource_limit_exceeded is QuotaExceededError, neither retried', async () => {
     const { cloud, client, sleeps } = await cloudAndClient({ capacity: 0 });
     await expect(client.createServer(spec('a1'))).rejects.toBeInstanceOf(InsufficientCapacityError);
     cloud.updateSettings({ capacity: 10, quota: 0 });
@@ -134,7 +141,7 @@ describe('lost responses', () => {
     expect(cloud.inspect().stats.byRoute['POST /servers/{id}/actions/shutdown']).toBe(1);
     expect(cloud.inspect().servers[0]!.status).toBe('stopping');
     cloud.loseNextResponses(1);
-    await client.deleteServer(providerId);
+    await client.delete(providerId);
     expect(cloud.inspect().stats.byRoute['DELETE /servers/{id}']).toBe(2);
     clock.now += STEP;
     await expect(client.observe(providerId)).rejects.toBeInstanceOf(ServerNotFoundError);
@@ -146,7 +153,7 @@ describe('observe never takes a failure for deletion', () => {
     const { cloud, client, clock } = await cloudAndClient({ token: 'right-token', delays: { initializing: STEP, deleting: STEP } });
     const { providerId } = await client.createServer(spec('a1'));
 
-    const wrongToken = new LocalCloudClient({ endpoint: cloud.url, token: 'wrong-token', sleep: async () => {} });
+    const wrongToken = localCloudClient({ endpoint: cloud.url, token: 'wrong-token', sleep: async () => {} });
     await expect(wrongToken.observe(providerId)).rejects.toBeInstanceOf(ProviderAuthError);
     await expect(observeStatus(wrongToken, providerId)).rejects.toBeInstanceOf(ProviderAuthError);
     expect(cloud.inspect().stats.unauthorized).toBe(2);
@@ -156,12 +163,12 @@ describe('observe never takes a failure for deletion', () => {
     await expect(observeStatus(client, providerId)).rejects.toBeInstanceOf(TransientProviderError);
     cloud.clearPendingFaults();
 
-    const wrongBase = new LocalCloudClient({ endpoint: cloud.url.replace(/\/v1$/, ''), token: 'right-token', sleep: async () => {} });
+    const wrongBase = localCloudClient({ endpoint: cloud.url.replace(/\/v1$/, ''), token: 'right-token', sleep: async () => {} });
     await expect(observeStatus(wrongBase, providerId)).rejects.toBeInstanceOf(UnexpectedResponseError);
     await expect(wrongBase.list({})).rejects.toBeInstanceOf(UnexpectedResponseError);
 
     await expect(observeStatus(client, providerId)).resolves.toBe('starting');
-    await client.deleteServer(providerId);
+    await client.delete(providerId);
     await expect(observeStatus(client, providerId)).resolves.toBe('deleting');
     clock.now += STEP;
     await expect(client.observe(providerId)).rejects.toBeInstanceOf(ServerNotFoundError);
@@ -174,11 +181,21 @@ describe('observe never takes a failure for deletion', () => {
     await expect(client.observe('')).rejects.toBeInstanceOf(InvalidRequestError);
     expect(cloud.inspect().stats.total).toBe(0);
   });
+
+  test('the token is cut out of every error message, also one the cloud echoes', async () => {
+    const token = 'local-secret-token';
+    const { cloud, client } = await cloudAndClient({ token });
+    cloud.failNext({ count: 1, code: 'invalid_input', message: `token ${token} is not allowed here` });
+    const failure = (await client.list({}).catch((error: unknown) => error)) as Error;
+    expect(failure).toBeInstanceOf(InvalidRequestError);
+    expect(failure.message).toMatch(/^GET \/servers\?\S+: HTTP 422 invalid_input: token \[redacted\] is not allowed here$/);
+    expect(failure.message).not.toContain(token);
+  });
 });
 
 describe('the API side', () => {
-  test('maps the cloud’s statuses onto ours through a server’s life', async () => {
-    const { client, clock } = await cloudAndClient({ delays: { initializing: STEP, rebooting: STEP, stopping: STEP, starting: STEP, deleting: STEP } });
+  test('maps the cloud’s statuses onto ours through a server’s life (a reboot from the running reboot action)', async () => {
+    const { cloud, client, clock } = await cloudAndClient({ delays: { initializing: STEP, rebooting: STEP, stopping: STEP, starting: STEP, deleting: STEP } });
     const { providerId } = await client.createServer(spec('a1'));
     const seen = [await observeStatus(client, providerId)];
     clock.now += STEP;
@@ -190,10 +207,10 @@ describe('the API side', () => {
     seen.push(await observeStatus(client, providerId));
     clock.now += STEP;
     seen.push(await observeStatus(client, providerId));
-    await client.powerOn(providerId);
+    expect((await fetch(`${cloud.url}/servers/${providerId}/actions/poweron`, { method: 'POST' })).status).toBe(201);
     seen.push(await observeStatus(client, providerId));
     clock.now += STEP;
-    await client.deleteServer(providerId);
+    await client.delete(providerId);
     seen.push(await observeStatus(client, providerId));
     clock.now += STEP;
     seen.push(await observeStatus(client, providerId));
@@ -211,9 +228,11 @@ describe('the API side', () => {
   });
 
   test('a create without a server-id label or with bad input is an InvalidRequestError', async () => {
-    const { client } = await cloudAndClient();
+    const { cloud, client } = await cloudAndClient();
     await expect(client.createServer({ ...spec('a1'), labels: { 'managed-by': 'dynamic-servers' } })).rejects.toBeInstanceOf(InvalidRequestError);
-    await expect(client.createServer({ ...spec('a1'), snapshot: 'no-such-snapshot' })).rejects.toMatchObject({ cloudCode: 'invalid_input' });
-    expect(() => new LocalCloudClient({ endpoint: 'ftp://127.0.0.1/v1' })).toThrow(InvalidRequestError);
+    expect(cloud.inspect().stats.byRoute['POST /servers']).toBeUndefined();
+    await expect(client.createServer(spec('a1', 'no-such-snapshot'))).rejects.toThrow(/no available snapshot has the description 'no-such-snapshot'/);
+    await expect(client.createServer(spec('a1', '999'))).rejects.toMatchObject({ cloudCode: 'invalid_input' });
+    expect(() => localCloudClient({ endpoint: 'ftp://127.0.0.1/v1' })).toThrow(InvalidRequestError);
   });
 });

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { InsufficientCapacityError, InvalidRequestError, type ServerDeclaration } from '../../providers/contract.ts';
 import { localCloudProvider } from '../../providers/local/index.ts';
-import { DeploymentError, openPulumiDeployment, type PulumiDeployment } from '../../providers/pulumi-deployment.ts';
+import { DeploymentError, openPulumiDeployment, type PulumiDeployment } from '../../src/conformance/pulumi-deployment.ts';
 import { duplicateServers } from '../../src/local-cloud/inspection.ts';
 import { startLocalCloud, type LocalCloud } from '../../src/local-cloud/local-cloud.ts';
 import { requireEngine, type Engine } from '../../src/toolchain/engine.ts';

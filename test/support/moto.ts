@@ -1,6 +1,6 @@
-// moto for the AWS tests: installed by the project's toolchain (src/toolchain/moto.ts), started on 127.0.0.1,
+// moto for the AWS tests: installed by test/support/toolchain/moto.ts, started on 127.0.0.1,
 // with the fake credentials moto accepts put where the standard AWS chain finds them (the environment).
-import { installMoto, startMoto, type MotoServer } from '../../src/toolchain/moto.ts';
+import { installMoto, startMoto, type MotoServer } from './toolchain/moto.ts';
 
 /** The AWS region the tests use. */
 export const MOTO_REGION = 'eu-central-1';

@@ -13,7 +13,7 @@ import {
   type Labels,
 } from '../../../providers/contract.ts';
 import { AwsApiClient, awsErrorFromText, awsProvider, errorFromAws, parseAwsTemplate, runInstancesInput } from '../../../providers/aws/index.ts';
-import type { MotoServer } from '../../../src/toolchain/moto.ts';
+import type { MotoServer } from '../../support/toolchain/moto.ts';
 import { MOTO_REGION, startMotoForTests } from '../../support/moto.ts';
 
 let moto: MotoServer;

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { conformanceSuite } from '../../../providers/conformance.ts';
 import { serverLabels, serverName } from '../../../providers/contract.ts';
 import { awsProvider, parseAwsTemplate } from '../../../providers/aws/index.ts';
-import type { MotoServer } from '../../../src/toolchain/moto.ts';
+import type { MotoServer } from '../../support/toolchain/moto.ts';
 import { apiDeployment } from '../../support/api-deployment.ts';
 import { MOTO_REGION, startMotoForTests } from '../../support/moto.ts';
 

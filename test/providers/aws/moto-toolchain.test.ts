@@ -2,7 +2,7 @@
 // install runs no process at all, a missing Python is an error that says what to do, and a stopped moto leaves
 // no process behind.
 import { beforeAll, expect, test } from '@jest/globals';
-import { installMoto, MOTO_VERSION, MotoUnavailableError, startMoto, type MotoInstallation } from '../../../src/toolchain/moto.ts';
+import { installMoto, MOTO_VERSION, MotoUnavailableError, startMoto, type MotoInstallation } from '../../support/toolchain/moto.ts';
 import { cacheRoot } from '../../../src/toolchain/paths.ts';
 import { tempDir } from '../../support/temp-dir.ts';
 

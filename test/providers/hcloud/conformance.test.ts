@@ -1,46 +1,47 @@
-// Must-show 3: the hcloud provider's API side passes the conformance suite against the Hetzner API test server
-// (servers created and deleted through the API, as the hcloud Pulumi plugin cannot run here). Each step of the
-// test server lasts many poll intervals, so the suite insists on seeing every transition, the reboot included
-// (which Hetzner shows only as a running `reboot_server` action).
+// Must-show 3: the hcloud provider's API side passes the conformance suite against the local cloud in its strict
+// profile (token required, Hetzner's names; servers created and deleted through the API, as the hcloud Pulumi
+// plugin cannot run here). The cloud's status history tells the suite what the server went through, the reboot
+// included (which Hetzner shows only as a running `reboot_server` action).
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { conformanceSuite } from '../../../providers/conformance.ts';
 import { serverLabels, serverName } from '../../../providers/contract.ts';
-import { hcloudProvider, parseHcloudTemplate } from '../../../providers/hcloud/index.ts';
+import { hcloudCreateSpec, hcloudProvider, parseHcloudTemplate } from '../../../providers/hcloud/index.ts';
+import { startLocalCloud, type LocalCloud } from '../../../src/local-cloud/local-cloud.ts';
 import { apiDeployment } from '../../support/api-deployment.ts';
-import { startHcloudApiServer, type HcloudApiServer } from '../../support/hcloud-api-server/index.ts';
+import { localCloudHistory } from '../../support/cloud-history.ts';
 
 const TOKEN = randomBytes(24).toString('hex');
 const serverType = `conformance-${randomBytes(3).toString('hex')}`;
 const STEP_MS = 400;
 const template = { snapshot: { selector: { role: 'worker' } }, serverType: 'cx22', location: 'fsn1', userData: '#cloud-config\n' };
 
-let api: HcloudApiServer;
+let cloud: LocalCloud;
 let provider: ReturnType<typeof hcloudProvider>;
-let snapshotId = 0;
 
 beforeAll(async () => {
-  const created = Date.now();
-  api = await startHcloudApiServer({
+  const now = Date.now();
+  const created = (offset: number) => new Date(now - offset).toISOString();
+  cloud = await startLocalCloud({
+    profile: 'strict',
     token: TOKEN,
-    durations: { create_server: STEP_MS, shutdown_server: STEP_MS, reboot_server: STEP_MS, delete_server: STEP_MS },
-    images: [
-      { type: 'snapshot', status: 'available', name: null, description: 'worker v1', created: created - 2000, labels: { role: 'worker' } },
-      { type: 'snapshot', status: 'available', name: null, description: 'worker v2', created: created - 1000, labels: { role: 'worker' } },
-      { type: 'snapshot', status: 'creating', name: null, description: 'worker v3', created, labels: { role: 'worker' } },
+    delays: { initializing: STEP_MS, starting: STEP_MS, stopping: STEP_MS, rebooting: STEP_MS, deleting: STEP_MS },
+    snapshots: [
+      { description: 'worker v1', labels: { role: 'worker' }, created: created(2000) },
+      { description: 'worker v2', labels: { role: 'worker' }, created: created(1000) },
+      { description: 'worker v3', labels: { role: 'worker' }, created: created(0), status: 'creating' },
     ],
   });
-  snapshotId = [...api.state.images.values()].find((image) => image.description === 'worker v2')!.id;
-  provider = hcloudProvider({ endpoint: api.url, token: TOKEN, actionPollMs: 25 });
+  provider = hcloudProvider({ endpoint: cloud.url, token: TOKEN, actionPollMs: 25 });
 });
 
 afterAll(async () => {
-  await api?.stop();
+  await cloud?.stop();
 });
 
 const deployment = apiDeployment({
-  create: async (declaration) => (await provider.api.createServer({ name: serverName(declaration), labels: serverLabels(declaration), template: parseHcloudTemplate(declaration.template) })).providerId,
-  delete: (providerId) => provider.api.deleteServer(providerId),
+  create: async (declaration) => (await provider.api.createServer(hcloudCreateSpec(serverName(declaration), serverLabels(declaration), parseHcloudTemplate(declaration.template)))).providerId,
+  delete: (providerId) => provider.api.delete(providerId),
 });
 
 const steps = conformanceSuite(() => ({
@@ -49,7 +50,7 @@ const steps = conformanceSuite(() => ({
   template,
   serverType,
   pollIntervalMs: 25,
-  observesTransitions: true,
+  statusHistory: (providerId) => localCloudHistory(cloud)(providerId),
 }));
 
 const afterCreation = steps.findIndex((step) => step.name.startsWith('a repeated up')) + 1;
@@ -57,9 +58,10 @@ const afterCreation = steps.findIndex((step) => step.name.startsWith('a repeated
 for (const step of steps.slice(0, afterCreation)) test(step.name, () => step.run());
 
 test('while it exists, the server boots from the newest available snapshot the selector matches, with the template’s settings', () => {
-  const [server] = [...api.state.servers.values()];
-  expect(api.state.servers.size).toBe(1);
-  expect(server!.image.id).toBe(snapshotId);
+  const { servers, images } = cloud.inspect();
+  expect(servers).toHaveLength(1);
+  const [server] = servers;
+  expect(server!.imageId).toBe(images.find((image) => image.description === 'worker v2')!.id);
   expect(server!.serverType).toBe('cx22');
   expect(server!.location).toBe('fsn1');
   expect(server!.userData).toBe('#cloud-config\n');
@@ -68,12 +70,12 @@ test('while it exists, the server boots from the newest available snapshot the s
 
 for (const step of steps.slice(afterCreation)) test(step.name, () => step.run());
 
-test('the server was created once, went through one action per step, and every request carried the token', () => {
-  const posts = api.requests.filter((request) => request.method === 'POST' && request.path === '/v1/servers');
-  expect(posts).toHaveLength(1);
-  expect(posts[0]!.status).toBe(201);
-  const commands = [...api.state.actions.values()].map((action) => action.command);
-  expect(commands).toEqual(['create_server', 'reboot_server', 'shutdown_server', 'delete_server']);
-  expect(api.requests.some((request) => request.code === 'unauthorized')).toBe(false);
-  expect(api.state.servers.size).toBe(0);
+test('the server was created once, took one action per step, and every request carried the token', () => {
+  const requests = cloud.requests();
+  const posts = requests.filter((request) => request.method === 'POST' && request.path === '/v1/servers');
+  expect(posts).toEqual([{ method: 'POST', path: '/v1/servers', status: 201 }]);
+  const commands = requests.filter((request) => request.status === 201 || request.method === 'DELETE').map((request) => `${request.method} ${request.path.replace(/\/\d+/g, '/{id}')}`);
+  expect(commands).toEqual(['POST /v1/servers', 'POST /v1/servers/{id}/actions/reboot', 'POST /v1/servers/{id}/actions/shutdown', 'DELETE /v1/servers/{id}']);
+  expect(requests.some((request) => request.code === 'unauthorized')).toBe(false);
+  expect(cloud.inspect().servers).toEqual([]);
 });

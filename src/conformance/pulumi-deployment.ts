@@ -1,13 +1,14 @@
 // A ServerDeployment on the real Pulumi engine: one stack whose inline program declares the given servers
-// through a provider's Pulumi side; `apply` runs `pulumi up`. Used by the conformance suite and by tests.
+// through a provider's Pulumi side; `apply` runs `pulumi up`. The conformance suite runs on it (providers/conformance.ts
+// imports only the contract; this harness is where the engine comes in), and so do provider tests and benchmarks.
 import type * as pulumi from '@pulumi/pulumi';
 import { LocalWorkspace, type Stack } from '@pulumi/pulumi/automation/index.js';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { engineEnvironment, pulumiCommand } from '../src/engine/pulumi-adapter.ts';
-import type { Engine } from '../src/toolchain/engine.ts';
-import type { ServerDeployment } from './conformance.ts';
-import { parseProviderError, validateDeclaration, type ProviderError, type ServerDeclaration, type ServerProvider } from './contract.ts';
+import { engineEnvironment, pulumiCommand } from '../engine/pulumi-adapter.ts';
+import type { Engine } from '../toolchain/engine.ts';
+import type { ServerDeployment } from '../../providers/conformance.ts';
+import { parseProviderError, validateDeclaration, type ProviderError, type ServerDeclaration, type ServerProvider } from '../../providers/contract.ts';
 
 /** Where and how the stack lives. */
 export interface PulumiDeploymentOptions {

@@ -1,6 +1,9 @@
-// The API side of the Hetzner Cloud provider: observe, list, stop and reboot servers through the Hetzner Cloud
-// API, plus the idempotent create and graceful delete that drive servers without `pulumi up` (the conformance
-// suite's API steps, clean-ups). Paced by the API's rate limit, retried, every failure a typed ProviderError.
+// The one client of the Hetzner Cloud API's server endpoints, used by the hcloud provider (against Hetzner) and by
+// the local provider (against the local cloud, which answers in the same shapes): observe, list by label across
+// pages, create from an image with adoption by label, stop, reboot and delete servers, and poll actions. Paced by
+// the API's rate limit, retried, every failure a typed ProviderError. The few differences between the two clouds
+// are options. It imports nothing but the contract, zod and its own modules, so a dynamic provider running in the
+// engine's plugin process can load it.
 import { z } from 'zod';
 import {
   InvalidRequestError,
@@ -16,22 +19,26 @@ import {
   type ProviderError,
   type ServerApi,
 } from '../contract.ts';
-import { errorFromHcloudAnswer } from './errors.ts';
-import { withRetries, type RetryPolicy } from '../retry.ts';
-import { requestOnce, type HcloudHttp } from './http.ts';
+import { errorOfCode } from './errors.ts';
+import { requestOnce, type HetznerHttp } from './http.ts';
+import { labelSelector } from './label-selector.ts';
 import { RateLimitGate } from './rate-limit.ts';
-import { HCLOUD_STATUSES, RUNNING_ACTION_STATUSES } from './status.ts';
-import { labelSelector, type HcloudSnapshotRef, type HcloudTemplate } from './template.ts';
+import { withRetries, type RetryPolicy } from './retry.ts';
+import { HETZNER_STATUS_MAPPING, RUNNING_ACTION_STATUSES } from './status.ts';
 
-/** The public Hetzner Cloud API. */
-export const HCLOUD_ENDPOINT = 'https://api.hetzner.cloud/v1';
-
-/** How to reach the Hetzner Cloud API and how hard to try. */
-export interface HcloudApiOptions {
-  /** Base URL of the API (default the public API; tests point it at a test server). */
-  endpoint?: string;
-  /** API token (default `$HCLOUD_TOKEN`). Only ever sent as the Authorization header. */
+/** How to reach a Hetzner-shaped API and how hard to try. */
+export interface HetznerApiOptions {
+  /** Base URL of the API, e.g. `https://api.hetzner.cloud/v1`. */
+  endpoint: string;
+  /** API token, sent only as the Authorization header. */
   token?: string;
+  /** The cloud's name in messages (`Hetzner Cloud`, `local cloud`). */
+  cloudName: string;
+  /**
+   * When the cloud always needs a token: what the ProviderAuthError says when none was given (where to set one).
+   * Without it, requests go without an Authorization header when there is no token.
+   */
+  missingTokenHint?: string;
   /** Retries after a transient failure (default 4). */
   retries?: number;
   /** Base of the exponential backoff in milliseconds (default 500). */
@@ -49,20 +56,38 @@ export interface HcloudApiOptions {
   watchActions?: boolean;
   /** How often an action is polled while waiting for it (default 1000 ms). */
   actionPollMs?: number;
-  /** How long a graceful shutdown before deletion may take before the server is deleted anyway (default 60000 ms). */
+  /**
+   * Whether `delete` first shuts a running server down gracefully (ACPI), waiting up to `shutdownTimeoutMs`
+   * (default 60000) before deleting it anyway. Default false: delete at once.
+   */
+  shutdownBeforeDelete?: boolean;
   shutdownTimeoutMs?: number;
   /** How to wait (tests pass one that records the waits). Default: a timer. */
   sleep?: (ms: number) => Promise<void>;
-  /** The clock the rate-limit arithmetic uses (default Date.now). */
+  /** The clock of the rate-limit arithmetic and action deadlines (default Date.now). */
   now?: () => number;
 }
 
-/** What a server is created from through the API (the same fields the Pulumi side sends). */
-export interface HcloudServerSpec {
+/** The image a server boots from: by id, the newest available snapshot carrying labels, or the newest available snapshot with a description. */
+export type ImageRef = { id: string } | { selector: Labels } | { description: string };
+
+/** What a server is created from (`POST /servers`). */
+export interface ServerCreateSpec {
   name: string;
   /** Must contain the `server-id` label: creation is idempotent by it. */
   labels: Labels;
-  template: HcloudTemplate;
+  serverType: string;
+  image: ImageRef;
+  /** The cloud's default location when absent. */
+  location?: string;
+  sshKeys?: string[];
+  userData?: string;
+  firewallIds?: number[];
+  networkIds?: number[];
+  placementGroupId?: number;
+  /** Public IPv4 and IPv6 (both default to true). */
+  publicIpv4?: boolean;
+  publicIpv6?: boolean;
 }
 
 const serverSchema = z.looseObject({
@@ -75,6 +100,8 @@ const serverSchema = z.looseObject({
 });
 type ServerBody = z.infer<typeof serverSchema>;
 const pagination = z.looseObject({ pagination: z.looseObject({ next_page: z.number().int().nullable() }) });
+/** A page of a list answer: its `meta.pagination.next_page` is null on the last page. */
+type Paged = { meta: z.infer<typeof pagination> };
 const serverPage = z.looseObject({ servers: z.array(serverSchema), meta: pagination });
 const actionSchema = z.looseObject({
   id: z.number().int(),
@@ -84,7 +111,7 @@ const actionSchema = z.looseObject({
 });
 type Action = z.infer<typeof actionSchema>;
 const actionPage = z.looseObject({ actions: z.array(actionSchema) });
-const imagePage = z.looseObject({ images: z.array(z.looseObject({ id: z.number().int(), created: z.string() })) });
+const imagePage = z.looseObject({ images: z.array(z.looseObject({ id: z.number().int(), description: z.string().nullable().optional() })), meta: pagination });
 
 const PROVIDER_ID = /^[1-9]\d{0,15}$/;
 const PER_PAGE = 50;
@@ -95,7 +122,7 @@ function read<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   return parsed.data;
 }
 
-function observed(server: ServerBody, status: ObservedStatus = mapCloudStatus(HCLOUD_STATUSES, server.status)): ObservedServer {
+function observed(server: ServerBody, status: ObservedStatus = mapCloudStatus(HETZNER_STATUS_MAPPING, server.status)): ObservedServer {
   return {
     providerId: String(server.id),
     name: server.name,
@@ -108,67 +135,76 @@ function observed(server: ServerBody, status: ObservedStatus = mapCloudStatus(HC
 }
 
 /** The body of `POST /servers` for `spec`, booting from image `imageId`. */
-export function createServerBody(spec: HcloudServerSpec, imageId: string): Record<string, unknown> {
-  const { template } = spec;
+function createServerBody(spec: ServerCreateSpec, imageId: string): Record<string, unknown> {
   return {
     name: spec.name,
-    server_type: template.serverType,
+    server_type: spec.serverType,
     image: imageId,
-    location: template.location,
+    ...(spec.location === undefined ? {} : { location: spec.location }),
     start_after_create: true,
-    labels: { ...template.labels, ...spec.labels },
-    ...(template.sshKeys ? { ssh_keys: template.sshKeys } : {}),
-    ...(template.userData === undefined ? {} : { user_data: template.userData }),
-    ...(template.firewallIds ? { firewalls: template.firewallIds.map((firewall) => ({ firewall })) } : {}),
-    ...(template.networks ? { networks: template.networks.map((network) => network.networkId) } : {}),
-    ...(template.placementGroupId === undefined ? {} : { placement_group: template.placementGroupId }),
-    public_net: { enable_ipv4: template.publicIpv4 ?? true, enable_ipv6: template.publicIpv6 ?? true },
+    labels: spec.labels,
+    ...(spec.sshKeys ? { ssh_keys: spec.sshKeys } : {}),
+    ...(spec.userData === undefined ? {} : { user_data: spec.userData }),
+    ...(spec.firewallIds ? { firewalls: spec.firewallIds.map((firewall) => ({ firewall })) } : {}),
+    ...(spec.networkIds ? { networks: spec.networkIds } : {}),
+    ...(spec.placementGroupId === undefined ? {} : { placement_group: spec.placementGroupId }),
+    public_net: { enable_ipv4: spec.publicIpv4 ?? true, enable_ipv6: spec.publicIpv6 ?? true },
   };
 }
 
-/** The Hetzner Cloud API client. Every method throws ProviderError subclasses only. */
-export class HcloudApiClient implements ServerApi {
+/** The typed error of a failed action (its `error.code` read like an API error code). */
+function actionError(action: Action): ProviderError {
+  const code = action.error?.code ?? 'action_failed';
+  return errorOfCode(`action ${action.id} (${action.command}): ${code}: ${action.error?.message ?? 'failed'}`, { cloudCode: code });
+}
+
+/** A client of one Hetzner-shaped API. Every method throws ProviderError subclasses only. */
+export class HetznerApiClient implements ServerApi {
   readonly #endpoint: string;
   readonly #token: string | undefined;
+  readonly #cloudName: string;
+  readonly #missingTokenHint: string | undefined;
   readonly #retry: RetryPolicy;
   readonly #gate = new RateLimitGate();
   readonly #timeoutMs: number;
   readonly #watchActions: boolean;
   readonly #actionPollMs: number;
+  readonly #shutdownBeforeDelete: boolean;
   readonly #shutdownTimeoutMs: number;
   readonly #now: () => number;
 
-  /** Throws InvalidRequestError when the endpoint is not an http(s) URL. The token is checked when first needed. */
-  constructor(options: HcloudApiOptions = {}) {
-    const raw = options.endpoint ?? HCLOUD_ENDPOINT;
+  /** Throws InvalidRequestError when the endpoint is not an http(s) URL. A required token is checked when first needed. */
+  constructor(options: HetznerApiOptions) {
     let endpoint: URL;
     try {
-      endpoint = new URL(raw);
+      endpoint = new URL(options.endpoint);
     } catch {
-      throw new InvalidRequestError(`the Hetzner Cloud endpoint '${raw}' is not a URL`);
+      throw new InvalidRequestError(`the ${options.cloudName} endpoint '${options.endpoint}' is not a URL`);
     }
-    if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') throw new InvalidRequestError(`the Hetzner Cloud endpoint '${raw}' is not an http(s) URL`);
+    if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') throw new InvalidRequestError(`the ${options.cloudName} endpoint '${options.endpoint}' is not an http(s) URL`);
     this.#endpoint = endpoint.href.replace(/\/+$/, '');
-    this.#token = options.token ?? (process.env.HCLOUD_TOKEN || undefined);
-    const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+    this.#token = options.token || undefined;
+    this.#cloudName = options.cloudName;
+    this.#missingTokenHint = options.missingTokenHint;
     this.#retry = {
       retries: options.retries ?? 4,
       backoffMs: options.backoffMs ?? 500,
       maxBackoffMs: options.maxBackoffMs ?? 10_000,
       maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
-      sleep,
+      sleep: options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))),
       random: Math.random,
     };
     this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#watchActions = options.watchActions ?? true;
     this.#actionPollMs = options.actionPollMs ?? 1000;
+    this.#shutdownBeforeDelete = options.shutdownBeforeDelete ?? false;
     this.#shutdownTimeoutMs = options.shutdownTimeoutMs ?? 60_000;
     this.#now = options.now ?? Date.now;
   }
 
-  get #http(): HcloudHttp {
-    if (!this.#token) throw new ProviderAuthError('no Hetzner Cloud API token: set HCLOUD_TOKEN or pass a token to the hcloud provider');
-    return { endpoint: this.#endpoint, token: this.#token, timeoutMs: this.#timeoutMs, gate: this.#gate, sleep: this.#retry.sleep, now: this.#now };
+  get #http(): HetznerHttp {
+    if (!this.#token && this.#missingTokenHint !== undefined) throw new ProviderAuthError(`no ${this.#cloudName} API token: ${this.#missingTokenHint}`);
+    return { endpoint: this.#endpoint, token: this.#token, timeoutMs: this.#timeoutMs, gate: this.#gate, maxWaitMs: this.#retry.maxRetryAfterMs, sleep: this.#retry.sleep, now: this.#now };
   }
 
   #request(method: string, path: string, body?: unknown): Promise<unknown> {
@@ -177,7 +213,7 @@ export class HcloudApiClient implements ServerApi {
 
   #serverPath(providerId: string): string {
     if (typeof providerId !== 'string' || !PROVIDER_ID.test(providerId)) {
-      throw new InvalidRequestError(`'${String(providerId)}' is not a Hetzner Cloud server id (a positive integer)`);
+      throw new InvalidRequestError(`'${String(providerId)}' is not a ${this.#cloudName} server id (a positive integer)`);
     }
     return `/servers/${providerId}`;
   }
@@ -190,6 +226,18 @@ export class HcloudApiClient implements ServerApi {
       if (error instanceof ServerNotFoundError) throw new UnexpectedResponseError(`GET ${path.split('?')[0]} answered not found: is ${this.#endpoint} the API's base URL?`, { cause: error });
       throw error;
     }
+  }
+
+  /** Every page of the collection at `path` with `query`, 50 items a page, each read with `schema`. */
+  async #allPages<T extends Paged>(path: string, query: Record<string, string>, schema: z.ZodType<T>): Promise<T[]> {
+    const pages: T[] = [];
+    for (let page: number | null = 1; page !== null; ) {
+      const url: string = `${path}?${new URLSearchParams({ ...query, page: String(page), per_page: String(PER_PAGE) })}`;
+      const answer: T = read(schema, await this.#getCollection(url), `GET ${path}`);
+      pages.push(answer);
+      page = answer.meta.pagination.next_page;
+    }
+    return pages;
   }
 
   /** One attempt at observing server `providerId`, a running one's running actions included when watched. */
@@ -205,17 +253,11 @@ export class HcloudApiClient implements ServerApi {
 
   /** One attempt at listing every page of servers matching `labels`. */
   async #listOnce(labels: Labels): Promise<ObservedServer[]> {
-    const servers: ObservedServer[] = [];
-    for (let page: number | null = 1; page !== null; ) {
-      const query: URLSearchParams = new URLSearchParams({ label_selector: labelSelector(labels), page: String(page), per_page: String(PER_PAGE) });
-      const answer: z.infer<typeof serverPage> = read(serverPage, await this.#getCollection(`/servers?${query}`), 'GET /servers');
-      servers.push(...answer.servers.map((server) => observed(server)));
-      page = answer.meta.pagination.next_page;
-    }
-    return servers;
+    const pages = await this.#allPages('/servers', { label_selector: labelSelector(labels) }, serverPage);
+    return pages.flatMap((page) => page.servers.map((server) => observed(server)));
   }
 
-  /** {@inheritDoc ServerApi.observe} A running server with a running reboot action is `rebooting`. */
+  /** {@inheritDoc ServerApi.observe} With watched actions, a running server with a running reboot action is `rebooting`. */
   observe(providerId: string): Promise<ObservedServer> {
     return withRetries(this.#retry, () => this.#observeOnce(providerId));
   }
@@ -252,32 +294,34 @@ export class HcloudApiClient implements ServerApi {
   }
 
   /**
-   * The id of the image `snapshot` names: its id, or the newest available snapshot carrying all the selector's
-   * labels. Throws InvalidRequestError when no snapshot matches.
+   * The id of the image `image` names: its id; or the newest available snapshot carrying all the selector's
+   * labels, or having the description. Throws InvalidRequestError when no snapshot matches.
    */
-  async resolveSnapshot(snapshot: HcloudSnapshotRef): Promise<string> {
-    if ('id' in snapshot) return snapshot.id;
-    const query = new URLSearchParams({ type: 'snapshot', status: 'available', label_selector: labelSelector(snapshot.selector), sort: 'created:desc', per_page: '1' });
-    const { images } = read(imagePage, await withRetries(this.#retry, () => this.#getCollection(`/images?${query}`)), 'GET /images');
-    const newest = images[0];
-    if (!newest) throw new InvalidRequestError(`no available snapshot carries the labels ${labelSelector(snapshot.selector)}`);
-    return String(newest.id);
+  async #resolveImage(image: ImageRef): Promise<string> {
+    if ('id' in image) return image.id;
+    const wanted = 'selector' in image ? `carries the labels ${labelSelector(image.selector)}` : `has the description '${image.description}'`;
+    const query: Record<string, string> = { type: 'snapshot', status: 'available', sort: 'created:desc', ...('selector' in image ? { label_selector: labelSelector(image.selector) } : {}) };
+    const pages = await withRetries(this.#retry, () => this.#allPages('/images', query, imagePage));
+    const found = pages.flatMap((page) => page.images).find((candidate) => 'selector' in image || candidate.description === image.description);
+    if (!found) throw new InvalidRequestError(`no available snapshot ${wanted}`);
+    return String(found.id);
   }
 
   /**
    * Creates a server from `spec`, or adopts the one that already carries the same `server-id` label and is not
    * being deleted: every attempt first looks it up by that label, so a retry after a lost answer never creates a
-   * second server. Returns once the API accepted the creation. Throws InvalidRequestError when the labels have
-   * no server id or the name belongs to a server with another server id; InsufficientCapacityError and
-   * QuotaExceededError as the API answers.
+   * second server. Returns the server as the create answer (or the adopted server's listing) shows it, once the
+   * API accepted the creation. Throws InvalidRequestError when the labels have no server id, no snapshot matches,
+   * or the name belongs to a server with another server id; InsufficientCapacityError and QuotaExceededError as
+   * the API answers.
    */
-  async createServer(spec: HcloudServerSpec): Promise<ObservedServer> {
-    const serverId = spec.labels[LABEL.serverId];
+  async createServer(spec: ServerCreateSpec): Promise<ObservedServer> {
+    const serverId = spec.labels?.[LABEL.serverId];
     if (!serverId) throw new InvalidRequestError(`server '${spec.name}' has no '${LABEL.serverId}' label: creation could not be made idempotent`);
     const managedBy = spec.labels[LABEL.managedBy];
     const identity: Labels = { ...(managedBy === undefined ? {} : { [LABEL.managedBy]: managedBy }), [LABEL.serverId]: serverId };
     const adoptable = (servers: ObservedServer[]) => servers.filter((server) => server.status !== 'deleting').sort((a, b) => Number(a.providerId) - Number(b.providerId))[0];
-    const imageId = await this.resolveSnapshot(spec.template.snapshot);
+    const imageId = await this.#resolveImage(spec.image);
     return withRetries(this.#retry, async () => {
       const existing = adoptable(await this.#listOnce(identity));
       if (existing) return existing;
@@ -309,37 +353,29 @@ export class HcloudApiClient implements ServerApi {
     }
   }
 
-  /** {@inheritDoc ServerApi.delete} The graceful deleteServer. */
-  delete(providerId: string): Promise<void> {
-    return this.deleteServer(providerId);
-  }
-
   /**
-   * Deletes server `providerId`: first a graceful shutdown of a running server, waited for up to the shutdown
-   * timeout (after which, or when the shutdown fails, the server is deleted anyway), then `DELETE`. Returns once
-   * the API accepted the deletion; a server that is already gone or being deleted counts as deleted.
+   * {@inheritDoc ServerApi.delete} With `shutdownBeforeDelete`, a running server is first shut down gracefully,
+   * waited for up to the shutdown timeout (after which, or when the shutdown fails, it is deleted anyway). Returns
+   * once the API accepted the deletion; a server that is already gone counts as deleted, and a server already
+   * being deleted is left to it.
    */
-  async deleteServer(providerId: string, options: { graceful?: boolean } = {}): Promise<void> {
+  async delete(providerId: string): Promise<void> {
     const path = this.#serverPath(providerId);
     try {
-      const server = await withRetries(this.#retry, () => this.#observeOnce(providerId));
-      if (server.status === 'deleting') return;
-      if ((options.graceful ?? true) && server.status === 'running') {
-        const body = await withRetries(this.#retry, () => this.#request('POST', `${path}/actions/shutdown`));
-        const { action } = read(z.looseObject({ action: actionSchema }), body, `POST ${path}/actions/shutdown`);
-        await this.waitForAction(action.id, this.#shutdownTimeoutMs).catch((error: unknown) => {
-          if (error instanceof ServerNotFoundError) throw error;
-        });
+      if (this.#shutdownBeforeDelete) {
+        const server = await withRetries(this.#retry, () => this.#observeOnce(providerId));
+        if (server.status === 'deleting') return;
+        if (server.status === 'running') {
+          const body = await withRetries(this.#retry, () => this.#request('POST', `${path}/actions/shutdown`));
+          const { action } = read(z.looseObject({ action: actionSchema }), body, `POST ${path}/actions/shutdown`);
+          await this.waitForAction(action.id, this.#shutdownTimeoutMs).catch((error: unknown) => {
+            if (error instanceof ServerNotFoundError) throw error;
+          });
+        }
       }
       await withRetries(this.#retry, () => this.#request('DELETE', path));
     } catch (error) {
       if (!(error instanceof ServerNotFoundError)) throw error;
     }
   }
-}
-
-/** The typed error of a failed action (its `error.code` read like an API error code). */
-function actionError(action: Action): ProviderError {
-  const code = action.error?.code ?? 'action_failed';
-  return errorFromHcloudAnswer(`action ${action.id} (${action.command})`, 0, { error: { code, message: action.error?.message ?? 'failed' } }, undefined);
 }

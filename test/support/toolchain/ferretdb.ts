@@ -5,11 +5,11 @@ import { spawn } from 'node:child_process';
 import { access, constants, cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { freePort } from '../db/free-port.ts';
-import { ToolchainError } from './errors.ts';
-import { goVersion } from './go-build.ts';
-import { cacheRoot } from './paths.ts';
-import { runCommand } from './run-command.ts';
+import { freePort } from '../../../src/db/free-port.ts';
+import { ToolchainError } from '../../../src/toolchain/errors.ts';
+import { goVersion } from '../../../src/toolchain/go-build.ts';
+import { cacheRoot } from '../../../src/toolchain/paths.ts';
+import { runCommand } from '../../../src/toolchain/run-command.ts';
 
 /** The FerretDB release (v1: PostgreSQL or SQLite storage) the tests run against. */
 export const FERRETDB_VERSION = '1.24.2';

@@ -3,10 +3,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { access, constants, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort } from '../db/free-port.ts';
-import { ToolchainError } from './errors.ts';
-import { cacheRoot } from './paths.ts';
-import { runCommand } from './run-command.ts';
+import { freePort } from '../../../src/db/free-port.ts';
+import { ToolchainError } from '../../../src/toolchain/errors.ts';
+import { cacheRoot } from '../../../src/toolchain/paths.ts';
+import { runCommand } from '../../../src/toolchain/run-command.ts';
 
 /** The moto release the tests run against. */
 export const MOTO_VERSION = '5.2.5';

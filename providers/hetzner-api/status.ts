@@ -1,3 +1,4 @@
+// The server statuses of the Hetzner Cloud API (and of the local cloud, which reports the same), onto ours.
 import type { ObservedStatus, StatusMapping } from '../contract.ts';
 
 /**
@@ -6,7 +7,7 @@ import type { ObservedStatus, StatusMapping } from '../contract.ts';
  * or resize it); the server is busy and comes back by itself, so they read as `starting` and the engine's step
  * timeout guards them like any start.
  */
-export const HCLOUD_STATUSES: StatusMapping = {
+export const HETZNER_STATUS_MAPPING: StatusMapping = {
   initializing: 'starting',
   starting: 'starting',
   running: 'running',

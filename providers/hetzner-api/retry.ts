@@ -1,6 +1,5 @@
-// Retrying a cloud API call: the policy, the loop, and the reading of Retry-After, shared by every provider's
-// HTTP client.
-import { TransientProviderError } from './contract.ts';
+// Retrying a call of a Hetzner-shaped API: the policy, the loop, and the reading of Retry-After.
+import { TransientProviderError } from '../contract.ts';
 
 /** How failed exchanges are retried. */
 export interface RetryPolicy {

@@ -1,19 +1,21 @@
-// One exchange with the Hetzner Cloud API turned into data or a typed error, paced by its rate limit; and the
-// retry loop around exchanges. Knows nothing of servers. The API token goes only into the Authorization header
-// and is cut out of every error message.
+// One exchange with a Hetzner-shaped API turned into data or a typed error, paced by its rate limit. Knows nothing
+// of servers (the retry loop around exchanges is in retry.ts). The API token goes only into the Authorization
+// header and is cut out of every error message.
 import { TransientProviderError, UnexpectedResponseError } from '../contract.ts';
-import { errorFromHcloudAnswer } from './errors.ts';
-import { parseRetryAfter } from '../retry.ts';
+import { errorFromAnswer } from './errors.ts';
 import { readRateLimit, msUntilNextRequest, type RateLimitGate } from './rate-limit.ts';
+import { parseRetryAfter } from './retry.ts';
 
 /** Where and how to reach the API. */
-export interface HcloudHttp {
+export interface HetznerHttp {
   /** Base URL, e.g. `https://api.hetzner.cloud/v1` (no trailing slash). */
   endpoint: string;
-  /** The API token; never logged, never part of an error message. */
-  token: string;
+  /** The API token, or undefined for a cloud that needs none; never logged, never part of an error message. */
+  token: string | undefined;
   timeoutMs: number;
   gate: RateLimitGate;
+  /** A wait the rate limit asks for longer than this is not waited for: the request fails as transient instead. */
+  maxWaitMs: number;
   sleep: (ms: number) => Promise<void>;
   now: () => number;
 }
@@ -24,24 +26,27 @@ export function redact(text: string, secret: string): string {
 }
 
 /** `error` with the token cut out of its message (ProviderErrors keep their class). */
-function redacted<E extends Error>(error: E, token: string): E {
+function redacted<E extends Error>(error: E, token: string | undefined): E {
   if (token && error.message.includes(token)) error.message = redact(error.message, token);
   return error;
 }
 
 /**
- * Sends one request (after waiting as long as the last known rate-limit state asks) and returns the parsed JSON
+ * Sends one request (after waiting as long as the last known rate-limit state asks; a longer wait than
+ * `maxWaitMs` is a TransientProviderError with that wait, and no request is sent) and returns the parsed JSON
  * body of a 2xx answer. Throws a ProviderError: the mapped error of an error answer (a 429 carries, as
  * `retryAfterMs`, the time one request takes to refill, from the RateLimit-* headers, or Retry-After when sent),
  * TransientProviderError when the connection fails or times out, UnexpectedResponseError for a 2xx body that is
  * not JSON.
  */
-export async function requestOnce(http: HcloudHttp, method: string, path: string, body?: unknown): Promise<unknown> {
+export async function requestOnce(http: HetznerHttp, method: string, path: string, body?: unknown): Promise<unknown> {
   const what = `${method} ${path}`;
   const wait = http.gate.delayMs(http.now());
+  if (wait > http.maxWaitMs) throw new TransientProviderError(`${what}: the rate limit allows the next request in ${wait} ms`, { cloudCode: 'rate_limit_exceeded', retryAfterMs: wait });
   if (wait > 0) await http.sleep(wait);
   http.gate.spend();
-  const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${http.token}` };
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (http.token) headers.authorization = `Bearer ${http.token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
   let text: string;
@@ -67,7 +72,7 @@ export async function requestOnce(http: HcloudHttp, method: string, path: string
   }
   if (!response.ok) {
     const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), http.now()) ?? (response.status === 429 && rateLimit ? Math.max(1, msUntilNextRequest(rateLimit, http.now())) : undefined);
-    throw redacted(errorFromHcloudAnswer(what, response.status, parsed, retryAfterMs), http.token);
+    throw redacted(errorFromAnswer(what, response.status, parsed, retryAfterMs), http.token);
   }
   return parsed;
 }
