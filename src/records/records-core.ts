@@ -7,10 +7,11 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { pino } from 'pino';
 import type { LimitHitPolicy } from './config.ts';
+import type { DynamicServersOptions } from './dynamic-servers.ts';
 import type { Effects } from './effects.ts';
 import { DynamicServersClosedError, InvalidConfigurationError, InvalidServerNameError, NothingPublishedError, UnknownServerTypeError } from './errors.ts';
 import { EventFeed, notifyEffects } from './event-feed.ts';
-import { ServerEvents, type DynamicServersEventName } from './events.ts';
+import { ServerEvents } from './events.ts';
 import { parseName } from './input.ts';
 import { migrateRecords, openRecordsOrm } from './orm.ts';
 import { findServer } from './queries.ts';
@@ -19,13 +20,7 @@ import { typeAndIdName, type ServerNameAction } from './server-names.ts';
 import { notRunningFirstThenNewest, type VictimStrategy } from './victims.ts';
 
 /** How a records core opens: the public options of DynamicServers.open and what only the engine sets. */
-export interface RecordsCoreOptions {
-  databaseUrl: string;
-  onLimitHit?: LimitHitPolicy;
-  victimStrategy?: VictimStrategy;
-  serverName?: ServerNameAction;
-  poolSize?: number;
-  onListenerError?: (error: unknown, event: DynamicServersEventName) => void;
+export interface RecordsCoreOptions extends DynamicServersOptions {
   /** Receives every server type a change of any process woke (the workers schedule its reconcile). */
   onWork?: (serverType: string) => void;
   /** Called after every publication that changed the configuration. */
