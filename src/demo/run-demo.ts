@@ -102,7 +102,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
         delete env.PULUMI_BACKEND_URL;
         delete env.DYNAMIC_SERVERS_JOBS_URL;
         const worker = await startWorkerProcess(env, ['--housekeeping-interval', '5'], (line) => {
-          if (line.event === 'error') say(`worker: ${String(line.context)}: ${String(line.message)}`);
+          if (line.event === 'error') say(`worker: ${line.msg}`);
         });
         cleanups.push(async () => {
           workerExit = await worker.stop();
