@@ -36,13 +36,14 @@ function seconds(value: string | undefined, what: string): number | undefined {
 
 /**
  * An error nothing caught (a rejected promise, a throw in a timer of user code) is logged as `worker-crashed`
- * (scrubbed like every line) and ends the worker with 1, as Node would, unless another handler is in charge at
- * that moment (Pulumi's, while a program runs: it turns the error into the update's failure).
+ * (scrubbed like every line) and ends the worker with 1, as Node would. When another handler is installed (Pulumi's,
+ * which a program run installs and a failed run can leave behind), that handler is in charge, as it would be
+ * without this one: the error is logged and the worker goes on.
  */
 function logCrashes(logger: Logger): void {
   const crash = (kind: 'uncaughtException' | 'unhandledRejection') => (error: unknown) => {
     if (process.listenerCount(kind) > 1) {
-      logger.error({ event: 'error', context: `${kind} while a Pulumi program ran`, err: error }, `${kind}: ${String((error as Error)?.message ?? error)}`);
+      logger.error({ event: 'error', context: `${kind} (left to Pulumi's handler)`, err: error }, `${kind}: ${String((error as Error)?.message ?? error)}`);
       return;
     }
     logger.fatal({ event: 'worker-crashed', kind, err: error }, `the worker crashed: ${String((error as Error)?.message ?? error)}`);
@@ -105,6 +106,7 @@ export function registerWorkerCommand(program: Command): void {
           .then(async () => {
             if (!worker) return;
             const types = await localServerTypes(runtime.records, settings.projectDir);
+            await learnSecrets(types.map((type) => type.name));
             await worker.setServerTypes(types.map(workerServerType));
             const names = types.map((type) => `${type.name} v${type.version}`);
             logLine({ event: 'server-types', types: names, msg: `working on ${names.join(', ') || 'no type'}` });
@@ -125,6 +127,10 @@ export function registerWorkerCommand(program: Command): void {
         },
         onSecrets: (values) => scrubber.add(...values),
       });
+      // Each type's stack config is read before its jobs run, so its secrets are known to the log's scrubber
+      // (onSecrets) before anything that could echo them is logged.
+      const learnSecrets = (names: string[]) =>
+        Promise.all(names.map((type) => runtime.engine.provider(type).catch((error: unknown) => report(error, `reading the stack config of ${type}`))));
       const publish = async (when: string) => {
         try {
           const published = await publishProject(runtime.records, settings.projectDir);
@@ -159,6 +165,7 @@ export function registerWorkerCommand(program: Command): void {
         });
         await publish('start');
         const types = await localServerTypes(runtime.records, settings.projectDir);
+        await learnSecrets(types.map((type) => type.name));
         worker = await startJobWorker({
           agenda,
           jobStoreUrl,

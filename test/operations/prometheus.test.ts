@@ -142,6 +142,22 @@ test('Prometheus scrapes 3 then 2 running servers, and the transition, failure a
   );
 }, 300_000);
 
+test("the worker's /healthz is alive and its /readyz checks the database, the job store and the engine", async () => {
+  expect(await (await fetch(`${worker.httpUrl}/healthz`)).json()).toEqual({ status: 'alive' });
+  const ready = await fetch(`${worker.httpUrl}/readyz`);
+  expect([ready.status, await ready.json()]).toEqual([
+    200,
+    {
+      ready: true,
+      checks: [
+        { name: 'database', ok: true },
+        { name: 'job-store', ok: true },
+        { name: 'engine', ok: true },
+      ],
+    },
+  ]);
+});
+
 test('promtool accepts the endpoint output and the alert rules', async () => {
   const exposition = await (await fetch(`${worker.httpUrl}/metrics`)).text();
   const metrics = await promtool(['check', 'metrics'], exposition);
