@@ -106,8 +106,7 @@ export function registerWorkerCommand(program: Command): void {
           .then(async () => {
             if (!worker) return;
             const types = await localServerTypes(runtime.records, settings.projectDir);
-            await learnSecrets(types.map((type) => type.name));
-            await worker.setServerTypes(types.map(workerServerType));
+                await worker.setServerTypes(types.map(workerServerType));
             const names = types.map((type) => `${type.name} v${type.version}`);
             logLine({ event: 'server-types', types: names, msg: `working on ${names.join(', ') || 'no type'}` });
           })
@@ -125,12 +124,10 @@ export function registerWorkerCommand(program: Command): void {
           logUpdate(update);
           metrics?.observeUpdate(update);
         },
+        // The engine reads a type's stack config before its provider makes any call: the scrubber knows its secrets
+        // before anything that could echo them is logged.
         onSecrets: (values) => scrubber.add(...values),
       });
-      // Each type's stack config is read before its jobs run, so its secrets are known to the log's scrubber
-      // (onSecrets) before anything that could echo them is logged.
-      const learnSecrets = (names: string[]) =>
-        Promise.all(names.map((type) => runtime.engine.provider(type).catch((error: unknown) => report(error, `reading the stack config of ${type}`))));
       const publish = async (when: string) => {
         try {
           const published = await publishProject(runtime.records, settings.projectDir);
@@ -165,7 +162,6 @@ export function registerWorkerCommand(program: Command): void {
         });
         await publish('start');
         const types = await localServerTypes(runtime.records, settings.projectDir);
-        await learnSecrets(types.map((type) => type.name));
         worker = await startJobWorker({
           agenda,
           jobStoreUrl,

@@ -4,6 +4,7 @@
 import { pino, type Logger } from 'pino';
 import { REDACTED, SecretScrubber } from './scrubber.ts';
 
+/** A pino logger, as createLogger makes it. */
 export type { Logger } from 'pino';
 
 /** Fields whose value is a credential whatever it holds, at the top of a line or one level down. */

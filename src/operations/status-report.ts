@@ -79,7 +79,7 @@ export async function readStatusReport(records: EngineRecords, scrubber: SecretS
 
   const stepSeconds = (windowMinutes * 60) / CHART_POINTS;
   const from = new Date(now.getTime() - windowMinutes * 60_000);
-  const points = await records.statusTimeline(from, now, stepSeconds);
+  const points = await records.statusTimeline(from, stepSeconds, CHART_POINTS + 1);
   const moments = Array.from({ length: CHART_POINTS + 1 }, (_, index) => new Date(from.getTime() + index * stepSeconds * 1000));
   const series: StatusReport['timeline']['series'] = {};
   for (const serverType of figures.serverTypes) {

@@ -64,9 +64,9 @@ export class EngineRecords extends DynamicServers {
     return this.#shared.run(() => readFleetFigures(this.#shared.fork(), bootBounds));
   }
 
-  /** Servers per type and status at every `stepSeconds` from `from` to `to`, from the status history (see readStatusTimeline). */
-  statusTimeline(from: Date, to: Date, stepSeconds: number): Promise<TimelinePoint[]> {
-    return this.#shared.run(() => readStatusTimeline(this.#shared.fork(), from, to, stepSeconds));
+  /** Servers per type and status at `moments` moments from `from`, `stepSeconds` apart, from the status history (see readStatusTimeline). */
+  statusTimeline(from: Date, stepSeconds: number, moments: number): Promise<TimelinePoint[]> {
+    return this.#shared.run(() => readStatusTimeline(this.#shared.fork(), from, stepSeconds, moments));
   }
 
   /** The latest `limit` servers that went errored or hanging, newest first (see readRecentTroubles). */

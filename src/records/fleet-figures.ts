@@ -115,22 +115,23 @@ export async function readFleetFigures(em: EntityManager, bootBounds: readonly n
 }
 
 /**
- * How many servers of each type were in each status (deleted left out) at every `stepSeconds` from `from` to
- * `to`, from the status history: a server is in the status of its latest history row at or before the moment.
- * Moments with no server of a type and status have no point. InvalidInputError for a bad range or over 2000 moments.
+ * How many servers of each type were in each status (deleted left out) at `moments` moments, `from` and then every
+ * `stepSeconds`, from the status history: a server is in the status of its latest history row at or before the
+ * moment. Moments with no server of a type and status have no point. InvalidInputError for a bad date or step, or
+ * more than 2000 moments.
  */
-export async function readStatusTimeline(em: EntityManager, from: Date, to: Date, stepSeconds: number): Promise<TimelinePoint[]> {
-  const valid = from instanceof Date && to instanceof Date && !Number.isNaN(from.getTime()) && to.getTime() >= from.getTime() && Number.isFinite(stepSeconds) && stepSeconds > 0;
-  if (!valid) throw new InvalidInputError('a status timeline needs two dates in order and a positive step');
-  if ((to.getTime() - from.getTime()) / 1000 / stepSeconds + 1 > MAX_TIMELINE_POINTS) throw new InvalidInputError(`a status timeline has at most ${MAX_TIMELINE_POINTS} moments`);
+export async function readStatusTimeline(em: EntityManager, from: Date, stepSeconds: number, moments: number): Promise<TimelinePoint[]> {
+  const valid = from instanceof Date && !Number.isNaN(from.getTime()) && Number.isFinite(stepSeconds) && stepSeconds > 0 && Number.isSafeInteger(moments) && moments >= 1;
+  if (!valid) throw new InvalidInputError('a status timeline needs a date, a positive step and a whole number of moments');
+  if (moments > MAX_TIMELINE_POINTS) throw new InvalidInputError(`a status timeline has at most ${MAX_TIMELINE_POINTS} moments`);
   const rows = await em.execute<{ at: Date | string; type: string; status: ServerStatus; servers: number }[]>(
     `with spans as (select c."server_id", c."to_status" as "status", c."changed_at" as "since", ` +
       `lead(c."changed_at") over (partition by c."server_id" order by c."changed_at", c."id") as "until" from "server_status_change" c), ` +
-      `moments as (select generate_series(?::timestamptz, ?::timestamptz, make_interval(secs => ?)) as "at") ` +
+      `moments as (select ?::timestamptz + make_interval(secs => "index" * ?::float8) as "at" from generate_series(0, ? - 1) as "index") ` +
       `select m."at", s."type", sp."status", count(*)::int as servers from moments m ` +
       `join spans sp on sp."since" <= m."at" and (sp."until" is null or sp."until" > m."at") and sp."status" <> 'deleted' ` +
       `join "server" s on s."id" = sp."server_id" group by m."at", s."type", sp."status" order by m."at", s."type", sp."status"`,
-    [from, to, stepSeconds],
+    [from, stepSeconds, moments],
   );
   return rows.map((row) => ({ at: new Date(row.at), serverType: row.type, status: row.status, servers: Number(row.servers) }));
 }

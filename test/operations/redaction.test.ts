@@ -2,8 +2,8 @@
 // CLI's --verbose, and appears in none of their lines. A careless cloud repeats the credentials in its error
 // messages, so the token really reaches the log calls: a failing `pulumi up` (a refused create), a provider error
 // (a refused observation that fails the verify job), and a worker crash (user code in the monitor module throws the
-// token from a timer, in a second worker: a failed `pulumi up` leaves Pulumi's error handler installed in the first,
-// which then keeps it alive). Each path is shown to have been logged, with `[redacted]` (or Pulumi's own `[secret]`) where the
+// token from a timer, in a second worker that has applied a change: a failed `pulumi up` leaves Pulumi's error
+// handler installed in the first, which then keeps it alive). Each path is shown to have been logged, with `[redacted]` (or Pulumi's own `[secret]`) where the
 // token was.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
@@ -92,9 +92,11 @@ test('a secret token fed through a failing up, a provider error and a worker cra
 
   expect(await running.stop()).toBe(0);
 
-  // 3. A crash: the monitor module of a new worker throws the token from a timer; nothing catches it.
+  // 3. A crash: the monitor module of a new worker, which has applied a change, throws the token from a timer.
   const crashing = await startWorkerProcess(world.cliEnv, ['--housekeeping-interval', '1', '--monitor', monitorModule, '--monitor-interval', '1']);
   workers.push(crashing);
+  await world.records.ensure('demo', 2);
+  await waitForStatus(world.records, 'demo', 'running', 2);
   await writeFile(crashTrigger, '');
   let timer: NodeJS.Timeout | undefined;
   const ended = await Promise.race([crashing.exited, new Promise((resolve) => (timer = setTimeout(() => resolve('still running after 60 s'), 60_000)))]);
