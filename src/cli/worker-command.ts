@@ -6,10 +6,14 @@ import { JobWorkerConfigError } from '../jobs/errors.ts';
 import { JobRequests } from '../jobs/job-requests.ts';
 import { prepareJobStore } from '../jobs/job-store.ts';
 import { createJobAgenda, DEFAULT_HOUSEKEEPING_SECONDS, startJobWorker, type JobWorker } from '../jobs/worker.ts';
-import { STATUS_EVENT } from '../records/events.ts';
+import { logServerEvents, stackUpdateLogger } from '../logging/activity.ts';
+import type { Logger } from '../logging/logger.ts';
+import { FleetMetrics } from '../operations/fleet-metrics.ts';
+import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, parseListenSettings, type OperationsServer } from '../operations/http-server.ts';
+import { serveWorkerEndpoints, workerReadinessChecks } from '../operations/worker-endpoints.ts';
 import { ServerTypeInUseError } from '../records/registry.ts';
-import { SERVER_STATUSES } from '../records/statuses.ts';
 import { localServerTypes, openRuntime, publishProject, runtimeSettings, stacksDirOf } from '../runtime.ts';
+import { cliLogger, cliScrubber } from './cli-log.ts';
 import { loadMonitor } from './monitor-module.ts';
 import { workerServerType } from './with-runtime.ts';
 
@@ -18,6 +22,9 @@ interface WorkerCommandOptions {
   monitorInterval?: string;
   housekeepingInterval?: string;
   pruneAfterDays?: string;
+  httpHost?: string;
+  httpPort?: string;
+  httpToken?: string;
 }
 
 function seconds(value: string | undefined, what: string): number | undefined {
@@ -27,16 +34,32 @@ function seconds(value: string | undefined, what: string): number | undefined {
   return parsed;
 }
 
-/** One JSON line on stderr per job start and end and per server event, for operators and tests that count what workers did. */
-function logLine(fields: Record<string, unknown>): void {
-  process.stderr.write(`${JSON.stringify({ at: new Date().toISOString(), pid: process.pid, ...fields })}\n`);
+/**
+ * An error nothing caught (a rejected promise, a throw in a timer of user code) is logged as `worker-crashed`
+ * (scrubbed like every line) and ends the worker with 1, as Node would. When another handler is installed (Pulumi's,
+ * which a program run installs and a failed run can leave behind), that handler is in charge, as it would be
+ * without this one: the error is logged and the worker goes on.
+ */
+function logCrashes(logger: Logger): void {
+  const crash = (kind: 'uncaughtException' | 'unhandledRejection') => (error: unknown) => {
+    if (process.listenerCount(kind) > 1) {
+      logger.error({ event: 'error', context: `${kind} (left to Pulumi's handler)`, err: error }, `${kind}: ${String((error as Error)?.message ?? error)}`);
+      return;
+    }
+    logger.fatal({ event: 'worker-crashed', kind, err: error }, `the worker crashed: ${String((error as Error)?.message ?? error)}`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', crash('uncaughtException'));
+  process.on('unhandledRejection', crash('unhandledRejection'));
 }
 
 /**
  * Registers `worker`: runs the jobs (reconcile, verify, hang detection, monitor, pruning) on the Agenda job store
  * at DYNAMIC_SERVERS_JOBS_URL (default DATABASE_URL) until SIGTERM or SIGINT, then finishes its running jobs, hands
- * back the ones it had locked, and exits 0. Reads the same settings as `reconcile`. A bad interval or monitor
- * module is a usage error (exit 2, see exit-codes.ts).
+ * back the ones it had locked, and exits 0. Reads the same settings as `reconcile`. Serves `/metrics`, `/healthz`,
+ * `/readyz` and the status page over HTTP (see operations/http-server.ts). Logs one pino JSON line on stderr per
+ * event (see docs/ARCHITECTURE.md). A bad interval, monitor module or HTTP setting is a usage error (exit 2, see
+ * exit-codes.ts).
  */
 export function registerWorkerCommand(program: Command): void {
   program
@@ -46,12 +69,21 @@ export function registerWorkerCommand(program: Command): void {
     .option('--monitor-interval <seconds>', 'how often the monitor runs (default 60)')
     .option('--housekeeping-interval <seconds>', 'how often hang detection and the sweep run (default 30)')
     .option('--prune-after-days <days>', 'remove deleted and errored records older than this (default 30)')
-    .addHelpText('after', '\nExample:\n  $ DATABASE_URL=postgres://... npx dynamic-servers worker --monitor ./count.js')
+    .option('--http-host <address>', `address of the metrics, health and status page server (default ${DEFAULT_HTTP_HOST}; another needs a token)`)
+    .option('--http-port <port>', `its port (default ${DEFAULT_HTTP_PORT}; 0: any free port, logged at start)`)
+    .option('--http-token <token>', 'token its /metrics, / and /status.json require (better: DYNAMIC_SERVERS_HTTP_TOKEN)')
+    .addHelpText('after', '\nExample:\n  $ DATABASE_URL=postgres://... npx dynamic-servers worker --monitor ./count.js --http-port 9474')
     .action(async (options: WorkerCommandOptions) => {
       // Bad arguments are reported before the environment is read.
       const monitorInterval = seconds(options.monitorInterval, '--monitor-interval');
       const housekeepingInterval = seconds(options.housekeepingInterval, '--housekeeping-interval');
       const pruneAfterDays = seconds(options.pruneAfterDays, '--prune-after-days');
+      const listen = parseListenSettings({ host: options.httpHost, port: options.httpPort, token: options.httpToken ?? process.env.DYNAMIC_SERVERS_HTTP_TOKEN });
+      const scrubber = cliScrubber();
+      if (listen.token) scrubber.add(listen.token);
+      const logger = cliLogger('info');
+      logCrashes(logger);
+      const logLine = ({ event, msg, ...fields }: { event: string; msg: string; [field: string]: unknown }) => logger.info({ event, ...fields }, msg);
       const determineServerCount = options.monitor ? await loadMonitor(options.monitor) : undefined;
       const settings = runtimeSettings();
       const jobStoreUrl = process.env.DYNAMIC_SERVERS_JOBS_URL || settings.databaseUrl;
@@ -66,8 +98,9 @@ export function registerWorkerCommand(program: Command): void {
       await prepareJobStore(jobStoreUrl);
       const agenda = createJobAgenda(jobStoreUrl, name);
       const requests = new JobRequests(agenda);
-      const report = (error: unknown, context: string) => logLine({ event: 'error', context, message: String((error as Error)?.message ?? error) });
+      const report = (error: unknown, context: string) => logger.error({ event: 'error', context, err: error }, `${context}: ${String((error as Error)?.message ?? error)}`);
       let worker: JobWorker | undefined;
+      let metrics: FleetMetrics | undefined;
       let syncing: Promise<void> = Promise.resolve();
       // The types this worker works on follow the registry: every publication (from any machine) re-reads them.
       const syncServerTypes = () => {
@@ -75,46 +108,59 @@ export function registerWorkerCommand(program: Command): void {
           .then(async () => {
             if (!worker) return;
             const types = await localServerTypes(runtime.records, settings.projectDir);
-            await worker.setServerTypes(types.map(workerServerType));
-            logLine({ event: 'server-types', types: types.map((type) => `${type.name} v${type.version}`) });
+                await worker.setServerTypes(types.map(workerServerType));
+            const names = types.map((type) => `${type.name} v${type.version}`);
+            logLine({ event: 'server-types', types: names, msg: `working on ${names.join(', ') || 'no type'}` });
           })
           .catch((error: unknown) => report(error, 'reading the published server types'));
         return syncing;
       };
+      const logUpdate = stackUpdateLogger(logger);
       const runtime = await openRuntime(settings, {
         // A change in any process names its type at commit: schedule its reconcile at once.
         onWork: (serverType) => {
           if (worker?.handles(serverType)) requests.requestReconcile(serverType).catch((error: unknown) => report(error, `waking ${serverType}`));
         },
         onConfig: () => void syncServerTypes(),
-        onUpdate: (update) => logLine({ event: 'stack-update', ...update }),
+        onUpdate: (update) => {
+          logUpdate(update);
+          metrics?.observeUpdate(update);
+        },
+        // The engine reads a type's stack config before its provider makes any call: the scrubber knows its secrets
+        // before anything that could echo them is logged.
+        onSecrets: (values) => scrubber.add(...values),
       });
       const publish = async (when: string) => {
         try {
           const published = await publishProject(runtime.records, settings.projectDir);
           runtime.engine.forgetStackConfig();
-          logLine({ event: 'published', when, ...published });
+          logLine({ event: 'published', when, ...published, msg: `published the stack files (${when})` });
         } catch (error) {
           if (!(error instanceof StackConfigError || error instanceof ServerTypeInUseError)) throw error;
           // The registry keeps the last valid configuration; the workers go on with it.
-          logLine({ event: 'publish-refused', when, message: error.message });
+          logLine({ event: 'publish-refused', when, msg: error.message });
         }
       };
       let watcher: StackFilesWatcher | undefined;
+      let endpoints: OperationsServer | undefined;
       try {
-        for (const status of SERVER_STATUSES) {
-          const name = STATUS_EVENT[status];
-          // Other processes' events arrive too (remote); only the changes this worker made are logged.
-          runtime.records.on(name, (event, { remote }) => {
-            if (!remote) logLine({ event: 'server-event', name, server: event.server.name, from: event.from, reason: event.reason });
-          });
-        }
+        // Other processes' events arrive too (remote); only the changes this worker made are logged.
+        logServerEvents(runtime.records, logger);
         // Other processes' job events arrive too (remote = true); only this worker's own are logged.
         agenda.on('start', (job: { attrs?: { name: string } }, remote?: boolean) => {
-          if (!remote && job.attrs) logLine({ event: 'job-start', job: job.attrs.name });
+          if (!remote && job.attrs) logLine({ event: 'job-start', job: job.attrs.name, msg: `job ${job.attrs.name} started` });
         });
         agenda.on('complete', (job: { attrs?: { name: string } }, remote?: boolean) => {
-          if (!remote && job.attrs) logLine({ event: 'job-end', job: job.attrs.name });
+          if (!remote && job.attrs) logLine({ event: 'job-end', job: job.attrs.name, msg: `job ${job.attrs.name} ended` });
+        });
+        metrics = new FleetMetrics(runtime.records);
+        endpoints = await serveWorkerEndpoints({
+          listen,
+          records: runtime.records,
+          metrics,
+          checks: workerReadinessChecks({ records: runtime.records, jobStoreUrl, pulumiBinDir: runtime.pulumi.binDir, backendUrl: settings.backendUrl }),
+          scrubber,
+          logger,
         });
         await publish('start');
         const types = await localServerTypes(runtime.records, settings.projectDir);
@@ -131,22 +177,26 @@ export function registerWorkerCommand(program: Command): void {
           ...(housekeepingInterval === undefined ? {} : { housekeepingIntervalMs: housekeepingInterval * 1000 }),
           ...(pruneAfterDays === undefined ? {} : { pruneAfterDays }),
           onError: report,
-          onAbandonedJobFreed: (job) => logLine({ event: 'abandoned-job-freed', job }),
+          onAbandonedJobFreed: (job) => logLine({ event: 'abandoned-job-freed', msg: `freed ${job}, which a dead worker had locked`, job }),
         });
         watcher = await watchStackFiles(stacksDirOf(settings.projectDir), () => publish('files changed'), {
           pollMs: (housekeepingInterval ?? DEFAULT_HOUSEKEEPING_SECONDS) * 1000,
           onError: (error) => report(error, 'watching the stack files'),
         });
-        logLine({ event: 'worker-started', name, types: types.map((type) => type.name) });
+        logLine({ event: 'worker-started', name, types: types.map((type) => type.name), http: endpoints.url, msg: `worker ${name} started; metrics and status page on ${endpoints.url}` });
         const received = await signal;
-        logLine({ event: 'worker-stopping', signal: received });
+        logLine({ event: 'worker-stopping', signal: received, msg: `${received}: finishing the running jobs` });
         watcher.close();
         await worker.stop();
         await syncing;
+      } catch (error) {
+        logger.fatal({ event: 'worker-failed', err: error }, `the worker stopped on an error: ${String((error as Error)?.message ?? error)}`);
+        throw error;
       } finally {
         watcher?.close();
+        await endpoints?.close();
         await runtime.close();
       }
-      logLine({ event: 'worker-stopped' });
+      logLine({ event: 'worker-stopped', msg: 'worker stopped' });
     });
 }

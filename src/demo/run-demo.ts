@@ -102,7 +102,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
         delete env.PULUMI_BACKEND_URL;
         delete env.DYNAMIC_SERVERS_JOBS_URL;
         const worker = await startWorkerProcess(env, ['--housekeeping-interval', '5'], (line) => {
-          if (line.event === 'error') say(`worker: ${String(line.context)}: ${String(line.message)}`);
+          if (line.event === 'error') say(`worker: ${line.msg}`);
         });
         cleanups.push(async () => {
           workerExit = await worker.stop();
@@ -112,7 +112,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
         cleanups.push(() => records.close());
         return { database, cloud, worker, records };
       },
-      ({ cloud, worker }) => `database on 127.0.0.1, cloud at ${cloud.url}, worker pid ${worker.child.pid}`,
+      ({ cloud, worker }) => `database on 127.0.0.1, cloud at ${cloud.url}, worker pid ${worker.child.pid} (status page ${worker.httpUrl}/)`,
     );
     const { records, cloud } = parts;
     progress = new ServerProgress(records, { serverTypes: [DEMO_SERVER_TYPE], out });

@@ -22,8 +22,10 @@ export interface StackEngineOptions extends StackSettings {
   dataDir: string;
   /** Environment the provider settings fall back to (default process.env). */
   env?: NodeJS.ProcessEnv;
-  /** Told when a `pulumi up` of a type starts and ends (for logs and latency measurements); must not throw. */
+  /** Told when a `pulumi up` of a type starts and ends (for logs, metrics and latency measurements); must not throw. */
   onUpdate?: (update: StackUpdate) => void;
+  /** Told the decrypted secret values of a type's stack config when the engine reads it (so logs can scrub them); must not throw. */
+  onSecrets?: (values: readonly string[]) => void;
 }
 
 /** One `pulumi up` of a type's stack, as StackEngineOptions.onUpdate hears of it. */
@@ -34,6 +36,8 @@ export interface StackUpdate {
   desiredVersion: number;
   /** Servers the program declares. */
   declared: number;
+  /** At the end only: `failed` when `pulumi up` reported an error (a server it could not create or delete, or worse). */
+  result?: 'succeeded' | 'failed';
 }
 
 /** What one reconcile of a type did. */
@@ -127,7 +131,7 @@ export class StackEngine {
         } catch (error) {
           updateError = error;
         }
-        this.#options.onUpdate?.({ ...update, phase: 'end' });
+        this.#options.onUpdate?.({ ...update, phase: 'end', result: updateError === undefined ? 'succeeded' : 'failed' });
         report.updates += 1;
         report.recovery.pendingOperations = 0;
         const failures = collector.failures().filter((failure) => rows.some((row) => row.name === failure.name));
@@ -242,7 +246,8 @@ export class StackEngine {
       return { providerIds: declareServers(context.provider, serverType, context.rows) };
     };
     const stack = await openTypeStack(this.#options, serverType, program);
-    const config = await readStackConfig(stack);
+    const { config, secrets } = await readStackConfig(stack);
+    this.#options.onSecrets?.(secrets);
     const providerName = config['dynamic-servers:provider'];
     const provider = createProvider(providerName ?? '', config, this.#options.dataDir, this.#options.env);
     holder.context = { stack, provider, rows: [] };

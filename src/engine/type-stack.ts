@@ -45,8 +45,11 @@ export async function openTypeStack(settings: StackSettings, serverType: string,
   );
 }
 
-/** The stack's config, secrets decrypted, as `namespace:key` to string. Kept in memory only. */
-export async function readStackConfig(stack: Stack): Promise<Record<string, string>> {
+/** The stack's config, secrets decrypted, as `namespace:key` to string, and the values that are secrets. Kept in memory only. */
+export async function readStackConfig(stack: Stack): Promise<{ config: Record<string, string>; secrets: string[] }> {
   const config = await stack.getAllConfig();
-  return Object.fromEntries(Object.entries(config).map(([key, entry]) => [key, entry.value]));
+  return {
+    config: Object.fromEntries(Object.entries(config).map(([key, entry]) => [key, entry.value])),
+    secrets: Object.values(config).flatMap((entry) => (entry.secret ? [entry.value] : [])),
+  };
 }

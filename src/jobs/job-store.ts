@@ -147,3 +147,23 @@ export function openJobLockStore(url: string): JobLockStore {
     close: () => pool.end(),
   };
 }
+
+/** Resolves when the job store at `url` answers a read of the jobs (for readiness checks); throws otherwise. */
+export async function pingJobStore(url: string): Promise<void> {
+  if (jobStoreKind(url) === 'mongodb') {
+    const client = await MongoClient.connect(url, { serverSelectionTimeoutMS: 2000 });
+    try {
+      await client.db().collection(JOB_TABLE).findOne({}, { projection: { _id: 1 } });
+    } finally {
+      await client.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  await client.connect();
+  try {
+    await client.query(`SELECT 1 FROM "${JOB_TABLE}" LIMIT 1`);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,15 +1,17 @@
 // `dynamic-servers worker` as a child process (the demo's worker, and the tests' several workers), with its JSON
-// log lines collected.
+// log lines (pino) collected.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'dynamic-servers.js');
 
-/** One JSON line a worker wrote to stderr. */
+/** One JSON line a worker wrote to stderr (see createLogger): `time` is ISO 8601, `event` names what happened. */
 export interface WorkerLogLine {
-  at: string;
+  time: string;
+  level: string;
   pid: number;
   event: string;
+  msg: string;
   job?: string;
   [key: string]: unknown;
 }
@@ -21,6 +23,8 @@ export interface WorkerProcess {
   lines: WorkerLogLine[];
   /** Its other stderr output (diagnostics). */
   text: string[];
+  /** Base URL of its metrics, health and status page server. */
+  httpUrl: string;
   /** Resolves with the exit code (or the signal's name) once it ended. */
   exited: Promise<number | string>;
   /** SIGTERM, then the exit code; SIGKILL to its whole process group after `graceMs`. */
@@ -37,15 +41,17 @@ export function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 /**
- * Starts `dynamic-servers worker <args>` with `env`; resolves once it reported `worker-started`. `onLine`, when
+ * Starts `dynamic-servers worker <args>` with `env`; resolves once it reported `worker-started`. Unless `args`
+ * choose an `--http-port`, its HTTP server takes any free port (several workers share a machine). `onLine`, when
  * given, sees each JSON log line as it arrives.
  */
 export async function startWorkerProcess(env: NodeJS.ProcessEnv, args: string[] = [], onLine?: (line: WorkerLogLine) => void): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [BIN, 'worker', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const port = args.includes('--http-port') ? [] : ['--http-port', '0'];
+  const child = spawn(process.execPath, [BIN, 'worker', ...port, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   const lines: WorkerLogLine[] = [];
   const text: string[] = [];
-  let started: () => void = () => {};
-  const startedPromise = new Promise<void>((resolve) => (started = resolve));
+  let started: (line: WorkerLogLine) => void = () => {};
+  const startedPromise = new Promise<WorkerLogLine>((resolve) => (started = resolve));
   let buffer = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     buffer += chunk;
@@ -56,7 +62,7 @@ export async function startWorkerProcess(env: NodeJS.ProcessEnv, args: string[] 
         const parsed = JSON.parse(line) as WorkerLogLine;
         lines.push(parsed);
         onLine?.(parsed);
-        if (parsed.event === 'worker-started') started();
+        if (parsed.event === 'worker-started') started(parsed);
       } catch {
         text.push(line);
       }
@@ -66,12 +72,13 @@ export async function startWorkerProcess(env: NodeJS.ProcessEnv, args: string[] 
   const early = exited.then((code) => {
     throw new Error(`worker exited (${code}) before it started: ${text.join('\n')}`);
   });
-  await Promise.race([startedPromise, early]);
+  const startLine = await Promise.race([startedPromise, early]);
   early.catch(() => {});
   return {
     child,
     lines,
     text,
+    httpUrl: String(startLine.http),
     exited,
     async stop(graceMs = 60_000) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -5,6 +5,7 @@ import { DynamicServers, recordsCoreOf } from './dynamic-servers.ts';
 import { recordAppliedVersion } from './desired-state.ts';
 import { noEffects } from './effects.ts';
 import { InvalidInputError, ServerRecordNotFoundError } from './errors.ts';
+import { readFleetFigures, readRecentTroubles, readStatusTimeline, type FleetFigures, type ServerTrouble, type TimelinePoint } from './fleet-figures.ts';
 import { lockServerType } from './locks.ts';
 import { pruneServerRecords } from './prune.ts';
 import { findDesiredState } from './queries.ts';
@@ -56,6 +57,21 @@ export class EngineRecords extends DynamicServers {
   /** The provider limits in force. */
   providerLimits(): Promise<PublishedProvider[]> {
     return this.#shared.run(() => listProviders(this.#shared.fork()));
+  }
+
+  /** The fleet's counts, desired counts, transitions, launch failures and boot times (see readFleetFigures). */
+  fleetFigures(bootBounds: readonly number[]): Promise<FleetFigures> {
+    return this.#shared.run(() => readFleetFigures(this.#shared.fork(), bootBounds));
+  }
+
+  /** Servers per type and status at `moments` moments from `from`, `stepSeconds` apart, from the status history (see readStatusTimeline). */
+  statusTimeline(from: Date, stepSeconds: number, moments: number): Promise<TimelinePoint[]> {
+    return this.#shared.run(() => readStatusTimeline(this.#shared.fork(), from, stepSeconds, moments));
+  }
+
+  /** The latest `limit` servers that went errored or hanging, newest first (see readRecentTroubles). */
+  recentTroubles(limit: number): Promise<ServerTrouble[]> {
+    return this.#shared.run(() => readRecentTroubles(this.#shared.fork(), limit));
   }
 
   /**

@@ -5,7 +5,7 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { pino } from 'pino';
+import { createLogger, type Logger } from '../logging/logger.ts';
 import type { LimitHitPolicy } from './config.ts';
 import type { DynamicServersOptions } from './dynamic-servers.ts';
 import type { Effects } from './effects.ts';
@@ -35,9 +35,9 @@ function translateDatabaseError(error: unknown): unknown {
   return error;
 }
 
-function stderrLogger(): () => pino.Logger {
-  let logger: pino.Logger | null = null;
-  return () => (logger ??= pino({ name: 'dynamic-servers' }, pino.destination(2)));
+function stderrLogger(): () => Logger {
+  let logger: Logger | null = null;
+  return () => (logger ??= createLogger());
 }
 
 /** The shared state of one open records database. Internal: scripts reach it only through DynamicServers. */

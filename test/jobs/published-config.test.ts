@@ -83,7 +83,7 @@ test('a stack file made invalid while the workers run is refused: they log why a
     2 * HOUSEKEEPING_SECONDS * 1000,
   );
   for (const worker of workers) {
-    expect(worker.lines.filter((line) => line.event === 'publish-refused').at(-1)?.message).toMatch(/Pulumi\.demo\.yaml:\d+: dynamic-servers:maxServers: .*many/);
+    expect(worker.lines.filter((line) => line.event === 'publish-refused').at(-1)?.msg).toMatch(/Pulumi\.demo\.yaml:\d+: dynamic-servers:maxServers: .*many/);
   }
   expect((await world.records.serverTypeVersions('demo')).map((version) => version.version)).toEqual([1, 2]);
 

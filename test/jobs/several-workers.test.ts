@@ -104,7 +104,7 @@ test('30 changes across 3 types converge on 3 workers, one of them killed mid-jo
       expect(times).toBeLessThanOrEqual(1);
     }
   }
-  const repeatedAttempts = workers.flatMap((worker) => worker.lines).filter((line) => line.event === 'error' && String(line.message).includes('InvalidTransition'));
+  const repeatedAttempts = workers.flatMap((worker) => worker.lines).filter((line) => line.event === 'error' && line.msg.includes('InvalidTransition'));
   expect(repeatedAttempts).toEqual([]);
 
   const stacks: Record<string, { updates: number; maxConcurrent: number }> = {};

@@ -1,0 +1,31 @@
+// The log lines of what a process does to the fleet, for the worker and the CLI's --verbose: the server
+// transitions it records and the `pulumi up` runs it makes.
+import type { StackUpdate } from '../engine/stack-engine.ts';
+import type { DynamicServers } from '../records/dynamic-servers.ts';
+import { STATUS_EVENT } from '../records/events.ts';
+import { SERVER_STATUSES } from '../records/statuses.ts';
+import type { Logger } from './logger.ts';
+
+/**
+ * Logs one `server-event` line (info) per transition this process records through `records`: the event's name,
+ * server, previous status and reason, and for `errored` the error's class and message. Events of other processes
+ * (which reach every process) are left to the process that made them.
+ */
+export function logServerEvents(records: DynamicServers, logger: Logger): void {
+  for (const status of SERVER_STATUSES) {
+    const name = STATUS_EVENT[status];
+    records.on(name, (event, { remote }) => {
+      if (remote) return;
+      const error = status === 'errored' && event.server.lastError ? { error: { class: event.server.lastError.class, message: event.server.lastError.message } } : {};
+      logger.info({ event: 'server-event', name, server: event.server.name, serverType: event.server.serverType, from: event.from, reason: event.reason, ...error }, `${event.server.name}: ${event.from ?? 'none'} -> ${status} (${event.reason})`);
+    });
+  }
+}
+
+/** A StackEngine onUpdate that logs one `stack-update` line (info) per start and end of a `pulumi up`. */
+export function stackUpdateLogger(logger: Logger): (update: StackUpdate) => void {
+  return (update) => {
+    const outcome = update.phase === 'end' ? ` (${update.result ?? 'succeeded'})` : '';
+    logger.info({ event: 'stack-update', ...update }, `pulumi up of ${update.serverType} v${update.desiredVersion}: ${update.phase}${outcome}`);
+  };
+}
