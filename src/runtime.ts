@@ -60,7 +60,7 @@ export interface Runtime {
  */
 export async function openRuntime(
   settings: RuntimeSettings = runtimeSettings(),
-  options: Pick<EngineRecordsOptions, 'onWork' | 'onConfig'> & Pick<StackEngineOptions, 'onUpdate' | 'onSecrets'> = {},
+  options: Pick<EngineRecordsOptions, 'onWork' | 'onConfig' | 'scrubText'> & Pick<StackEngineOptions, 'onUpdate' | 'onSecrets'> = {},
 ): Promise<Runtime> {
   const pulumiEngine = await requireEngine();
   const { onUpdate, onSecrets, ...recordsOptions } = options;

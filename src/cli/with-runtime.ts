@@ -40,6 +40,7 @@ export async function withRuntime<T>(work: (runtime: Runtime) => Promise<T>): Pr
   const scrubber = cliScrubber();
   const runtime = await openRuntime(undefined, {
     onSecrets: (values) => scrubber.add(...values),
+    scrubText: (text) => scrubber.scrub(text),
     ...(isVerbose() ? { onUpdate: stackUpdateLogger(cliLogger()) } : {}),
   });
   logIfVerbose(runtime.records);

@@ -129,6 +129,8 @@ export function registerWorkerCommand(program: Command): void {
         // The engine reads a type's stack config before its provider makes any call: the scrubber knows its secrets
         // before anything that could echo them is logged.
         onSecrets: (values) => scrubber.add(...values),
+        // Nor may a row: an error a cloud answered with a credential in it is stored without it.
+        scrubText: (text) => scrubber.scrub(text),
       });
       const publish = async (when: string) => {
         try {

@@ -21,7 +21,7 @@ import {
   type PublishReport,
 } from './registry.ts';
 import type { ServerStatus } from './statuses.ts';
-import { parseServerId, parseStatus, parseTransitionDetails, transitionServer, type TransitionDetails } from './transitions.ts';
+import { parseServerId, parseStatus, parseTransitionDetails, transitionServer, type TransitionDetails, type ValidTransitionDetails } from './transitions.ts';
 
 /** How the engine opens its records: the script options, plus the notifications only workers act on. */
 export type EngineRecordsOptions = RecordsCoreOptions;
@@ -100,12 +100,23 @@ export class EngineRecords extends DynamicServers {
     return this.#shared.run(async () => {
       const id = parseServerId(serverId);
       const status = parseStatus(to);
-      const valid = parseTransitionDetails(details);
+      const valid = this.#scrubbed(parseTransitionDetails(details));
       const rows = await this.#shared.fork().execute<{ type: string }[]>('select "type" from "server" where "id" = ?', [id]);
       const serverType = rows[0]?.type;
       if (serverType === undefined) throw new ServerRecordNotFoundError(`no server has id ${id}`);
       return (await this.#shared.commit((em) => transitionServer(em, { id, serverType }, status, valid, new Date()))).server;
     });
+  }
+
+  /** The details with every secret the records know removed from the error's message and stack and the reason. */
+  #scrubbed(details: ValidTransitionDetails): ValidTransitionDetails {
+    const scrub = this.#shared.scrubText;
+    const { error, reason } = details;
+    return {
+      ...details,
+      reason: scrub(reason),
+      ...(error ? { error: { ...error, message: scrub(error.message), stack: error.stack === null ? null : scrub(error.stack) } } : {}),
+    };
   }
 
   /**

@@ -25,6 +25,11 @@ export interface RecordsCoreOptions extends DynamicServersOptions {
   onWork?: (serverType: string) => void;
   /** Called after every publication that changed the configuration. */
   onConfig?: () => void;
+  /**
+   * Removes secrets from error texts before they are stored (a cloud may repeat a credential in its answer);
+   * EngineRecords applies it to every recorded error's message and stack. Default: the text unchanged.
+   */
+  scrubText?: (text: string) => string;
 }
 
 /** Turns a database error a change can cause into the typed error callers expect; other errors pass through. */
@@ -47,6 +52,8 @@ export class RecordsCore {
   readonly onLimitHit: LimitHitPolicy;
   readonly victimStrategy: VictimStrategy;
   readonly serverName: ServerNameAction;
+  /** See RecordsCoreOptions.scrubText. */
+  readonly scrubText: (text: string) => string;
   /** Tags this core's notifications, so its feed skips its own events. */
   readonly #origin: string;
   #feed: EventFeed | null = null;
@@ -61,6 +68,7 @@ export class RecordsCore {
     this.onLimitHit = options.onLimitHit ?? 'emit';
     this.victimStrategy = options.victimStrategy ?? notRunningFirstThenNewest;
     this.serverName = options.serverName ?? typeAndIdName;
+    this.scrubText = options.scrubText ?? ((text) => text);
     this.#origin = randomUUID();
   }
 
@@ -75,10 +83,10 @@ export class RecordsCore {
     if (options.onLimitHit !== undefined && options.onLimitHit !== 'emit' && options.onLimitHit !== 'throw') {
       throw new InvalidConfigurationError(`invalid options: onLimitHit must be 'emit' or 'throw', got ${JSON.stringify(options.onLimitHit)}`);
     }
-    for (const key of ['victimStrategy', 'serverName', 'onListenerError', 'onWork', 'onConfig'] as const) {
+    for (const key of ['victimStrategy', 'serverName', 'onListenerError', 'onWork', 'onConfig', 'scrubText'] as const) {
       if (options[key] !== undefined && typeof options[key] !== 'function') throw new InvalidConfigurationError(`invalid options: ${key} must be a function`);
     }
-    const known = new Set(['databaseUrl', 'onLimitHit', 'victimStrategy', 'serverName', 'poolSize', 'onListenerError', 'onWork', 'onConfig']);
+    const known = new Set(['databaseUrl', 'onLimitHit', 'victimStrategy', 'serverName', 'poolSize', 'onListenerError', 'onWork', 'onConfig', 'scrubText']);
     const unknown = Object.keys(options).filter((key) => !known.has(key));
     if (unknown.length > 0) {
       const hint = unknown.some((key) => key === 'serverTypes' || key === 'providers')

@@ -4,11 +4,12 @@
 // (a refused observation that fails the verify job), and a worker crash (user code in the monitor module throws the
 // token from a timer, in a second worker that has applied a change: a failed `pulumi up` leaves Pulumi's error
 // handler installed in the first, which then keeps it alive). Each path is shown to have been logged, with `[redacted]` (or Pulumi's own `[secret]`) where the
-// token was.
+// token was. No row of the database holds the token either.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import pg from 'pg';
 import { startWorkerProcess, type WorkerLogLine, type WorkerProcess } from '../../src/jobs/worker-process.ts';
 import { publishProject } from '../../src/runtime.ts';
 import { waitForStatus } from '../jobs/support/job-world.ts';
@@ -114,8 +115,28 @@ test('a secret token fed through a failing up, a provider error and a worker cra
   const cliErrored = cliLines.map((line) => JSON.parse(line) as WorkerLogLine).find((line) => line.event === 'server-event' && line.name === 'errored');
   expect((cliErrored?.error as { message: string }).message).toMatch(/the credentials \[(secret|redacted)\] may not POST/);
 
-  expect(proxy.refused()).toBe(5);
+  // 5. A refused reboot is recorded on the server's row, with the cloud's message (not masked by Pulumi).
+  proxy.refuseNext({ method: 'POST', pathPrefix: '/servers/', status: 403, code: 'forbidden' });
+  await world.records.reboot('demo');
+  expect((await runCli(world.cliEnv, 'reconcile', 'demo', '--wait')).code).toBe(0);
+  const refusedReboot = (await world.records.servers({ serverType: 'demo', status: 'errored' })).find((server) => server.lastError?.message.includes('may not POST'));
+  expect(refusedReboot?.lastError?.message).toMatch(/the credentials \[redacted\] may not POST/);
+
+  expect(proxy.refused()).toBe(6);
   const leaks = [...everything(running), ...everything(crashing), ...cliLines].filter((line) => line.includes(TOKEN));
   expect(leaks).toEqual([]);
+  // Nor in a row: the errors the cloud answered with the token are stored without it.
+  const client = new pg.Client({ connectionString: world.database.url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ table_name: string }>("select table_name from information_schema.tables where table_schema = 'public'");
+    for (const { table_name: table } of rows) {
+      const found = await client.query(`select count(*)::int as n from "${table}" t where t::text like $1`, [`%${TOKEN}%`]);
+      expect([table, found.rows[0].n]).toEqual([table, 0]);
+    }
+    expect((await client.query("select count(*)::int as n from server where last_error_message like '%[redacted]%' or last_error_message like '%[secret]%'")).rows[0].n).toBeGreaterThan(0);
+  } finally {
+    await client.end();
+  }
   process.stdout.write(`redaction: ${running.lines.length + crashing.lines.length} worker lines and ${cliLines.length} --verbose lines, ${proxy.refused()} refusals repeating the token, 0 lines with the token\n`);
 }, 300_000);

@@ -353,6 +353,16 @@ describe('status transitions and events', () => {
     expect((await servers.server(1)).status).toBe('deleted');
   });
 
+  test('an error is stored without the secrets the records were told to scrub (a provider may echo its credentials)', async () => {
+    const { servers } = await open({ scrubText: (text: string) => text.replaceAll('s3cret-token', '[redacted]') } as Partial<DynamicServersOptions>);
+    await servers.ensure('worker', 1);
+    const failure = new Error('the cloud says: token s3cret-token is not allowed');
+    const errored = await servers.recordTransition(1, 'errored', { reason: 'refused with s3cret-token', error: failure });
+    expect(errored.lastError?.message).toBe('the cloud says: token [redacted] is not allowed');
+    expect(errored.lastError?.stack).not.toContain('s3cret-token');
+    expect(await database().rows("select 1 from server_status_change where reason like '%s3cret%' union all select 1 from server where last_error_message like '%s3cret%'")).toEqual([]);
+  });
+
   test('a listener that throws neither fails the call nor stops the other listeners', async () => {
     const listenerErrors: unknown[] = [];
     const { servers, events } = await open({ onListenerError: (error) => listenerErrors.push(error) });
