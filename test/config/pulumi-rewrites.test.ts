@@ -29,7 +29,10 @@ test('after pulumi stack init and config set --secret, validate, publish, reconc
   const file = join(world.projectDir, 'stacks', 'Pulumi.rewritten.yaml');
   const original = (await readFile(join(world.projectDir, 'stacks', 'Pulumi.demo.yaml'), 'utf8'))
     .replace(/\n {2}dynamic-servers:(maxServers|bootTimeoutSeconds): \d+/g, '')
-    .replace('config:\n', 'config:\n  dynamic-servers:maxServers: 7\n  dynamic-servers:bootTimeoutSeconds: 90\n  dynamic-servers:stopTimeoutSeconds: 91\n  dynamic-servers:deleteTimeoutSeconds: 92\n');
+    .replace(
+      'config:\n',
+      'config:\n  dynamic-servers:maxServers: 7\n  dynamic-servers:newTimeoutSeconds: 89\n  dynamic-servers:bootTimeoutSeconds: 90\n  dynamic-servers:stopTimeoutSeconds: 91\n  dynamic-servers:deleteTimeoutSeconds: 92\n  dynamic-servers:erroredServers: keep\n',
+    );
   await writeFile(file, original);
 
   expect((await pulumi('stack', 'init', 'rewritten')).code).toBe(0);
@@ -44,7 +47,12 @@ test('after pulumi stack init and config set --secret, validate, publish, reconc
   expect((await runCli(world.cliEnv, 'validate', join(world.projectDir, 'stacks'))).code).toBe(0);
   expect((await runCli(world.cliEnv, 'publish')).code).toBe(0);
   const [published] = await world.records.serverTypeVersions('rewritten');
-  expect(published!.settings).toEqual({ maxServers: 7, timeouts: { bootSeconds: 90, stopSeconds: 91, deleteSeconds: 92 } });
+  expect(published!.settings).toEqual({
+    maxServers: 7,
+    timeouts: { newSeconds: 89, bootSeconds: 90, stopSeconds: 91, deleteSeconds: 92 },
+    hangingServers: 'delete',
+    erroredServers: 'keep',
+  });
 
   await world.records.ensure('rewritten', 1);
   const reconcile = await runCli(world.cliEnv, 'reconcile', 'rewritten', '--wait', '--json');

@@ -24,10 +24,18 @@ export interface JobWorld {
   close(): Promise<void>;
 }
 
-/** Starts an engine world and a job worker on it; `timeouts` sets every type's hang timeouts in its stack file. */
+/** The stack file key of each hang timeout. */
+const TIMEOUT_KEYS: Record<keyof TypeTimeouts, string> = {
+  newSeconds: 'dynamic-servers:newTimeoutSeconds',
+  bootSeconds: 'dynamic-servers:bootTimeoutSeconds',
+  stopSeconds: 'dynamic-servers:stopTimeoutSeconds',
+  deleteSeconds: 'dynamic-servers:deleteTimeoutSeconds',
+};
+
+/** Starts an engine world and a job worker on it; `timeouts` sets the given hang timeouts in every type's stack file. */
 export async function startJobWorld(
   options: Parameters<typeof startEngineWorld>[0] & {
-    timeouts?: TypeTimeouts;
+    timeouts?: Partial<TypeTimeouts>;
     worker?: Partial<JobWorkerOptions>;
     /** false: no worker in this process (workers run as `dynamic-servers worker` processes). Default true. */
     inProcessWorker?: boolean;
@@ -37,13 +45,7 @@ export async function startJobWorld(
     jobStoreUrl?: string;
   } = {},
 ): Promise<JobWorld> {
-  const timeouts: Record<string, number> = options.timeouts
-    ? {
-        'dynamic-servers:bootTimeoutSeconds': options.timeouts.bootSeconds,
-        'dynamic-servers:stopTimeoutSeconds': options.timeouts.stopSeconds,
-        'dynamic-servers:deleteTimeoutSeconds': options.timeouts.deleteSeconds,
-      }
-    : {};
+  const timeouts = Object.fromEntries(Object.entries(options.timeouts ?? {}).map(([key, seconds]) => [TIMEOUT_KEYS[key as keyof TypeTimeouts], seconds]));
   const world = await startEngineWorld({ ...options, stackConfig: { ...options.stackConfig, ...timeouts } });
   const url = world.database.url;
   const jobStoreUrl = options.jobStoreUrl ?? url;
