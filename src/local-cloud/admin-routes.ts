@@ -13,6 +13,7 @@ export interface AdminTarget {
   failNext(error: InjectedError): void;
   loseNextResponses(count: number): void;
   clearPendingFaults(): void;
+  removeServer(id: number): void;
 }
 
 const injectedErrorBody = z.strictObject({
@@ -33,11 +34,17 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
 
 /**
  * Answers `GET /admin/state`, `PATCH /admin/settings`, `POST /admin/faults/fail-next`,
- * `POST /admin/faults/lose-next` and `POST /admin/faults/clear` (path given after `/admin`). Throws CloudApiError
- * for bad input (400) and unknown routes (404).
+ * `POST /admin/faults/lose-next`, `POST /admin/faults/clear` and `DELETE /admin/servers/{id}` (the server vanishes at
+ * once, as if deleted outside whatever manages it) (path given after `/admin`). Throws CloudApiError for bad input
+ * (400), unknown routes and servers (404).
  */
 export function handleAdminRequest(target: AdminTarget, request: ApiRequest): ApiResponse {
   const route = `${request.method} ${request.path}`;
+  const removal = /^DELETE \/servers\/(\d{1,15})$/.exec(route);
+  if (removal) {
+    target.removeServer(Number(removal[1]));
+    return { status: 200, body: {} };
+  }
   switch (route) {
     case 'GET /state':
       return { status: 200, body: target.inspect() };

@@ -16,7 +16,7 @@ import { TokenBucket } from './rate-limiter.ts';
 export interface LocalCloud {
   /** Base URL of the cloud API, e.g. `http://127.0.0.1:40123/v1`. */
   readonly url: string;
-  /** Base URL of the admin API (`/admin/state`, `/admin/settings`, `/admin/faults/...`). */
+  /** Base URL of the admin API (`/admin/state`, `/admin/settings`, `/admin/faults/...`, `/admin/servers/{id}`). */
   readonly adminUrl: string;
   readonly port: number;
   /** Every server now, with its true status, and the request counters. */
@@ -31,6 +31,8 @@ export interface LocalCloud {
   loseNextResponses(count: number): void;
   /** Forgets pending one-shot faults. */
   clearPendingFaults(): void;
+  /** Removes server `id` at once, as if deleted outside whatever manages it (a CloudApiError 404 when there is none). */
+  removeServer(id: number): void;
   /** Stops listening and closes every connection; calling it again waits for the same stop. */
   stop(): Promise<void>;
 }
@@ -97,6 +99,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     failNext: (error: InjectedError) => faults.failNext(error),
     loseNextResponses: (count: number) => faults.loseNextResponses(count),
     clearPendingFaults: () => faults.clearPending(),
+    removeServer: (id: number) => store.remove(id),
   };
 
   async function handleApi(request: IncomingMessage, response: ServerResponse, apiRequest: ApiRequest): Promise<void> {
