@@ -8,7 +8,7 @@ import { InvalidInputError, ServerRecordNotFoundError } from './errors.ts';
 import { lockServerType } from './locks.ts';
 import { pruneServerRecords } from './prune.ts';
 import { replenishServers, type Replenishment } from './replenish.ts';
-import { recordServerFailure, recordServerGone, replaceStoppedServer, type FailureStatus } from './server-failures.ts';
+import { recordServerFailure, recordServerGone, replaceStoppedServer, type FailureStatus, type SeenStatus } from './server-failures.ts';
 import { findDesiredState } from './queries.ts';
 import type { DesiredStateRecord, ServerRecord } from './records.ts';
 import { RecordsCore, type RecordsCoreOptions } from './records-core.ts';
@@ -99,15 +99,20 @@ export class EngineRecords extends DynamicServers {
    * Records that a server hung or errored, with what follows in the same transaction (see recordServerFailure): the
    * type's policy for such servers (`delete` moves one the cloud has on to `stopping`, `keep` leaves it), the
    * back-off of the type's creates for a failed create (`backingOff` event), and a replacement when it counted.
-   * Throws InvalidInputError, ServerRecordNotFoundError or InvalidTransitionError without writing anything.
+   * `seen` is the status (and since when) the failure was judged on: a server that has moved since is left alone,
+   * and null returned. Throws InvalidInputError, ServerRecordNotFoundError or InvalidTransitionError without writing
+   * anything.
    */
-  recordFailure(serverId: number, to: FailureStatus, details: TransitionDetails): Promise<ServerRecord> {
+  recordFailure(serverId: number, to: FailureStatus, details: TransitionDetails, seen?: SeenStatus): Promise<ServerRecord | null> {
     return this.#shared.run(async () => {
       const id = parseServerId(serverId);
       if (!FAILURE_STATUSES.includes(to)) throw new InvalidInputError(`a failure ends a server hanging or errored, not ${String(to)}`);
+      if (seen !== undefined && (!(seen.since instanceof Date) || Number.isNaN(seen.since.getTime()))) throw new InvalidInputError('seen.since must be a valid Date');
+      const status = seen === undefined ? undefined : parseStatus(seen.status);
       const valid = parseTransitionDetails(details);
       const server = await this.#serverRef(id);
-      return (await this.#shared.commit((em) => recordServerFailure(em, server, to, valid, this.#shared.serverName, new Date()))).server;
+      const view = seen === undefined ? undefined : { status: status!, since: seen.since };
+      return (await this.#shared.commit((em) => recordServerFailure(em, server, to, valid, this.#shared.serverName, new Date(), view))).server;
     });
   }
 
@@ -117,12 +122,7 @@ export class EngineRecords extends DynamicServers {
    * paused. Returns null, writing nothing, when the server is no longer running or rebooting.
    */
   recordGone(serverId: number, reason: string): Promise<ServerRecord | null> {
-    return this.#shared.run(async () => {
-      const id = parseServerId(serverId);
-      const valid = parseTransitionDetails({ reason });
-      const server = await this.#serverRef(id);
-      return (await this.#shared.commit((em) => recordServerGone(em, server, valid.reason, this.#shared.serverName, new Date()))).server;
-    });
+    return this.#driftWrite(serverId, reason, recordServerGone);
   }
 
   /**
@@ -131,11 +131,16 @@ export class EngineRecords extends DynamicServers {
    * when the server is no longer running.
    */
   replaceStopped(serverId: number, reason: string): Promise<ServerRecord | null> {
+    return this.#driftWrite(serverId, reason, replaceStoppedServer);
+  }
+
+  /** One drift write (`write`, e.g. recordServerGone) of server `serverId` with `reason`, inputs validated first. */
+  #driftWrite(serverId: number, reason: string, write: typeof recordServerGone): Promise<ServerRecord | null> {
     return this.#shared.run(async () => {
       const id = parseServerId(serverId);
       const valid = parseTransitionDetails({ reason });
       const server = await this.#serverRef(id);
-      return (await this.#shared.commit((em) => replaceStoppedServer(em, server, valid.reason, this.#shared.serverName, new Date()))).server;
+      return (await this.#shared.commit((em) => write(em, server, valid.reason, this.#shared.serverName, new Date()))).server;
     });
   }
 

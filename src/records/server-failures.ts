@@ -23,6 +23,12 @@ interface ServerRef {
   serverType: string;
 }
 
+/** The status a caller saw a server in, and since when: a failure judged on that view applies only while it holds. */
+export interface SeenStatus {
+  status: ServerStatus;
+  since: Date;
+}
+
 /** What one of these writes did: the server as written (null when it was left alone), and its effects. */
 export interface FailureOutcome {
   server: ServerRecord | null;
@@ -51,7 +57,9 @@ function isFailedCreate(from: ServerStatus, to: FailureStatus): boolean {
  * - a failed create (it hung or errored while starting, or its create was refused) counts towards the type's
  *   back-off, and fires `backingOff` when it starts or extends a pause;
  * - when the server counted, a replacement is created unless the type's creates are paused.
- * Throws ServerRecordNotFoundError or InvalidTransitionError (nothing written).
+ * With `seen`, the failure was judged on an earlier read (a timeout, an update's result): when the server has left
+ * that status, or entered it again since, it is left alone (server null). Throws ServerRecordNotFoundError or
+ * InvalidTransitionError (nothing written).
  */
 export async function recordServerFailure(
   em: EntityManager,
@@ -60,8 +68,11 @@ export async function recordServerFailure(
   details: ValidTransitionDetails,
   serverName: ServerNameAction,
   now: Date,
-): Promise<FailureOutcome & { server: ServerRecord }> {
-  const from = (await readServerLocked(em, server)).status;
+  seen?: SeenStatus,
+): Promise<FailureOutcome> {
+  const current = await readServerLocked(em, server);
+  if (seen && (current.status !== seen.status || current.statusUpdatedAt.getTime() !== seen.since.getTime())) return { server: null, effects: noEffects() };
+  const from = current.status;
   const moved = await transitionServer(em, server, to, details, now);
   const { effects } = moved;
   let record = moved.server;

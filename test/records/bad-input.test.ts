@@ -137,6 +137,8 @@ const rows: Row[] = [
   ['a transition with an error that is not an error', () => strict.recordTransition(2, 'errored', { reason: 'x', error: as<Error>('boom') }), InvalidInputError],
   ['a failure recorded as a status that is no failure', () => strict.recordFailure(2, as<'hanging'>('running'), { reason: 'x' }), InvalidInputError],
   ['a failure of a server that does not exist', () => strict.recordFailure(999_999, 'hanging', { reason: 'x' }), ServerRecordNotFoundError],
+  ['a failure judged on a status that does not exist', () => strict.recordFailure(2, 'hanging', { reason: 'x' }, { status: as<ServerStatus>('booting'), since: new Date() }), InvalidInputError],
+  ['a failure judged at a time that is no date', () => strict.recordFailure(2, 'hanging', { reason: 'x' }, { status: 'new', since: as<Date>('yesterday') }), InvalidInputError],
   ['a failure without a reason', () => strict.recordFailure(2, 'hanging', { reason: '' }), InvalidInputError],
   ['a drift deletion without a reason', () => strict.recordGone(1, ' '), InvalidInputError],
   // deleting one server

@@ -61,7 +61,7 @@ describe('the policy for hanging and errored servers', () => {
 
     const hung = await records.recordFailure(1, 'hanging', { reason: 'still starting after the 1 s timeout' });
     expect(hung).toMatchObject({ id: 1, status: 'stopping', providerId: 'vm-1' });
-    expect(lingers(hung)).toBe(false);
+    expect(lingers(hung!)).toBe(false);
     expect(await historyOf(records, 1)).toEqual([
       'null>new: ensure(worker, 2)',
       'new>starting: pulumi up created it',
@@ -85,7 +85,7 @@ describe('the policy for hanging and errored servers', () => {
 
     const hung = await records.recordFailure(1, 'hanging', { reason: 'still starting after the 1 s timeout' });
     expect(hung).toMatchObject({ status: 'hanging', providerId: 'vm-1' });
-    expect(lingers(hung)).toBe(true);
+    expect(lingers(hung!)).toBe(true);
     expect(events.map((event) => event.name)).toEqual(['hanging', 'creating']);
     expect((await records.servers({ serverType: 'kept' })).map((server) => [server.id, server.status])).toEqual([
       [1, 'hanging'],
@@ -101,7 +101,7 @@ describe('the policy for hanging and errored servers', () => {
       error: { class: 'QuotaExceededError', message: 'server limit exceeded [provider-error:quota-exceeded]', stack: null },
     });
     expect(errored).toMatchObject({ status: 'errored', providerId: null, lastError: { class: 'QuotaExceededError', message: expect.stringContaining('server limit') } });
-    expect(lingers(errored)).toBe(false);
+    expect(lingers(errored!)).toBe(false);
     expect((await records.servers({ serverType: 'worker' })).map((server) => server.status)).toEqual(['errored', 'new']);
     expect(await records.desiredState('worker')).toMatchObject({ createFailures: 1 });
   });
@@ -113,6 +113,19 @@ describe('the policy for hanging and errored servers', () => {
     expect(await records.provisionedCount('worker')).toBe(1);
     expect((await records.servers({ serverType: 'worker' })).map((server) => server.status)).toEqual(['hanging', 'new']);
     expect(await records.desiredState('worker')).toMatchObject({ createFailures: 0, createsPausedUntil: null });
+  });
+
+  test('a failure judged on a stale view is left alone: a second hang detection of the same server writes nothing', async () => {
+    const { records } = await open();
+    await records.ensure('worker', 1);
+    await started(records, 1);
+    const seen = await records.server(1);
+    const view = { status: seen.status, since: seen.statusUpdatedAt };
+    expect(await records.recordFailure(1, 'hanging', { reason: 'still starting after the 1 s timeout' }, view)).toMatchObject({ status: 'stopping' });
+    const before = await database().checksums();
+    // Without the view this would record stopping -> hanging; with it, the server has moved on and nothing is written.
+    expect(await records.recordFailure(1, 'hanging', { reason: 'still starting after the 1 s timeout' }, view)).toBeNull();
+    expect(await database().checksums()).toEqual(before);
   });
 
   test('a server that hangs while being deleted no longer counted: nothing is replaced and the policy does not apply', async () => {
