@@ -44,7 +44,7 @@ export function registerWorkerCommand(program: Command): void {
     .description('Run the job worker: apply desired states, watch servers, detect hangs (until SIGTERM).')
     .option('--monitor <module>', 'module exporting determineServerCount(type), applied with ensure() every interval')
     .option('--monitor-interval <seconds>', 'how often the monitor runs (default 60)')
-    .option('--housekeeping-interval <seconds>', 'how often hang detection and the sweep run (default 30)')
+    .option('--housekeeping-interval <seconds>', 'how often hang detection, replacements, the drift check and the sweep run (default 30)')
     .option('--prune-after-days <days>', 'remove deleted and errored records older than this (default 30)')
     .addHelpText('after', '\nExample:\n  $ DATABASE_URL=postgres://... npx dynamic-servers worker --monitor ./count.js')
     .action(async (options: WorkerCommandOptions) => {

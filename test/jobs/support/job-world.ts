@@ -54,18 +54,21 @@ export async function startJobWorld(
   for (const type of options.extraTypes ?? []) await copyFile(join(stacks, `Pulumi.${options.serverType ?? 'demo'}.yaml`), join(stacks, `Pulumi.${type}.yaml`));
   if (options.extraTypes?.length) await publishProject(world.records, world.projectDir);
 
-  const agenda = createJobAgenda(jobStoreUrl, `test-worker-${process.pid}`);
-  const requests = new JobRequests(agenda);
   let worker: JobWorker | undefined;
+  let requests: JobRequests | undefined;
   const records = await EngineRecords.openForEngine({
     databaseUrl: url,
     onWork: (serverType) => {
-      if (worker?.handles(serverType)) requests.requestReconcile(serverType).catch(() => {});
+      if (worker?.handles(serverType)) requests?.requestReconcile(serverType).catch(() => {});
     },
   });
   const engine = new StackEngine({ ...world.settings, records, databaseUrl: url, dataDir: world.dataDir, env: {} });
   const serverTypes = (await records.serverTypes()).map(workerServerType);
+  // An Agenda connects its job store when created and lets go of it only when stopped after a start: make one only
+  // for a worker that will run here.
   if (options.inProcessWorker !== false) {
+    const agenda = createJobAgenda(jobStoreUrl, `test-worker-${process.pid}`);
+    requests = new JobRequests(agenda);
     worker = await startJobWorker({ agenda, jobStoreUrl, records, engine, requests, serverTypes, housekeepingIntervalMs: 1000, onError: () => {}, ...options.worker });
   }
   return {
