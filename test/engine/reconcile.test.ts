@@ -67,6 +67,8 @@ test('a changed and published template only applies to new servers: existing ser
 });
 
 test('a server whose create fails is errored with the provider error and replaced; the others of the same up still start', async () => {
+  // Nothing left pending by the tests before, so the failed create is one of this test's servers.
+  await world.engine.converge('demo');
   world.cloud.failNext({ count: 1, status: 403, code: 'resource_limit_exceeded', match: { method: 'POST', pathPrefix: '/servers' } });
   const before = new Set((await world.records.servers({ serverType: 'demo' })).map((row) => row.id));
   await world.records.increase('demo', 2);
