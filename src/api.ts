@@ -4,7 +4,9 @@
  * `increase`, `decrease`), `reboot` a type, and read the records back.
  */
 export { DynamicServers, type DynamicServersOptions } from './records/dynamic-servers.ts';
-export { DEFAULT_SERVER_TYPE, type LimitHitPolicy } from './records/config.ts';
+export { DEFAULT_SERVER_TYPE, FAILURE_POLICIES, type FailurePolicy, type LimitHitPolicy } from './records/config.ts';
+export { CREATE_BACKOFF, createPauseSeconds, type CreateBackoff } from './records/create-backoff.ts';
+export type { DeleteRequest } from './records/server-delete.ts';
 export type { PublishedServerType, ServerTypeSettings, TypeTimeouts } from './records/registry.ts';
 export type { CountChange } from './records/count-change.ts';
 export type { RebootRequest } from './records/reboot.ts';
@@ -13,8 +15,8 @@ export type { TransitionDetails } from './records/transitions.ts';
 export type { DesiredStateRecord, ServerError, ServerRecord, StatusChangeRecord } from './records/records.ts';
 export type { ServerAddresses } from './records/entities/server.ts';
 export type { JsonObject, JsonValue } from './records/json.ts';
-export { ALLOWED_TRANSITIONS, PROVISIONED_STATUSES, SERVER_STATUSES, isProvisioned, type ProvisionedStatus, type ServerStatus } from './records/statuses.ts';
-export { STATUS_EVENT, type DynamicServersEventName, type DynamicServersEvents, type EventOrigin, type Listener, type ServerEvent } from './records/events.ts';
+export { ALLOWED_TRANSITIONS, PROVISIONED_STATUSES, SERVER_STATUSES, isProvisioned, lingers, type ProvisionedStatus, type ServerStatus } from './records/statuses.ts';
+export { STATUS_EVENT, TYPE_EVENTS, type DynamicServersEventName, type DynamicServersEvents, type EventOrigin, type Listener, type ServerEvent } from './records/events.ts';
 export type { LimitHit, LimitScope } from './records/limits.ts';
 export { MAX_COUNT_PER_CALL, NAME_PATTERN } from './records/input.ts';
 export { MAX_META_BYTES, MAX_META_KEY_LENGTH } from './records/meta.ts';

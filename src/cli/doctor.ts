@@ -55,14 +55,15 @@ async function checkEngine(): Promise<ComponentReport[]> {
     ];
   }
   const plugin = async (component: string, name: string): Promise<ComponentReport> => {
-    const path = join(engine.binDir, name);
+    const dir = engine.pluginDir ?? engine.binDir;
+    const path = join(dir, name);
     const ok = await isExecutable(path);
     const shim = ok && (await readFile(path, 'utf8').catch(() => '')).includes('dynamic-servers:');
     return {
       component,
       ok,
       version: ok ? `for v${version}` : 'missing',
-      source: ok ? `${path} (${shim ? 'provided by dynamic-servers' : 'Pulumi release'})` : `not in ${engine.binDir}`,
+      source: ok ? `${path} (${shim ? 'provided by dynamic-servers' : 'Pulumi release'})` : `not in ${dir}`,
       ...(ok ? {} : { action: 'Run `npx dynamic-servers toolchain install` to add it.' }),
     };
   };

@@ -12,7 +12,7 @@ import { withEngineRecords, workerServerType } from './with-runtime.ts';
 export function registerHangingCommand(program: Command): void {
   program
     .command('hanging')
-    .description('Detect hung servers now: mark hanging every server starting, rebooting, stopping or deleting longer than its type\'s timeout.')
+    .description('Detect hung servers now: mark hanging every server new, starting, rebooting, stopping or deleting longer than its type\'s timeout (its type\'s policy and replacement follow).')
     .option('-t, --type <type>', 'only this server type')
     .option('--json', 'print the servers marked as JSON')
     .addHelpText('after', '\nExamples:\n  $ npx dynamic-servers hanging\n  $ npx dynamic-servers hanging --type worker --json')

@@ -4,6 +4,7 @@ import { createLogUpdate } from 'log-update';
 import type { Writable } from 'node:stream';
 import type { DynamicServers } from '../records/dynamic-servers.ts';
 import { STATUS_EVENT, type ServerEvent } from '../records/events.ts';
+import type { CreateBackoff } from '../records/create-backoff.ts';
 import type { LimitHit } from '../records/limits.ts';
 import type { ServerRecord } from '../records/records.ts';
 import { SERVER_STATUSES, type ServerStatus } from '../records/statuses.ts';
@@ -48,6 +49,7 @@ export class ServerProgress {
       this.#unsubscribe.push(records.on(STATUS_EVENT[status], (event) => this.#changed(event)));
     }
     this.#unsubscribe.push(records.on('limitHit', (hit) => this.#limitHit(hit)));
+    this.#unsubscribe.push(records.on('backingOff', (backoff) => this.#backingOff(backoff)));
   }
 
   /** Starts showing servers that exist already (e.g. the ones a command found running). */
@@ -99,6 +101,12 @@ export class ServerProgress {
 
   #limitHit(hit: LimitHit): void {
     if (this.#serverTypes.has(hit.serverType)) this.step(`${hit.serverType}: ${hit.scope} limit of ${hit.maximum} reached; ${hit.allowed} of ${hit.requested} new servers allowed`);
+  }
+
+  #backingOff(backoff: CreateBackoff): void {
+    if (this.#serverTypes.has(backoff.serverType)) {
+      this.step(`${backoff.serverType}: ${backoff.failures} creates failed in a row; new servers wait ${backoff.pauseSeconds} s (until ${backoff.until.toISOString()})`);
+    }
   }
 
   #draw(): void {

@@ -67,7 +67,7 @@ export function registerWorkerCommand(program: Command): void {
     .description('Run the job worker: apply desired states, watch servers, detect hangs (until SIGTERM).')
     .option('--monitor <module>', 'module exporting determineServerCount(type), applied with ensure() every interval')
     .option('--monitor-interval <seconds>', 'how often the monitor runs (default 60)')
-    .option('--housekeeping-interval <seconds>', 'how often hang detection and the sweep run (default 30)')
+    .option('--housekeeping-interval <seconds>', 'how often hang detection, replacements, the drift check and the sweep run (default 30)')
     .option('--prune-after-days <days>', 'remove deleted and errored records older than this (default 30)')
     .option('--http-host <address>', `address of the metrics, health and status page server (default ${DEFAULT_HTTP_HOST}; another needs a token)`)
     .option('--http-port <port>', `its port (default ${DEFAULT_HTTP_PORT}; 0: any free port, logged at start)`)

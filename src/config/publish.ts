@@ -14,7 +14,7 @@ export function publicationOf(config: DeploymentConfig, projectDir?: string): Pu
       name: type.type,
       provider: type.provider,
       template: type.template,
-      settings: { maxServers: type.maxServers ?? null, timeouts: type.timeouts },
+      settings: { maxServers: type.maxServers ?? null, timeouts: type.timeouts, hangingServers: type.hangingServers, erroredServers: type.erroredServers },
       source: projectDir === undefined ? type.file : relative(projectDir, type.file),
     })),
     providers: Object.fromEntries(Object.entries(config.providers).map(([provider, limits]) => [provider, { maxServers: limits.maxServers ?? null }])),

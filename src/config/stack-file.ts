@@ -4,8 +4,10 @@
 import { basename } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
+import { FAILURE_POLICIES, type FailurePolicy } from '../records/config.ts';
 import { NAME_PATTERN, nameSchema } from '../records/input.ts';
 import { jsonObjectSchema, type JsonObject } from '../records/json.ts';
+import { DEFAULT_TYPE_SETTINGS } from '../records/registry.ts';
 import { secretLookingKeys } from '../records/template.ts';
 import { StackConfigError, type StackConfigProblem } from './errors.ts';
 import type { ProviderCatalog } from './provider-catalog.ts';
@@ -15,6 +17,8 @@ export const NAMESPACE = 'dynamic-servers';
 
 /** Seconds a server may spend in each slow step before it is marked hanging. */
 export interface ServerTypeTimeouts {
+  /** Waiting in `new` for `pulumi up` to create it. */
+  newSeconds: number;
   bootSeconds: number;
   stopSeconds: number;
   deleteSeconds: number;
@@ -31,16 +35,18 @@ export interface ServerTypeConfig {
   template: JsonObject;
   /** At most this many provisioned servers of the type; undefined means no per-type limit. */
   maxServers?: number;
-  /** Seconds a server may spend booting, stopping or being deleted before it is marked hanging. */
+  /** Seconds a server may spend waiting to be created, booting, stopping or being deleted before it is marked hanging. */
   timeouts: ServerTypeTimeouts;
+  /** What becomes of its servers that hang: deleted from the cloud (default) or kept there for a person to look at. */
+  hangingServers: FailurePolicy;
+  /** What becomes of its servers that error while the cloud has them: deleted (default) or kept. */
+  erroredServers: FailurePolicy;
   /** Config keys (any namespace) whose values are `secure:` secrets. */
   secretKeys: string[];
 }
 
 /** Key names that hold credentials: their values must be `secure:`, never plain text. */
 const SECRET_LOOKING_KEY = /(token|secret|password|passphrase|private.?key|access.?key|credential)/i;
-
-const DEFAULT_TIMEOUT_SECONDS = 600;
 
 /**
  * A whole number, also when Pulumi stored it as a string: `"10"` reads as 10, `"ten"` or `""` stays a string and
@@ -55,9 +61,12 @@ const ownKeys = {
   provider: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a provider name such as local, hcloud or aws'),
   template: jsonObjectSchema,
   maxServers: wholeNumber(0, 10_000),
+  newTimeoutSeconds: seconds,
   bootTimeoutSeconds: seconds,
   stopTimeoutSeconds: seconds,
   deleteTimeoutSeconds: seconds,
+  hangingServers: z.enum(FAILURE_POLICIES, { error: `must be ${FAILURE_POLICIES.join(' or ')}` }),
+  erroredServers: z.enum(FAILURE_POLICIES, { error: `must be ${FAILURE_POLICIES.join(' or ')}` }),
 } as const;
 type OwnKey = keyof typeof ownKeys;
 const REQUIRED: readonly OwnKey[] = ['provider', 'template'];
@@ -164,10 +173,13 @@ export function parseStackFile(file: string, text: string, catalog?: ProviderCat
     template: own.template as JsonObject,
     ...(own.maxServers === undefined ? {} : { maxServers: own.maxServers as number }),
     timeouts: {
-      bootSeconds: (own.bootTimeoutSeconds as number | undefined) ?? DEFAULT_TIMEOUT_SECONDS,
-      stopSeconds: (own.stopTimeoutSeconds as number | undefined) ?? DEFAULT_TIMEOUT_SECONDS,
-      deleteSeconds: (own.deleteTimeoutSeconds as number | undefined) ?? DEFAULT_TIMEOUT_SECONDS,
+      newSeconds: (own.newTimeoutSeconds as number | undefined) ?? DEFAULT_TYPE_SETTINGS.timeouts.newSeconds,
+      bootSeconds: (own.bootTimeoutSeconds as number | undefined) ?? DEFAULT_TYPE_SETTINGS.timeouts.bootSeconds,
+      stopSeconds: (own.stopTimeoutSeconds as number | undefined) ?? DEFAULT_TYPE_SETTINGS.timeouts.stopSeconds,
+      deleteSeconds: (own.deleteTimeoutSeconds as number | undefined) ?? DEFAULT_TYPE_SETTINGS.timeouts.deleteSeconds,
     },
+    hangingServers: (own.hangingServers as FailurePolicy | undefined) ?? DEFAULT_TYPE_SETTINGS.hangingServers,
+    erroredServers: (own.erroredServers as FailurePolicy | undefined) ?? DEFAULT_TYPE_SETTINGS.erroredServers,
     secretKeys,
   };
 }

@@ -1,9 +1,11 @@
 import type { Stack } from '@pulumi/pulumi/automation/index.js';
 import { parseProviderError, type ServerProvider } from '../../providers/contract.ts';
 import type { EngineRecords } from '../records/engine-records.ts';
+import { InvalidTransitionError } from '../records/errors.ts';
 import type { ServerRecord } from '../records/records.ts';
 import { SERVER_STATUSES } from '../records/statuses.ts';
-import { declareServers, isDeclared } from './declared-servers.ts';
+import { declareServers, isDeclared, type DeclarationFailure } from './declared-servers.ts';
+import { detectDrift, type DriftReport } from './drift.ts';
 import { StackUpdateError } from './errors.ts';
 import { createProvider } from './provider-registry.ts';
 import { PlannedStepCollector, StepFailureCollector, type ResourceFailure } from './pulumi-adapter.ts';
@@ -50,6 +52,8 @@ export interface ReconcileReport {
   starting: string[];
   deleting: string[];
   failed: ResourceFailure[];
+  /** Servers whose declaration threw: recorded errored, left out of the update. */
+  undeclared: DeclarationFailure[];
   recovery: RecoveryReport;
   /** Labelled servers no stack declared (left by a crash), deleted through the provider's API. */
   leaksDeleted: string[];
@@ -76,6 +80,8 @@ interface TypeContext {
   provider: ServerProvider;
   /** The rows the next program run declares; set before every up and preview. */
   rows: readonly ServerRecord[];
+  /** The rows whose declaration threw in the last program run. */
+  declarationFailures: DeclarationFailure[];
 }
 
 /**
@@ -109,6 +115,7 @@ export class StackEngine {
         starting: [],
         deleting: [],
         failed: [],
+        undeclared: [],
         recovery: { staleLocksRemoved: 0, pendingOperations: 0 },
         leaksDeleted: [],
       };
@@ -122,6 +129,7 @@ export class StackEngine {
           recoveryDue = false;
         }
         context.rows = rows;
+        context.declarationFailures = [];
         const collector = new StepFailureCollector();
         const update = { serverType, desiredVersion: desired.version, declared: rows.filter(isDeclared).length };
         this.#options.onUpdate?.({ ...update, phase: 'start' });
@@ -141,9 +149,11 @@ export class StackEngine {
         const outputs = await context.stack.outputs();
         const providerIds = (outputs.providerIds?.value ?? {}) as Record<string, string>;
         await this.#recordResults(rows, providerIds, failures, report);
+        await this.#recordDeclarationFailures(rows, context.declarationFailures, report);
         // Leaks are measured against the rows this update declared, not its outputs: a program cut short by one
         // server's failure exports no ids, yet the servers it did create are tracked and must stay.
-        const declared = new Set(rows.filter(isDeclared).map((row) => row.name));
+        const undeclared = new Set(context.declarationFailures.map((failure) => failure.name));
+        const declared = new Set(rows.filter((row) => isDeclared(row) && !undeclared.has(row.name)).map((row) => row.name));
         report.leaksDeleted.push(...(await deleteLeakedServers(context.provider, serverType, declared)));
         await records.markApplied(serverType, desired.version);
         desired = await records.desiredState(serverType);
@@ -190,6 +200,14 @@ export class StackEngine {
     } finally {
       await lock.release();
     }
+  }
+
+  /**
+   * One drift check of `serverType` (see detectDrift): one list call to the cloud, then the running and rebooting
+   * servers it no longer has are recorded deleted and replaced, and running ones it reports stopped are replaced.
+   */
+  async checkDrift(serverType: string): Promise<DriftReport> {
+    return detectDrift(this.#options.records, async () => (await this.#context(serverType)).provider, serverType);
   }
 
   /**
@@ -243,14 +261,16 @@ export class StackEngine {
     const holder: { context?: TypeContext } = {};
     const program = async () => {
       const context = holder.context!;
-      return { providerIds: declareServers(context.provider, serverType, context.rows) };
+      const declared = declareServers(context.provider, serverType, context.rows);
+      context.declarationFailures = declared.failures;
+      return { providerIds: declared.providerIds };
     };
     const stack = await openTypeStack(this.#options, serverType, program);
     const { config, secrets } = await readStackConfig(stack);
     this.#options.onSecrets?.(secrets);
     const providerName = config['dynamic-servers:provider'];
     const provider = createProvider(providerName ?? '', config, this.#options.dataDir, this.#options.env);
-    holder.context = { stack, provider, rows: [] };
+    holder.context = { stack, provider, rows: [], declarationFailures: [] };
     return holder.context;
   }
 
@@ -258,21 +278,55 @@ export class StackEngine {
     const { records } = this.#options;
     for (const row of rows) {
       const failure = failures.find((candidate) => candidate.name === row.name);
-      if (failure && (row.status === 'new' || row.status === 'stopping')) {
-        const typed = parseProviderError(failure.message);
-        await records.recordTransition(row.id, 'errored', {
-          reason: row.status === 'new' ? 'pulumi up could not create it' : 'pulumi up could not delete it',
-          error: { class: typed?.name ?? 'StackUpdateError', message: failure.message, stack: null },
-        });
-        report.failed.push(failure);
-      } else if (row.status === 'new' && providerIds[row.name]) {
-        await records.recordTransition(row.id, 'starting', { reason: 'pulumi up created it', providerId: providerIds[row.name] });
-        report.starting.push(row.name);
-      } else if (row.status === 'stopping' && !isDeclared(row) && !providerIds[row.name]) {
-        await records.recordTransition(row.id, 'deleting', { reason: 'pulumi up deleted it' });
-        report.deleting.push(row.name);
-      }
+      await movedOnMeanwhile(async () => {
+        if (failure && (row.status === 'new' || row.status === 'stopping')) {
+          const typed = parseProviderError(failure.message);
+          const recorded = await records.recordFailure(
+            row.id,
+            'errored',
+            {
+              reason: row.status === 'new' ? 'pulumi up could not create it' : 'pulumi up could not delete it',
+              error: { class: typed?.name ?? 'StackUpdateError', message: failure.message, stack: null },
+            },
+            { status: row.status, since: row.statusUpdatedAt },
+          );
+          if (recorded) report.failed.push(failure);
+        } else if (row.status === 'new' && providerIds[row.name]) {
+          await records.recordTransition(row.id, 'starting', { reason: 'pulumi up created it', providerId: providerIds[row.name] });
+          report.starting.push(row.name);
+        } else if (row.status === 'stopping' && !isDeclared(row) && !providerIds[row.name]) {
+          await records.recordTransition(row.id, 'deleting', { reason: 'pulumi up deleted it' });
+          report.deleting.push(row.name);
+        }
+      });
     }
+  }
+
+  /** Records errored each server whose declaration threw in the update (see declareServers). */
+  async #recordDeclarationFailures(rows: readonly ServerRecord[], failures: readonly DeclarationFailure[], report: ReconcileReport): Promise<void> {
+    for (const failure of failures) {
+      const row = rows.find((candidate) => candidate.name === failure.name);
+      if (!row) continue;
+      const recorded = await this.#options.records.recordFailure(
+        row.id,
+        'errored',
+        { reason: 'the Pulumi program could not declare it', error: { class: failure.errorClass, message: failure.message, stack: null } },
+        { status: row.status, since: row.statusUpdatedAt },
+      );
+      if (recorded) report.undeclared.push(failure);
+    }
+  }
+}
+
+/**
+ * Runs one recording of an update's result for a row read before the update; a row that another change moved on
+ * in the meantime (hang detection, a delete) refuses the transition, and is left to the next update.
+ */
+async function movedOnMeanwhile(record: () => Promise<unknown>): Promise<void> {
+  try {
+    await record();
+  } catch (error) {
+    if (!(error instanceof InvalidTransitionError)) throw error;
   }
 }
 

@@ -21,4 +21,8 @@ try {
   await records.close();
 }
 const provider = createProvider(providerName, config, process.env.DYNAMIC_SERVERS_DATA_DIR ?? '.data');
-export const providerIds = declareServers(provider, serverType, rows);
+const declared = declareServers(provider, serverType, rows);
+for (const failure of declared.failures) {
+  pulumi.log.warn(`server ${failure.name} is left out: its declaration failed (${failure.errorClass}: ${failure.message}); the next reconcile records it errored`);
+}
+export const providerIds = declared.providerIds;

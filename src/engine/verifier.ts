@@ -16,6 +16,11 @@ export interface VerifyReport {
   rebootsSent: string[];
 }
 
+/** Records a rebooting server the cloud no longer has as deleted, with its replacement (EngineRecords.recordGone). */
+async function recordGone(records: EngineRecords, provider: ServerProvider, server: ServerRecord, report: VerifyReport): Promise<void> {
+  if (await records.recordGone(server.id, `the ${provider.name} cloud no longer has it (deleted outside the engine)`)) report.deleted.push(server.name);
+}
+
 /** Statuses whose end the verifier watches for in the cloud. */
 export const VERIFIED_STATUSES = ['starting', 'rebooting', 'deleting'] as const;
 
@@ -46,9 +51,13 @@ async function sendReboot(records: EngineRecords, provider: ServerProvider, serv
       await records.releaseRebootClaim(server.id);
       report.waiting.push(server.name);
     } else {
-      const reason = error instanceof ServerNotFoundError ? 'the server disappeared from the cloud' : 'the cloud refused to reboot it';
-      await records.recordTransition(server.id, 'errored', { reason, error: error instanceof Error ? error : new Error(String(error)) });
-      report.errored.push(server.name);
+      if (error instanceof ServerNotFoundError) {
+        await recordGone(records, provider, server, report);
+        return;
+      }
+      const seen = { status: server.status, since: server.statusUpdatedAt };
+      const reason = 'the cloud refused to reboot it';
+      if (await records.recordFailure(server.id, 'errored', { reason, error: error instanceof Error ? error : new Error(String(error)) }, seen)) report.errored.push(server.name);
     }
   }
 }
@@ -56,7 +65,9 @@ async function sendReboot(records: EngineRecords, provider: ServerProvider, serv
 /**
  * Observes each server of `servers` that is starting, rebooting or being deleted, and records what the cloud
  * says: running (with its address), or deleted, but only on the provider's not-found answer. A server that
- * vanished while starting or rebooting is errored. Transient failures leave the server waiting for the next pass.
+ * vanished while starting is errored (a failed create); one that vanished while rebooting was deleted outside the
+ * engine: it is recorded deleted and replaced. Errors go through EngineRecords.recordFailure, so the type's policy,
+ * back-off and replacement apply. Transient failures leave the server waiting for the next pass.
  *
  * A rebooting server whose reboot was not sent yet (`rebootSentAt` null) is not observed: its reboot is sent
  * (see sendReboot) and it waits. One whose reboot was sent before this pass read it becomes running once the
@@ -100,9 +111,11 @@ export async function verifyServers(records: EngineRecords, provider: ServerProv
         if (server.status === 'deleting') {
           await records.recordTransition(server.id, 'deleted', { reason: 'the cloud answered not found' });
           report.deleted.push(server.name);
+        } else if (server.status === 'rebooting') {
+          await recordGone(records, provider, server, report);
         } else {
-          await records.recordTransition(server.id, 'errored', { reason: 'the server disappeared from the cloud', error });
-          report.errored.push(server.name);
+          const seen = { status: server.status, since: server.statusUpdatedAt };
+          if (await records.recordFailure(server.id, 'errored', { reason: 'the server disappeared from the cloud while starting', error }, seen)) report.errored.push(server.name);
         }
       } else if (error instanceof TransientProviderError) {
         report.waiting.push(server.name);

@@ -8,6 +8,11 @@ export function verifyJob(serverType: string): string {
   return `verify:${serverType}`;
 }
 
+/** The Agenda job that creates the servers a type's desired count misses, when its paused creates resume (one per type). */
+export function replenishJob(serverType: string): string {
+  return `replenish:${serverType}`;
+}
+
 /** The recurring job that marks hung servers and re-requests work a lost request left behind. */
 export const HOUSEKEEPING_JOB = 'housekeeping';
 

@@ -7,7 +7,7 @@ import { sweepAbandonedJobs } from './abandoned-jobs.ts';
 import { JobRequests, requestRun } from './job-requests.ts';
 import { JobWorkerConfigError } from './errors.ts';
 import { markHangingServers } from './hang-detection.ts';
-import { HOUSEKEEPING_JOB, MONITOR_JOB, PRUNE_JOB, reconcileJob, verifyJob } from './job-names.ts';
+import { HOUSEKEEPING_JOB, MONITOR_JOB, PRUNE_JOB, reconcileJob, replenishJob, verifyJob } from './job-names.ts';
 import { runMonitorTick, type DetermineServerCount } from './monitor.ts';
 import { JobRunLocks } from './job-run-locks.ts';
 import { openJobBackend, openJobLockStore, releaseJobLocks } from './job-store.ts';
@@ -16,7 +16,7 @@ import { FIRST_VERIFY_DELAY_MS, nextVerifyDelay } from './verify-polling.ts';
 /** Re-exported from monitor.ts, where the monitor tick that calls it lives. */
 export type { DetermineServerCount } from './monitor.ts';
 
-/** A server type as the worker needs it: its name and its hang timeouts (from the published configuration). */
+/** A server type as the worker needs it: its name and its hang timeouts (from the published configuration; its policies are read from there by the records). */
 export interface WorkerServerType {
   type: string;
   timeouts: TypeTimeouts;
@@ -40,7 +40,7 @@ export interface JobWorkerOptions {
   determineServerCount?: DetermineServerCount;
   /** Default 60 000 (one minute). */
   monitorIntervalMs?: number;
-  /** How often hang detection and the sweep for lost requests run; default 30 000. */
+  /** How often hang detection, the drift check, replacements and the sweep for lost requests run; default 30 000. */
   housekeepingIntervalMs?: number;
   /** Deleted and errored records older than this many days are removed; default 30. */
   pruneAfterDays?: number;
@@ -127,7 +127,10 @@ async function holdingLock<T>(job: Job, work: () => Promise<T>): Promise<T> {
  *   is lost by Agenda); then requests `verify:<type>` within FIRST_VERIFY_DELAY_MS. Failures retry with backoff.
  * - `verify:<type>`: StackEngine.verify, hang detection, and, while a server is starting, rebooting or deleting,
  *   its own next run after nextVerifyDelay (about a second at first, at most 20 s).
- * - `housekeeping`: hang detection of every type, and a request for any reconcile or verify a lost request left.
+ * - `replenish:<type>`: creates the servers the type's desired count misses; while its creates are paused (its
+ *   back-off), runs again when the pause ends.
+ * - `housekeeping`: for every type, hang detection, replacements (and the `replenish` run at the end of a pause), a
+ *   request for any reconcile or verify a lost request left, and the drift check (one list call to the cloud).
  * - `monitor` (when `determineServerCount` is given) and `prune`.
  * Every handler runs holding its job's run lock (JobRunLocks), so one job never runs twice at once; every second
  * the worker frees the jobs that dead workers left locked (sweepAbandonedJobs). Stack updates of one type never
@@ -175,6 +178,16 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
     });
 
     define(
+      replenishJob(serverType),
+      async (job: Job) => {
+        if (!types.has(serverType)) return;
+        const { createsPausedUntil } = await records.replenish(serverType);
+        if (createsPausedUntil) job.attrs.nextRunAt = createsPausedUntil;
+      },
+      { concurrency: 1, lockLimit: 1, backoff: retry },
+    );
+
+    define(
       verifyJob(serverType),
       async (job: Job) => {
         const type = types.get(serverType);
@@ -189,6 +202,11 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
       { concurrency: 1, lockLimit: 1, backoff: retry },
     );
   };
+  /** Replaces what the type misses; while its creates are paused, the `replenish` job runs again when they resume. */
+  const replenish = async (serverType: string) => {
+    const { createsPausedUntil } = await records.replenish(serverType);
+    if (createsPausedUntil) await requestRun(agenda, replenishJob(serverType), createsPausedUntil.getTime() - Date.now());
+  };
   const setServerTypes = async (next: readonly WorkerServerType[]) => {
     const added = next.filter((type) => !types.has(type.type));
     types.clear();
@@ -199,17 +217,25 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
     for (const type of added) {
       if (await reconcileDue(records, type.type)) await requests.requestReconcile(type.type);
     }
+    // A new published version of a type ends the back-off of its creates: replace what it misses now.
+    for (const type of next) await requestRun(agenda, replenishJob(type.type));
   };
 
   define(HOUSEKEEPING_JOB, async () => {
     for (const type of types.values()) {
       try {
         await markHangingServers(records, type);
+        await replenish(type.type);
         if (await reconcileDue(records, type.type)) await requestRun(agenda, reconcileJob(type.type));
         const pending = await records.servers({ serverType: type.type, status: ['starting', 'rebooting', 'deleting'] });
         if (pending.length > 0) await requestRun(agenda, verifyJob(type.type));
       } catch (error) {
         report(error, `housekeeping of ${type.type}`);
+      }
+      try {
+        await engine.checkDrift(type.type);
+      } catch (error) {
+        report(error, `drift check of ${type.type}`);
       }
     }
   });

@@ -19,6 +19,7 @@ export interface AdminTarget {
   clearPendingFaults(): void;
   setRateLimitRemaining(remaining: number): void;
   setServerStatus(serverId: number, status: string): void;
+  removeServer(id: number): void;
 }
 
 const injectedErrorBody = z.strictObject({
@@ -53,16 +54,21 @@ function asBadInput<T>(action: () => T): T {
 /**
  * Answers `GET /admin/state`, `GET /admin/requests`, `GET /admin/servers/{id}/history`, `PATCH /admin/settings`,
  * `POST /admin/faults/fail-next`, `POST /admin/faults/lose-next`, `POST /admin/faults/clear`,
- * `PUT /admin/rate-limit` (`{ remaining }`) and `PUT /admin/servers/{id}/status` (`{ status }`); the path is given
- * after `/admin`. Throws CloudApiError for bad input (422) and unknown routes or servers (404).
+ * `PUT /admin/rate-limit` (`{ remaining }`), `PUT /admin/servers/{id}/status` (`{ status }`) and
+ * `DELETE /admin/servers/{id}` (the server vanishes at once, as if deleted outside whatever manages it); the path is
+ * given after `/admin`. Throws CloudApiError for bad input (422) and unknown routes or servers (404).
  */
 export function handleAdminRequest(target: AdminTarget, request: ApiRequest): ApiResponse {
-  const serverRoute = /^\/servers\/([1-9]\d{0,15})\/(history|status)$/.exec(request.path);
+  const serverRoute = /^\/servers\/([1-9]\d{0,15})(?:\/(history|status))?$/.exec(request.path);
   if (serverRoute) {
     const serverId = Number(serverRoute[1]);
     if (request.method === 'GET' && serverRoute[2] === 'history') return { status: 200, body: { history: target.statusHistory(serverId) } };
     if (request.method === 'PUT' && serverRoute[2] === 'status') {
       target.setServerStatus(serverId, parseBody(statusBody, request.body).status);
+      return { status: 200, body: {} };
+    }
+    if (request.method === 'DELETE' && serverRoute[2] === undefined) {
+      target.removeServer(serverId);
       return { status: 200, body: {} };
     }
   }

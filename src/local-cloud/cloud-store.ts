@@ -231,7 +231,7 @@ export class CloudStore {
       firewallIds: [...input.firewallIds],
       networkIds: [...input.networkIds],
       placementGroupId: input.placementGroupId,
-      lifecycle: enterStep('initializing', now, delays, this.#context.faults.hangs('initializing'), input.startAfterCreate ? undefined : 'off'),
+      lifecycle: enterStep('initializing', now, delays, this.#context.faults.hangs('initializing', image.description), input.startAfterCreate ? undefined : 'off'),
       actionIds: [],
       actionCounts: {},
     };
@@ -240,6 +240,13 @@ export class CloudStore {
     const action = this.#startAction('create_server', server, false);
     const nextActions = input.startAfterCreate ? [this.#startAction('start_server', server, false)] : [];
     return { server, action, nextActions };
+  }
+
+  /** Removes server `id` at once, as a deletion in the console that is already done; 404 `not_found` when there is none. */
+  remove(id: number): void {
+    const server = this.server(id);
+    this.#record(server, 'gone', this.#context.now());
+    this.#servers.delete(id);
   }
 
   /**

@@ -11,6 +11,8 @@ export interface FaultSettings {
   lostResponseRate: number;
   /** Steps that never end for a server entering them while set (e.g. `['initializing']`: servers never boot). */
   hangIn: Step[];
+  /** Snapshots (by description) whose servers never finish `initializing`: a broken image. */
+  brokenSnapshots: string[];
 }
 
 /** Which requests a one-shot fault applies to: a method and a path prefix after `/v1` (both optional). */
@@ -34,7 +36,7 @@ export interface InjectedError {
 }
 
 /** The faults in force when nothing was configured. */
-export const NO_FAULTS: FaultSettings = { errorRate: 0, lostResponseRate: 0, hangIn: [] };
+export const NO_FAULTS: FaultSettings = { errorRate: 0, lostResponseRate: 0, hangIn: [], brokenSnapshots: [] };
 
 /** A small seeded pseudo-random generator (mulberry32): numbers in [0, 1). */
 function seededRandom(seed: number): () => number {
@@ -110,8 +112,8 @@ export class FaultInjector {
     return this.settings.lostResponseRate > 0 && this.#random() < this.settings.lostResponseRate;
   }
 
-  /** True when a server entering `step` now stays in it forever. */
-  hangs(step: Step): boolean {
-    return this.settings.hangIn.includes(step);
+  /** True when a server entering `step` now stays in it forever; `snapshot` is the image a new server boots from. */
+  hangs(step: Step, snapshot?: string): boolean {
+    return this.settings.hangIn.includes(step) || (step === 'initializing' && snapshot !== undefined && this.settings.brokenSnapshots.includes(snapshot));
   }
 }

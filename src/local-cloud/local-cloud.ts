@@ -17,7 +17,7 @@ import { TokenBucket } from './rate-limiter.ts';
 export interface LocalCloud {
   /** Base URL of the cloud API, e.g. `http://127.0.0.1:40123/v1`. */
   readonly url: string;
-  /** Base URL of the admin API (`/admin/state`, `/admin/settings`, `/admin/faults/...`, ...). */
+  /** Base URL of the admin API (`/admin/state`, `/admin/settings`, `/admin/faults/...`, `/admin/servers/{id}`, ...). */
   readonly adminUrl: string;
   readonly port: number;
   /** Every server now, with its true status, the images, and the request counters. */
@@ -43,6 +43,8 @@ export interface LocalCloud {
   setRateLimitRemaining(remaining: number): void;
   /** Puts server `serverId` into `status` for good (`migrating`, `unknown`, ...); throws its 404 when it does not exist. */
   setServerStatus(serverId: number, status: string): void;
+  /** Removes server `id` at once, as if deleted outside whatever manages it (a CloudApiError 404 when there is none). */
+  removeServer(id: number): void;
   /** Stops listening and closes every connection; calling it again waits for the same stop. */
   stop(): Promise<void>;
 }
@@ -133,6 +135,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     failNext: (error: InjectedError) => faults.failNext(error),
     loseNextResponses: (count: number) => faults.loseNextResponses(count),
     clearPendingFaults: () => faults.clearPending(),
+    removeServer: (id: number) => store.remove(id),
   };
 
   function record(entry: RecordedRequest): void {

@@ -17,6 +17,7 @@ const faultsSchema = z.strictObject({
   errorRate: fraction.optional(),
   lostResponseRate: fraction.optional(),
   hangIn: z.array(z.enum(STEPS)).optional(),
+  brokenSnapshots: z.array(z.string()).optional(),
 });
 
 /** The settings that can change while the cloud runs (in process or through `PATCH /admin/settings`). */

@@ -6,6 +6,16 @@ export const DEFAULT_SERVER_TYPE = 'default';
 /** What hitting a limit does: create what fits and emit `limitHit` (`'emit'`), or refuse the whole change with ServerLimitError (`'throw'`). */
 export type LimitHitPolicy = 'emit' | 'throw';
 
+/**
+ * What becomes of a server of the type that hung or errored while the cloud has it: `delete` (the default) deletes
+ * it from the cloud, `keep` leaves it there for a person to look at until `dynamic-servers delete`. Either way the
+ * server no longer counts, its row keeps its history and error, and a replacement is created.
+ */
+export type FailurePolicy = 'delete' | 'keep';
+
+/** The values of FailurePolicy. */
+export const FAILURE_POLICIES = ['delete', 'keep'] as const satisfies readonly FailurePolicy[];
+
 /** A server type as a change works with it: its published configuration, read inside the change's transaction. */
 export interface ResolvedServerType {
   name: string;
@@ -16,4 +26,8 @@ export interface ResolvedServerType {
   providerMaximum: number | null;
   template: JsonObject;
   templateHash: string;
+  /** What becomes of its servers that hang (stack file key `hangingServers`). */
+  hangingServers: FailurePolicy;
+  /** What becomes of its servers that error (stack file key `erroredServers`). */
+  erroredServers: FailurePolicy;
 }

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { LimitHitPolicy, ResolvedServerType } from './config.ts';
+import { createsPaused } from './create-backoff.ts';
 import { countProvisionedOnProvider, PROVISIONED_SQL, readTypeState, writeDesiredState } from './desired-state.ts';
 import { noEffects, type Effects } from './effects.ts';
 import { ServerLimitError } from './errors.ts';
@@ -17,9 +18,11 @@ export interface CountChange {
   before: number;
   /** Provisioned servers of the type when it committed. */
   after: number;
+  /** The type's desired count after the call: what `after` becomes once replacements and paused creates are made. */
+  desiredCount: number;
   /** False when there was nothing to do (or a limit left no room): nothing was written. */
   changed: boolean;
-  /** The type's desired-state version after the call (bumped only when `changed`). */
+  /** The type's desired-state version after the call (bumped when servers were created or stopped). */
   version: number;
   /** Servers created with status `new`. */
   createdServerIds: number[];
@@ -27,6 +30,11 @@ export interface CountChange {
   stoppingServerIds: number[];
   /** The limit that cut the request short (policy `'emit'`), or null. */
   limitHit: LimitHit | null;
+  /**
+   * When the type's creates are paused by its back-off (see create-backoff.ts), the time they resume: the servers
+   * this change wanted are created then (the desired count holds them). Null when nothing waits.
+   */
+  createsPausedUntil: Date | null;
 }
 
 /** The settings a count change runs with. */
@@ -40,51 +48,71 @@ export interface CountChangeSettings {
 }
 
 /**
- * Brings the type's provisioned count to `target(current)` in the caller's transaction: takes the type's lock,
- * counts, then creates servers (under the limits, taking the provider's lock when it has a limit) or moves the
- * strategy's victims to `stopping`, writes the history rows and bumps the desired-state version. With policy
- * `'throw'`, a request over a limit throws ServerLimitError before anything is written.
+ * The limits new servers of `type` count against, read in the caller's transaction under the type's lock (taking
+ * the provider's lock when the provider has a limit): the type's own, with `provisioned` servers, and its provider's.
+ */
+export async function countLimits(em: EntityManager, type: ResolvedServerType, provisioned: number): Promise<CountedLimit[]> {
+  const limits: CountedLimit[] = [];
+  if (type.maximum !== null) limits.push({ scope: 'serverType', maximum: type.maximum, provisioned });
+  if (type.providerMaximum !== null) {
+    await lockProvider(em, type.provider);
+    limits.push({ scope: 'provider', maximum: type.providerMaximum, provisioned: await countProvisionedOnProvider(em, type.provider) });
+  }
+  return limits;
+}
+
+/**
+ * Sets the type's desired count to `target(desired count)` in the caller's transaction and brings the provisioned
+ * count there: takes the type's lock, counts, then creates servers (under the limits, taking the provider's lock
+ * when it has a limit) or moves the strategy's victims to `stopping`, writes the history rows and bumps the
+ * desired-state version. The target is taken from the desired count, not from the servers that count right now,
+ * so servers that failed and wait for their replacement are not asked for twice. While the type's creates are
+ * paused (its back-off), servers to create are only recorded in the desired count and made when the pause ends.
+ * With policy `'throw'`, a request over a limit throws ServerLimitError before anything is written.
  */
 export async function changeServerCount(
   em: EntityManager,
   settings: CountChangeSettings,
-  target: (provisioned: number) => number,
+  target: (desiredCount: number) => number,
   now: Date,
 ): Promise<{ change: CountChange; effects: Effects }> {
   const { type, reason } = settings;
   await lockServerType(em, type.name);
-  const { provisioned, version } = await readTypeState(em, type.name);
-  const wanted = target(provisioned);
+  const state = await readTypeState(em, type.name);
+  const { provisioned, version } = state;
+  const wanted = target(state.desiredCount);
   const effects = noEffects();
   const change: CountChange = {
     serverType: type.name,
     before: provisioned,
     after: provisioned,
+    desiredCount: state.desiredCount,
     changed: false,
     version,
     createdServerIds: [],
     stoppingServerIds: [],
     limitHit: null,
+    createsPausedUntil: null,
   };
 
+  let desiredCount = wanted;
   if (wanted > provisioned) {
-    const limits: CountedLimit[] = [];
-    if (type.maximum !== null) limits.push({ scope: 'serverType', maximum: type.maximum, provisioned });
-    if (type.providerMaximum !== null) {
-      await lockProvider(em, type.provider);
-      limits.push({ scope: 'provider', maximum: type.providerMaximum, provisioned: await countProvisionedOnProvider(em, type.provider) });
-    }
+    const limits = await countLimits(em, type, provisioned);
     const { allowed, hit } = fitUnderLimits(wanted - provisioned, limits, { serverType: type.name, provider: type.provider });
     if (hit && settings.onLimitHit === 'throw') throw new ServerLimitError({ ...hit, allowed: 0 });
     if (hit) {
       change.limitHit = hit;
       effects.events.push({ name: 'limitHit', payload: hit });
     }
-    if (allowed === 0) return { change, effects };
-    change.version = version + 1;
-    const { servers, events } = await insertNewServers(em, type, allowed, settings.serverName, reason, now);
-    change.createdServerIds = servers.map((server) => server.id);
-    effects.events.unshift(...events);
+    desiredCount = provisioned + allowed;
+    if (allowed > 0 && createsPaused(state, now)) {
+      change.createsPausedUntil = state.createsPausedUntil;
+    } else if (allowed > 0) {
+      change.version = version + 1;
+      const { servers, events } = await insertNewServers(em, type, allowed, settings.serverName, reason, now);
+      change.createdServerIds = servers.map((server) => server.id);
+      effects.events.unshift(...events);
+    }
   } else if (wanted < provisioned) {
     const candidates = await selectServers(em, `s."type" = ? and s."status" in (${PROVISIONED_SQL})`, [type.name]);
     const victims = chooseVictims(settings.victimStrategy, candidates, provisioned - wanted);
@@ -92,13 +120,13 @@ export async function changeServerCount(
     const { events } = await moveServers(em, victims, 'stopping', reason, now);
     change.stoppingServerIds = victims.map((server) => server.id);
     effects.events.push(...events);
-  } else {
-    return { change, effects };
   }
+  if (change.version === version && desiredCount === state.desiredCount) return { change, effects };
 
   change.changed = true;
-  effects.wake.push(type.name);
+  change.desiredCount = desiredCount;
+  if (change.version > version) effects.wake.push(type.name);
   change.after = provisioned + change.createdServerIds.length - change.stoppingServerIds.length;
-  await writeDesiredState(em, type.name, change.after, change.version, now);
+  await writeDesiredState(em, type.name, desiredCount, change.version, now);
   return { change, effects };
 }

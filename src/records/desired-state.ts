@@ -5,15 +5,35 @@ import { PROVISIONED_STATUSES } from './statuses.ts';
 /** SQL list of the provisioned statuses, for `status in (...)`. */
 export const PROVISIONED_SQL = PROVISIONED_STATUSES.map((status) => `'${status}'`).join(', ');
 
-/** The type's provisioned count and desired-state version, read in the caller's transaction (after its type lock). */
-export async function readTypeState(em: EntityManager, serverType: string): Promise<{ provisioned: number; version: number }> {
-  const rows = await em.execute<{ provisioned: number; version: number }[]>(
+/** A server type's counts and desired-state document as a change reads them under the type's lock. */
+export interface TypeState {
+  /** Its servers that count now (PROVISIONED_STATUSES). */
+  provisioned: number;
+  /** How many should count: set by every change, replacements are created up to it (0 before the first change). */
+  desiredCount: number;
+  version: number;
+  /** Creates that hung or errored since one of its servers last reached running. */
+  createFailures: number;
+  /** No server of the type is created before this time; null when creates are not paused. */
+  createsPausedUntil: Date | null;
+}
+
+/** The type's provisioned count and desired-state document, read in the caller's transaction (after its type lock). */
+export async function readTypeState(em: EntityManager, serverType: string): Promise<TypeState> {
+  const rows = await em.execute<{ provisioned: number; desired_count: number | null; version: number | null; create_failures: number | null; creates_paused_until: Date | string | null }[]>(
     `select (select count(*)::int from "server" where "type" = ? and "status" in (${PROVISIONED_SQL})) as provisioned, ` +
-      `coalesce((select "version" from "desired_state" where "server_type" = ?), 0) as version`,
+      `d."desired_count", d."version", d."create_failures", d."creates_paused_until" ` +
+      `from (select 1) as one left join "desired_state" d on d."server_type" = ?`,
     [serverType, serverType],
   );
   const row = rows[0];
-  return { provisioned: Number(row?.provisioned ?? 0), version: Number(row?.version ?? 0) };
+  return {
+    provisioned: Number(row?.provisioned ?? 0),
+    desiredCount: Number(row?.desired_count ?? 0),
+    version: Number(row?.version ?? 0),
+    createFailures: Number(row?.create_failures ?? 0),
+    createsPausedUntil: row?.creates_paused_until ? new Date(row.creates_paused_until) : null,
+  };
 }
 
 /** Provisioned servers on `provider`, all types together, read in the caller's transaction (after its provider lock). */
@@ -25,7 +45,7 @@ export async function countProvisionedOnProvider(em: EntityManager, provider: st
   return Number(rows[0]?.provisioned ?? 0);
 }
 
-/** Writes the type's desired-state document as `version` with `desiredCount`, creating it at the first change. */
+/** Writes the type's desired-state document as `version` with `desiredCount`, creating it at the first change (back-off untouched). */
 export async function writeDesiredState(em: EntityManager, serverType: string, desiredCount: number, version: number, now: Date): Promise<void> {
   await em.execute(
     `insert into "desired_state" ("server_type", "desired_count", "version", "applied_version", "updated_at") values (?, ?, ?, 0, ?) ` +

@@ -4,11 +4,23 @@ import { changeServerCount, type CountChange } from './count-change.ts';
 import { ServerRecordNotFoundError } from './errors.ts';
 import type { DynamicServersEventName, Listener } from './events.ts';
 import { parseCount, parseStep } from './input.ts';
+import {
+  countPerStatus,
+  countProvisioned,
+  findDesiredState,
+  findServer,
+  findServerRef,
+  findServers,
+  findStatusHistory,
+  parseServerQuery,
+  parseServerReference,
+  type ServerQuery,
+} from './queries.ts';
 import type { JsonObject } from './json.ts';
 import { mergeServerMeta, parseMeta } from './meta.ts';
-import { countPerStatus, countProvisioned, findDesiredState, findServer, findServers, findStatusHistory, parseServerQuery, type ServerQuery } from './queries.ts';
 import { requestReboot, type RebootRequest } from './reboot.ts';
 import { RecordsCore } from './records-core.ts';
+import { deleteServer, type DeleteRequest } from './server-delete.ts';
 import type { DesiredStateRecord, ServerRecord, StatusChangeRecord } from './records.ts';
 import { listServerTypes, resolveServerType, type PublishedServerType } from './registry.ts';
 import type { ServerNameAction } from './server-names.ts';
@@ -103,6 +115,23 @@ export class DynamicServers {
     return this.#core.run(async () => {
       const name = await this.#core.publishedName(serverType);
       return (await this.#core.commit((em) => requestReboot(em, name, new Date()))).request;
+    });
+  }
+
+  /**
+   * Deletes one server, named by its id or its name: it goes to `stopping` and the workers delete it from the
+   * cloud; its row keeps its history and last error. This is how a hanging or errored server kept for a person to
+   * look at (policy `keep`) is removed. A server that counted takes one off its type's desired count, so no
+   * replacement is made (use `increase` for one). A server already being deleted, or gone, is left as it is
+   * (`changed: false`). Throws InvalidInputError for a malformed reference, ServerRecordNotFoundError when no server
+   * has it.
+   */
+  delete(server: number | string): Promise<DeleteRequest> {
+    return this.#core.run(async () => {
+      const reference = parseServerReference(server);
+      const found = await findServerRef(this.#core.fork(), reference);
+      if (!found) throw new ServerRecordNotFoundError(`no server has ${typeof reference === 'number' ? 'id' : 'name or id'} ${reference}`);
+      return (await this.#core.commit((em) => deleteServer(em, found, new Date()))).request;
     });
   }
 

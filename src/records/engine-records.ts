@@ -8,6 +8,8 @@ import { InvalidInputError, ServerRecordNotFoundError } from './errors.ts';
 import { readFleetFigures, readRecentTroubles, readStatusTimeline, type FleetFigures, type ServerTrouble, type TimelinePoint } from './fleet-figures.ts';
 import { lockServerType } from './locks.ts';
 import { pruneServerRecords } from './prune.ts';
+import { replenishServers, type Replenishment } from './replenish.ts';
+import { recordServerFailure, recordServerGone, replaceStoppedServer, type FailureStatus, type SeenStatus } from './server-failures.ts';
 import { findDesiredState } from './queries.ts';
 import type { DesiredStateRecord, ServerRecord } from './records.ts';
 import { RecordsCore, type RecordsCoreOptions } from './records-core.ts';
@@ -15,6 +17,7 @@ import {
   listProviders,
   listServerTypeVersions,
   publishConfiguration,
+  resolveServerType,
   type PublishedProvider,
   type PublishedServerType,
   type Publication,
@@ -22,6 +25,8 @@ import {
 } from './registry.ts';
 import type { ServerStatus } from './statuses.ts';
 import { parseServerId, parseStatus, parseTransitionDetails, transitionServer, type TransitionDetails, type ValidTransitionDetails } from './transitions.ts';
+
+const FAILURE_STATUSES: readonly ServerStatus[] = ['hanging', 'errored'];
 
 /** How the engine opens its records: the script options, plus the notifications only workers act on. */
 export type EngineRecordsOptions = RecordsCoreOptions;
@@ -101,10 +106,74 @@ export class EngineRecords extends DynamicServers {
       const id = parseServerId(serverId);
       const status = parseStatus(to);
       const valid = this.#scrubbed(parseTransitionDetails(details));
-      const rows = await this.#shared.fork().execute<{ type: string }[]>('select "type" from "server" where "id" = ?', [id]);
-      const serverType = rows[0]?.type;
-      if (serverType === undefined) throw new ServerRecordNotFoundError(`no server has id ${id}`);
-      return (await this.#shared.commit((em) => transitionServer(em, { id, serverType }, status, valid, new Date()))).server;
+      const server = await this.#serverRef(id);
+      return (await this.#shared.commit((em) => transitionServer(em, server, status, valid, new Date()))).server;
+    });
+  }
+
+  /**
+   * Records that a server hung or errored, with what follows in the same transaction (see recordServerFailure): the
+   * type's policy for such servers (`delete` moves one the cloud has on to `stopping`, `keep` leaves it), the
+   * back-off of the type's creates for a failed create (`backingOff` event), and a replacement when it counted.
+   * `seen` is the status (and since when) the failure was judged on: a server that has moved since is left alone,
+   * and null returned. Throws InvalidInputError, ServerRecordNotFoundError or InvalidTransitionError without writing
+   * anything.
+   */
+  recordFailure(serverId: number, to: FailureStatus, details: TransitionDetails, seen?: SeenStatus): Promise<ServerRecord | null> {
+    return this.#shared.run(async () => {
+      const id = parseServerId(serverId);
+      if (!FAILURE_STATUSES.includes(to)) throw new InvalidInputError(`a failure ends a server hanging or errored, not ${String(to)}`);
+      if (seen !== undefined && (!(seen.since instanceof Date) || Number.isNaN(seen.since.getTime()))) throw new InvalidInputError('seen.since must be a valid Date');
+      const status = seen === undefined ? undefined : parseStatus(seen.status);
+      const valid = this.#scrubbed(parseTransitionDetails(details));
+      const server = await this.#serverRef(id);
+      const view = seen === undefined ? undefined : { status: status!, since: seen.since };
+      return (await this.#shared.commit((em) => recordServerFailure(em, server, to, valid, this.#shared.serverName, new Date(), view))).server;
+    });
+  }
+
+  /**
+   * Records that the cloud no longer has a running or rebooting server (it answered not found: deleted outside the
+   * engine): `deleted` with `reason` (which names the cloud), and a replacement unless the type's creates are
+   * paused. Returns null, writing nothing, when the server is no longer running or rebooting.
+   */
+  recordGone(serverId: number, reason: string): Promise<ServerRecord | null> {
+    return this.#driftWrite(serverId, reason, recordServerGone);
+  }
+
+  /**
+   * Replaces a running server the cloud reports stopped: it goes to `stopping` with `reason` (the next `pulumi up`
+   * deletes it) and a replacement is created unless the type's creates are paused. Returns null, writing nothing,
+   * when the server is no longer running.
+   */
+  replaceStopped(serverId: number, reason: string): Promise<ServerRecord | null> {
+    return this.#driftWrite(serverId, reason, replaceStoppedServer);
+  }
+
+  /** One drift write (`write`, e.g. recordServerGone) of server `serverId` with `reason`, inputs validated first. */
+  #driftWrite(serverId: number, reason: string, write: typeof recordServerGone): Promise<ServerRecord | null> {
+    return this.#shared.run(async () => {
+      const id = parseServerId(serverId);
+      const valid = this.#scrubbed(parseTransitionDetails({ reason }));
+      const server = await this.#serverRef(id);
+      return (await this.#shared.commit((em) => write(em, server, valid.reason, this.#shared.serverName, new Date()))).server;
+    });
+  }
+
+  /**
+   * Creates the servers the type's desired count misses (servers that hung, errored or vanished), unless its
+   * creates are paused by its back-off; writes nothing when none is missing. A type that is not configured
+   * (retired) gets none.
+   */
+  replenish(serverType: string): Promise<Replenishment> {
+    return this.#shared.run(async () => {
+      const name = await this.#shared.publishedName(serverType);
+      const committed = await this.#shared.commit(async (em) => {
+        const type = await resolveServerType(em, name);
+        if (!type) return { replenishment: { serverType: name, createdServerIds: [], missing: 0, createsPausedUntil: null }, effects: noEffects() };
+        return replenishServers(em, type, this.#shared.serverName, new Date());
+      });
+      return committed.replenishment;
     });
   }
 
@@ -160,6 +229,14 @@ export class EngineRecords extends DynamicServers {
         );
       return released.length === 1;
     });
+  }
+
+  /** The id and type of server `id`; ServerRecordNotFoundError when there is none. */
+  async #serverRef(id: number): Promise<{ id: number; serverType: string }> {
+    const rows = await this.#shared.fork().execute<{ type: string }[]>('select "type" from "server" where "id" = ?', [id]);
+    const serverType = rows[0]?.type;
+    if (serverType === undefined) throw new ServerRecordNotFoundError(`no server has id ${id}`);
+    return { id, serverType };
   }
 
   /**

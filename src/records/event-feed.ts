@@ -4,7 +4,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import type { Effects } from './effects.ts';
-import type { PendingEvent } from './events.ts';
+import { isServerEvent, type PendingEvent } from './events.ts';
 import type { ServerRecord } from './records.ts';
 import { CONFIG_CHANNEL } from './registry.ts';
 
@@ -28,7 +28,7 @@ type WireEvent =
 /** The notification text of one event from `origin`: the event itself, without the error's stack if that makes it fit, else a reference. */
 export function encodeEvent(origin: string, event: PendingEvent): string {
   const whole = JSON.stringify({ origin, event } satisfies WireEvent);
-  if (Buffer.byteLength(whole) < MAX_PAYLOAD_BYTES || event.name === 'limitHit') return whole;
+  if (Buffer.byteLength(whole) < MAX_PAYLOAD_BYTES || !isServerEvent(event)) return whole;
   const { server, from, reason } = event.payload;
   const withoutStack = { ...server, lastError: server.lastError ? { ...server.lastError, stack: null } : null };
   const smaller = JSON.stringify({ origin, event: { name: event.name, payload: { server: withoutStack, from, reason } } } as WireEvent);
@@ -160,7 +160,8 @@ export class EventFeed {
         const wire = JSON.parse(text) as WireEvent;
         if (wire.origin === this.#options.origin) return;
         if ('event' in wire) {
-          if (wire.event.name !== 'limitHit') reviveServer(wire.event.payload.server as unknown as Record<string, unknown>);
+          if (isServerEvent(wire.event)) reviveServer(wire.event.payload.server as unknown as Record<string, unknown>);
+          else if (wire.event.name === 'backingOff') wire.event.payload.until = new Date(wire.event.payload.until);
           this.#options.deliver(wire.event);
           return;
         }

@@ -1,3 +1,4 @@
+import type { CreateBackoff } from './create-backoff.ts';
 import type { LimitHit } from './limits.ts';
 import type { ServerRecord } from './records.ts';
 import type { ServerStatus } from './statuses.ts';
@@ -22,13 +23,30 @@ export interface DynamicServersEvents {
   errored: ServerEvent;
   hanging: ServerEvent;
   limitHit: LimitHit;
+  /**
+   * A type's creates pause after repeated creates that hung or errored (started or extended by each further
+   * failure); they resume when the pause ends, when one of its servers reaches running, or when a new version of
+   * the type is published.
+   */
+  backingOff: CreateBackoff;
 }
 
 /** The name of an event in DynamicServersEvents. */
 export type DynamicServersEventName = keyof DynamicServersEvents;
 
+/** The events about a whole server type rather than one server: they carry no ServerEvent. */
+export const TYPE_EVENTS = ['limitHit', 'backingOff'] as const satisfies readonly DynamicServersEventName[];
+
+/** The name of an event that carries a ServerEvent. */
+export type ServerEventName = Exclude<DynamicServersEventName, (typeof TYPE_EVENTS)[number]>;
+
+/** True when `event` carries a ServerEvent (a server's status change). */
+export function isServerEvent(event: PendingEvent): event is Extract<PendingEvent, { name: ServerEventName }> {
+  return !(TYPE_EVENTS as readonly string[]).includes(event.name);
+}
+
 /** The event a server entering each status fires (a new server fires `creating`). */
-export const STATUS_EVENT: Readonly<Record<ServerStatus, Exclude<DynamicServersEventName, 'limitHit'>>> = {
+export const STATUS_EVENT: Readonly<Record<ServerStatus, ServerEventName>> = {
   new: 'creating',
   starting: 'starting',
   running: 'running',

@@ -5,8 +5,9 @@ import { DesiredState } from './entities/desired-state.ts';
 import { Server } from './entities/server.ts';
 import { ServerStatusChange } from './entities/server-status-change.ts';
 import { InvalidInputError } from './errors.ts';
-import { nameSchema } from './input.ts';
+import { describeValue, nameSchema } from './input.ts';
 import { toDesiredStateRecord, toServerRecord, toStatusChangeRecord, type DesiredStateRecord, type ServerRecord, type StatusChangeRecord } from './records.ts';
+import { SERVER_NAME_PATTERN } from './server-names.ts';
 import { PROVISIONED_STATUSES, SERVER_STATUSES, type ServerStatus } from './statuses.ts';
 
 /** A filter for `servers()`. Every field narrows the result; servers come oldest first. */
@@ -89,4 +90,29 @@ export async function findStatusHistory(em: EntityManager, serverId: number): Pr
 /** The type's desired-state document (the empty one before its first change). */
 export async function findDesiredState(em: EntityManager, serverType: string): Promise<DesiredStateRecord> {
   return toDesiredStateRecord(serverType, await em.findOne(DesiredState, { serverType }));
+}
+
+/**
+ * `value` as a reference to one server: its id (a positive whole number) or its name (a lowercase DNS label);
+ * otherwise InvalidInputError. Run before any database work.
+ */
+export function parseServerReference(value: unknown): number | string {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;
+  if (typeof value === 'string' && SERVER_NAME_PATTERN.test(value)) return value;
+  throw new InvalidInputError(`a server is named by its id (a positive whole number) or its name (a lowercase DNS label), got ${describeValue(value)}`);
+}
+
+/**
+ * The id and type of the server `reference` names: by id, or by name (a name of digits only that no server has is
+ * read as an id, so the command line can take either). Null when there is none.
+ */
+export async function findServerRef(em: EntityManager, reference: number | string): Promise<{ id: number; serverType: string } | null> {
+  const byName = typeof reference === 'string' ? reference : null;
+  const byId = typeof reference === 'number' ? reference : /^\d{1,15}$/.test(reference) ? Number(reference) : null;
+  const rows = await em.execute<{ id: string | number; type: string }[]>(
+    `select "id", "type" from "server" where "name" = ? or "id" = ? order by coalesce("name" = ?, false) desc limit 1`,
+    [byName, byId, byName],
+  );
+  const row = rows[0];
+  return row ? { id: Number(row.id), serverType: row.type } : null;
 }

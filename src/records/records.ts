@@ -45,7 +45,10 @@ export interface StatusChangeRecord {
 /** The desired-state document of a server type. `workRemains` is `version > appliedVersion`. */
 export interface DesiredStateRecord {
   serverType: string;
-  /** Provisioned servers right after the last change (0 before the first). */
+  /**
+   * How many provisioned servers the type should have (0 before the first change): set by every change as far as
+   * the limits allow; servers that hang, error or vanish are replaced up to it, unless creates are paused.
+   */
   desiredCount: number;
   /** Bumped by every change; 0 before the first. */
   version: number;
@@ -53,6 +56,10 @@ export interface DesiredStateRecord {
   appliedVersion: number;
   workRemains: boolean;
   updatedAt: Date | null;
+  /** Creates of the type that hung or errored since one of its servers last reached running. */
+  createFailures: number;
+  /** The back-off after repeated failures: no server of the type is created before this time; null when none. */
+  createsPausedUntil: Date | null;
 }
 
 /** The plain record of a server entity. */
@@ -86,7 +93,7 @@ export function toStatusChangeRecord(change: ServerStatusChangeEntity): StatusCh
 
 /** The plain record of a desired-state entity, or the empty document of a type never changed. */
 export function toDesiredStateRecord(serverType: string, state: DesiredStateEntity | null): DesiredStateRecord {
-  if (!state) return { serverType, desiredCount: 0, version: 0, appliedVersion: 0, workRemains: false, updatedAt: null };
+  if (!state) return { serverType, desiredCount: 0, version: 0, appliedVersion: 0, workRemains: false, updatedAt: null, createFailures: 0, createsPausedUntil: null };
   return {
     serverType,
     desiredCount: state.desiredCount,
@@ -94,5 +101,7 @@ export function toDesiredStateRecord(serverType: string, state: DesiredStateEnti
     appliedVersion: state.appliedVersion,
     workRemains: state.version > state.appliedVersion,
     updatedAt: state.updatedAt,
+    createFailures: state.createFailures,
+    createsPausedUntil: state.createsPausedUntil ?? null,
   };
 }

@@ -2,9 +2,11 @@
 // stack files said when they were last published. Scripts read it (they know only DATABASE_URL); publishing writes
 // it. Every publication that changes something is a new version; earlier versions stay.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { ResolvedServerType } from './config.ts';
+import type { FailurePolicy, ResolvedServerType } from './config.ts';
+import { clearCreateBackoff } from './create-backoff.ts';
 import { PROVISIONED_SQL } from './desired-state.ts';
 import { DynamicServersError } from './errors.ts';
+import { lockServerType } from './locks.ts';
 import type { JsonObject } from './json.ts';
 import { contentHash, templateHash } from './template.ts';
 
@@ -16,6 +18,8 @@ const REGISTRY_LOCK_KEY = 4_473_010_002;
 
 /** Seconds a server may spend in each slow step before it is marked hanging. */
 export interface TypeTimeouts {
+  /** Waiting in `new` for `pulumi up` to create it. */
+  newSeconds: number;
   bootSeconds: number;
   stopSeconds: number;
   deleteSeconds: number;
@@ -26,7 +30,19 @@ export interface ServerTypeSettings {
   /** Most provisioned servers of the type, or null for no limit. */
   maxServers: number | null;
   timeouts: TypeTimeouts;
+  /** What becomes of its servers that hang. */
+  hangingServers: FailurePolicy;
+  /** What becomes of its servers that error. */
+  erroredServers: FailurePolicy;
 }
+
+/** The settings of a stack file that sets nothing but its provider and template. */
+export const DEFAULT_TYPE_SETTINGS: Readonly<ServerTypeSettings> = Object.freeze({
+  maxServers: null,
+  timeouts: Object.freeze({ newSeconds: 600, bootSeconds: 600, stopSeconds: 600, deleteSeconds: 600 }),
+  hangingServers: 'delete',
+  erroredServers: 'delete',
+});
 
 /** One server type to publish, as the config layer validated it. */
 export interface ServerTypeDefinition {
@@ -99,18 +115,14 @@ export class ServerTypeInUseError extends DynamicServersError {
   }
 }
 
-const DEFAULT_TIMEOUT_SECONDS = 600;
-
 /** Settings as stored, with the defaults of keys added after they were published. */
 function storedSettings(json: unknown): ServerTypeSettings {
   const stored = (json ?? {}) as Partial<ServerTypeSettings>;
   return {
-    maxServers: stored.maxServers ?? null,
-    timeouts: {
-      bootSeconds: stored.timeouts?.bootSeconds ?? DEFAULT_TIMEOUT_SECONDS,
-      stopSeconds: stored.timeouts?.stopSeconds ?? DEFAULT_TIMEOUT_SECONDS,
-      deleteSeconds: stored.timeouts?.deleteSeconds ?? DEFAULT_TIMEOUT_SECONDS,
-    },
+    maxServers: stored.maxServers ?? DEFAULT_TYPE_SETTINGS.maxServers,
+    timeouts: { ...DEFAULT_TYPE_SETTINGS.timeouts, ...stored.timeouts },
+    hangingServers: stored.hangingServers ?? DEFAULT_TYPE_SETTINGS.hangingServers,
+    erroredServers: stored.erroredServers ?? DEFAULT_TYPE_SETTINGS.erroredServers,
   };
 }
 
@@ -167,7 +179,8 @@ const LATEST_PROVIDERS = `select distinct on ("provider") * from "provider_confi
 
 /**
  * Writes `publication` in the caller's transaction, one publication at a time: a new version for every type or
- * provider whose content differs from its newest version (or that was retired), the retirement of every type and
+ * provider whose content differs from its newest version (or that was retired), which also ends the back-off of
+ * that type's creates, the retirement of every type and
  * provider the publication leaves out, and a notification on CONFIG_CHANNEL when anything changed. Throws
  * ServerTypeInUseError (nothing written) when a type to retire still has provisioned servers.
  */
@@ -201,6 +214,9 @@ export async function publishConfiguration(em: EntityManager, publication: Publi
       [type.name, version, type.provider, JSON.stringify(type.template), templateHash(type.template), JSON.stringify(type.settings), hash, type.source, now],
     );
     report.published.push({ serverType: type.name, version, contentHash: hash });
+    // The failures that paused its creates happened with the previous version (a broken template, say).
+    await lockServerType(em, type.name);
+    await clearCreateBackoff(em, type.name);
   }
   for (const name of toRetire) {
     await em.execute(`update "server_type_config" set "retired_at" = ?::timestamptz where "server_type" = ? and "retired_at" is null`, [now, name]);
@@ -276,5 +292,7 @@ export async function resolveServerType(em: EntityManager, serverType: string): 
     providerMaximum: (row.provider_settings as Partial<ProviderSettings> | null)?.maxServers ?? null,
     template: type.template,
     templateHash: type.templateHash,
+    hangingServers: type.settings.hangingServers,
+    erroredServers: type.settings.erroredServers,
   };
 }

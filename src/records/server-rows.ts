@@ -1,6 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ServerAddresses } from './entities/server.ts';
+import { ServerRecordNotFoundError } from './errors.ts';
 import type { JsonObject } from './json.ts';
+import { lockServerType } from './locks.ts';
 import type { ServerRecord } from './records.ts';
 import type { ServerStatus } from './statuses.ts';
 
@@ -59,4 +61,15 @@ function fromRowJson(row: ServerRowJson): ServerRecord {
 export async function selectServers(em: EntityManager, condition: string, params: unknown[]): Promise<ServerRecord[]> {
   const rows = await em.execute<{ server: ServerRowJson }[]>(`select row_to_json(s) as server from "server" s where ${condition} order by s."id"`, params);
   return rows.map((row) => fromRowJson(row.server));
+}
+
+/**
+ * Takes the lock of `server`'s type in the caller's transaction and reads the server under it; throws
+ * ServerRecordNotFoundError when no server has its id.
+ */
+export async function readServerLocked(em: EntityManager, server: { id: number; serverType: string }): Promise<ServerRecord> {
+  await lockServerType(em, server.serverType);
+  const [current] = await selectServers(em, 's."id" = ?', [server.id]);
+  if (!current) throw new ServerRecordNotFoundError(`no server has id ${server.id}`);
+  return current;
 }

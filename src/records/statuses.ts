@@ -19,15 +19,18 @@ export function isProvisioned(status: ServerStatus): status is ProvisionedStatus
 
 /**
  * The transitions a server may make, from each status. No transition leads from an unprovisioned status back
- * to a provisioned one, so only `ensure` and `increase` (which check the limits) ever add to a provisioned count.
+ * to a provisioned one, so only new servers (created by `ensure` and `increase`, which check the limits, or as
+ * replacements up to the desired count) ever add to a provisioned count. `new` becomes `hanging` when it is never
+ * created within its timeout; `running` and `rebooting` become `deleted` when the cloud no longer has the server
+ * (drift); any server that still exists can be asked to go (`stopping`).
  */
 export const ALLOWED_TRANSITIONS: Readonly<Record<ServerStatus, readonly ServerStatus[]>> = {
-  new: ['starting', 'stopping', 'errored'],
+  new: ['starting', 'stopping', 'errored', 'hanging'],
   starting: ['running', 'stopping', 'errored', 'hanging'],
-  running: ['rebooting', 'stopping', 'errored', 'hanging'],
-  rebooting: ['running', 'stopping', 'errored', 'hanging'],
+  running: ['rebooting', 'stopping', 'errored', 'hanging', 'deleted'],
+  rebooting: ['running', 'stopping', 'errored', 'hanging', 'deleted'],
   stopping: ['stopped', 'deleting', 'errored', 'hanging'],
-  stopped: ['deleting', 'errored'],
+  stopped: ['stopping', 'deleting', 'errored'],
   deleting: ['deleted', 'errored', 'hanging'],
   deleted: [],
   errored: ['stopping', 'deleting'],
@@ -37,4 +40,12 @@ export const ALLOWED_TRANSITIONS: Readonly<Record<ServerStatus, readonly ServerS
 /** True when a server may go from `from` to `to`. */
 export function canTransition(from: ServerStatus, to: ServerStatus): boolean {
   return ALLOWED_TRANSITIONS[from].includes(to);
+}
+
+/**
+ * True when a server no longer counts but the cloud may still have it (and bill it): errored or hanging with a
+ * cloud id. Such servers stay under the type's `keep` policy for a person to look at, until deleted.
+ */
+export function lingers(server: { status: ServerStatus; providerId: string | null }): boolean {
+  return (server.status === 'errored' || server.status === 'hanging') && server.providerId !== null;
 }

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
+import { clearCreateBackoff } from './create-backoff.ts';
 import { noEffects, type Effects } from './effects.ts';
 import type { ServerAddresses } from './entities/server.ts';
 import { InvalidInputError, InvalidTransitionError, ServerRecordNotFoundError } from './errors.ts';
@@ -70,7 +71,8 @@ export type ValidTransitionDetails = ReturnType<typeof parseTransitionDetails>;
  * Moves one server to `to` in the caller's transaction, under its type's lock, with its history row and event.
  * A server reaching `running` from `rebooting` has its reboot claim (`rebootSentAt`) cleared. A server reaching
  * `running` with a reboot pending (`rebootRequestedAt`: requested while it was new, starting or rebooting) goes
- * straight on to `rebooting` (second history row, a wake-up), its request cleared: that reboot has begun.
+ * straight on to `rebooting` (second history row, a wake-up), its request cleared: that reboot has begun. A new server reaching `running` ends
+ * its type's create back-off.
  * Throws ServerRecordNotFoundError or InvalidTransitionError (nothing written).
  */
 export async function transitionServer(
@@ -95,6 +97,7 @@ export async function transitionServer(
   const moved = await moveServers(em, [current], to, reason, now, changes);
   effects.events.push(...moved.events);
   let [record] = moved.servers as [ServerRecord];
+  if (to === 'running' && from === 'starting') await clearCreateBackoff(em, server.serverType);
   if (pendingReboot) {
     const rebooting = await moveServers(em, [record], 'rebooting', `reboot requested at ${pendingReboot.toISOString()} while ${from}`, now, {
       rebootRequestedAt: null,

@@ -16,8 +16,13 @@ export interface Engine {
   version: string;
   /** Directory containing `bin/pulumi`. */
   root: string;
-  /** Directory of `pulumi` and of the plugins the engine launches (language host, dynamic provider). */
+  /** Directory of `pulumi` (and, for an official install, of its plugins). */
   binDir: string;
+  /**
+   * For an engine built from source: the directory of the plugins this package provides (language host, dynamic
+   * provider), which goes on PATH before `binDir`. Undefined for an official install, which has its own.
+   */
+  pluginDir?: string;
   source: EngineSource;
 }
 
@@ -53,17 +58,18 @@ async function pulumiOnPath(): Promise<string | undefined> {
  * then the project's cache. Returns undefined when neither exists.
  */
 export async function locateEngine(version: string = pinnedPulumiVersion()): Promise<Engine | undefined> {
-  const onPath = await pulumiOnPath();
-  if (onPath && (await reportedVersion(onPath)) === version) {
-    const binDir = dirname(onPath);
-    return { version, root: dirname(binDir), binDir, source: 'path' };
-  }
   const root = engineRoot(version);
   const binDir = join(root, 'bin');
+  const onPath = await pulumiOnPath();
+  // The cache's own bin directory on PATH (as `toolchain path` suggests for `pulumi preview`) is the cache.
+  if (onPath && dirname(onPath) !== binDir && (await reportedVersion(onPath)) === version) {
+    const pathBinDir = dirname(onPath);
+    return { version, root: dirname(pathBinDir), binDir: pathBinDir, source: 'path' };
+  }
   const marker = await readFile(join(root, MARKER), 'utf8').catch(() => undefined);
   if (!marker || (await reportedVersion(join(binDir, 'pulumi'))) !== version) return undefined;
   const { source } = JSON.parse(marker) as { source: EngineSource };
-  return { version, root, binDir, source };
+  return { version, root, binDir, source, ...(source === 'go-build' ? { pluginDir: await installPluginShims() } : {}) };
 }
 
 /** True when the official installer's host answers within 3 s (false at once on a machine without internet). */
@@ -87,10 +93,7 @@ export async function installEngine(
   const version = options.version ?? pinnedPulumiVersion();
   const log = options.log ?? (() => {});
   const found = await locateEngine(version);
-  if (found) {
-    if (found.source === 'go-build') await installPluginShims(found.binDir);
-    return found;
-  }
+  if (found) return found;
   const root = engineRoot(version);
   const binDir = join(root, 'bin');
   await mkdir(binDir, { recursive: true });
@@ -101,14 +104,13 @@ export async function installEngine(
     source = 'official-install';
   } else {
     await buildEngineFromModuleProxy(version, root, log);
-    await installPluginShims(binDir);
     source = 'go-build';
   }
   if ((await reportedVersion(join(binDir, 'pulumi'))) !== version) {
     throw new EngineUnavailableError(`the Pulumi CLI installed in ${binDir} does not report version v${version}`);
   }
   await writeFile(join(root, MARKER), JSON.stringify({ source, version, at: new Date().toISOString() }) + '\n');
-  return { version, root, binDir, source };
+  return { version, root, binDir, source, ...(source === 'go-build' ? { pluginDir: await installPluginShims() } : {}) };
 }
 
 /**

@@ -1,5 +1,7 @@
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { cacheRoot } from './paths.ts';
 
 /**
  * Picks the Node that runs a plugin: the project's pinned `node_modules/.bin/node`, looked for from the plugin's
@@ -52,16 +54,35 @@ DYNAMIC_SERVERS_PLUGIN_PARENT=$PPID exec "$node" --import "$here/exit-with-paren
 }
 
 /**
- * Writes the nodejs language host and the dynamic-provider plugin into `binDir` (beside a `pulumi` built from
- * source, which has neither). Rewrites a file only when its content changed, so a warm run does no I/O but reads.
+ * Makes the nodejs language host and the dynamic-provider plugin (which a `pulumi` built from source lacks)
+ * available in a directory of the cache named by the hash of their contents (`<cache>/plugins/<hash>`), and returns
+ * it. Several versions of this package on one machine (two deployments, or an upgrade under way) share the cache
+ * without ever overwriting each other's plugins. The directory is written once, to a temporary name renamed into
+ * place, so a reader never sees half of it; a warm call only checks that it exists.
  */
-export async function installPluginShims(binDir: string): Promise<void> {
-  for (const [name, content] of Object.entries(await pluginFiles())) {
-    const path = join(binDir, name);
-    const current = await readFile(path, 'utf8').catch(() => undefined);
-    if (current !== content) await writeFile(path, content);
-    await chmod(path, 0o755);
+export async function installPluginShims(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const files = Object.entries(await pluginFiles()).sort(([a], [b]) => a.localeCompare(b));
+  const hash = createHash('sha256');
+  for (const [name, content] of files) hash.update(`${name}\0${content}\0`);
+  const dir = join(cacheRoot(env), 'plugins', hash.digest('hex').slice(0, 16));
+  const complete = await readFile(join(dir, PLUGIN_SHIMS.dynamicProvider), 'utf8').then(
+    () => true,
+    () => false,
+  );
+  if (complete) return dir;
+  const partial = `${dir}.partial-${process.pid}-${Date.now()}`;
+  await mkdir(partial, { recursive: true });
+  for (const [name, content] of files) {
+    await writeFile(join(partial, name), content);
+    await chmod(join(partial, name), 0o755);
   }
+  // Another process may have put the same directory in place meanwhile: its content is the same.
+  await rename(partial, dir).catch(async (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
+    const { rm } = await import('node:fs/promises');
+    await rm(partial, { recursive: true, force: true });
+  });
+  return dir;
 }
 
 /** Names of the plugin executables this project provides, for `doctor`. */

@@ -1,6 +1,6 @@
 // `hanging`: hang detection now. A server starting longer than its type's boot timeout (60 s in the stack file;
-// the test moves its status change a minute back) is marked hanging and printed, one starting for less is left
-// alone; a second run finds none (exit 0); an unknown type exits 2 and changes nothing.
+// the test moves its status change a minute back) is marked hanging and printed (and, by the default policy, goes on
+// to be deleted), one starting for less is left alone; a second run finds none (exit 0); an unknown type exits 2 and changes nothing.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import pg from 'pg';
 import { runCli } from '../support/cli.ts';
@@ -41,7 +41,8 @@ test('marks the server stuck starting past its boot timeout and prints it; the f
   expect(JSON.parse(result.stdout)).toEqual([
     { id: stuck!.id, name: stuck!.name, serverType: 'demo', hungIn: 'starting', since: since.toISOString(), timeoutSeconds: 60 },
   ]);
-  expect((await world.records.server(stuck!.id)).status).toBe('hanging');
+  // Marked hanging; the default policy (hangingServers: delete) then sends it on its way out of the cloud.
+  expect((await world.records.statusHistory(stuck!.id)).slice(-2).map((change) => `${change.from}>${change.to}`)).toEqual(['starting>hanging', 'hanging>stopping']);
   expect((await world.records.server(fresh!.id)).status).toBe('starting');
 
   const again = await runCli(world.cliEnv, 'hanging', '--type', 'demo');

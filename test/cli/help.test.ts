@@ -4,7 +4,7 @@ import { runCli } from '../support/cli.ts';
 
 const COMMANDS = [
   ['doctor'], ['validate'], ['preview'], ['reconcile'], ['list'], ['status'], ['ensure'], ['increase'], ['decrease'], ['reboot'],
-  ['toolchain'], ['toolchain', 'install'], ['toolchain', 'path'], ['local-cloud'], ['worker'], ['monitor'], ['hanging'],
+  ['delete'], ['toolchain'], ['toolchain', 'install'], ['toolchain', 'path'], ['local-cloud'], ['worker'], ['monitor'], ['hanging'],
 ];
 const READ_COMMANDS = ['doctor', 'validate', 'preview', 'list', 'status', 'monitor', 'hanging'];
 

@@ -62,3 +62,17 @@ test('a terminal: the servers are redrawn in place, steps stay above them', asyn
   expect(lastFrame).toMatch(/demo-1\s+running/);
   expect(lastFrame).toMatch(/demo-2\s+starting\s+\d+\.\d s\s+pulumi up created it/);
 });
+
+test('a type whose creates pause after repeated failures shows as a step with the pause', async () => {
+  const out = capture(false);
+  const progress = new ServerProgress(records, { serverTypes: ['other'], out: out.stream });
+  for (const id of (await records.servers({ serverType: 'other', status: 'new' })).map((server) => server.id)) {
+    await records.recordTransition(id, 'starting', { reason: 'pulumi up created it', providerId: `p-${id}` });
+    await records.recordFailure(id, 'hanging', { reason: 'still starting after the 1 s timeout' });
+  }
+  const [replacement] = await records.servers({ serverType: 'other', status: 'new' });
+  await records.recordTransition(replacement!.id, 'starting', { reason: 'pulumi up created it', providerId: 'p-r' });
+  await records.recordFailure(replacement!.id, 'hanging', { reason: 'still starting after the 1 s timeout' });
+  progress.stop();
+  expect(out.text()).toMatch(/Z other: 2 creates failed in a row; new servers wait 30 s \(until \S+Z\)\n/);
+});

@@ -41,11 +41,14 @@ test('ensure, increase, decrease and reboot change the desired state; list and s
     expect.objectContaining({
       serverType: 'demo',
       provisioned: await world.records.provisionedCount('demo'),
+      desiredCount: 1,
       desiredVersion: (await world.records.desiredState('demo')).version,
+      createFailures: 0,
+      createsPausedUntil: null,
       counts: await world.records.countPerStatus('demo'),
     }),
   ]);
-  expect((await cli('status')).stdout).toMatch(/^demo \(local, config v1\): 1 provisioned \(new 1, stopping 2\); desired version \d+, applied 0/);
+  expect((await cli('status')).stdout).toMatch(/^demo \(local, config v1\): 1 of 1 provisioned \(new 1, stopping 2\); desired version \d+, applied 0$/m);
 });
 
 describe('bad input exits non-zero with a clear message and changes nothing', () => {

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { readFile, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import { enginePath } from '../../src/engine/pulumi-adapter.ts';
 import { runCommand } from '../../src/toolchain/run-command.ts';
 import { runCli } from '../support/cli.ts';
 import { startEngineWorld, type EngineWorld } from '../support/engine-world.ts';
@@ -21,7 +22,7 @@ afterAll(async () => {
 
 /** `pulumi ...args` in the project, as a user runs it (the engine's bin directory first on PATH). */
 function pulumi(...args: string[]) {
-  const env = { ...world.cliEnv, PATH: `${world.settings.engine.binDir}${delimiter}${process.env.PATH}`, PULUMI_SKIP_UPDATE_CHECK: 'true' };
+  const env = { ...world.cliEnv, PATH: `${enginePath(world.settings.engine)}${delimiter}${process.env.PATH}`, PULUMI_SKIP_UPDATE_CHECK: 'true' };
   return runCommand('pulumi', args, { cwd: world.projectDir, env });
 }
 
@@ -29,7 +30,10 @@ test('after pulumi stack init and config set --secret, validate, publish, reconc
   const file = join(world.projectDir, 'stacks', 'Pulumi.rewritten.yaml');
   const original = (await readFile(join(world.projectDir, 'stacks', 'Pulumi.demo.yaml'), 'utf8'))
     .replace(/\n {2}dynamic-servers:(maxServers|bootTimeoutSeconds): \d+/g, '')
-    .replace('config:\n', 'config:\n  dynamic-servers:maxServers: 7\n  dynamic-servers:bootTimeoutSeconds: 90\n  dynamic-servers:stopTimeoutSeconds: 91\n  dynamic-servers:deleteTimeoutSeconds: 92\n');
+    .replace(
+      'config:\n',
+      'config:\n  dynamic-servers:maxServers: 7\n  dynamic-servers:newTimeoutSeconds: 89\n  dynamic-servers:bootTimeoutSeconds: 90\n  dynamic-servers:stopTimeoutSeconds: 91\n  dynamic-servers:deleteTimeoutSeconds: 92\n  dynamic-servers:erroredServers: keep\n',
+    );
   await writeFile(file, original);
 
   expect((await pulumi('stack', 'init', 'rewritten')).code).toBe(0);
@@ -44,7 +48,12 @@ test('after pulumi stack init and config set --secret, validate, publish, reconc
   expect((await runCli(world.cliEnv, 'validate', join(world.projectDir, 'stacks'))).code).toBe(0);
   expect((await runCli(world.cliEnv, 'publish')).code).toBe(0);
   const [published] = await world.records.serverTypeVersions('rewritten');
-  expect(published!.settings).toEqual({ maxServers: 7, timeouts: { bootSeconds: 90, stopSeconds: 91, deleteSeconds: 92 } });
+  expect(published!.settings).toEqual({
+    maxServers: 7,
+    timeouts: { newSeconds: 89, bootSeconds: 90, stopSeconds: 91, deleteSeconds: 92 },
+    hangingServers: 'delete',
+    erroredServers: 'keep',
+  });
 
   await world.records.ensure('rewritten', 1);
   const reconcile = await runCli(world.cliEnv, 'reconcile', 'rewritten', '--wait', '--json');

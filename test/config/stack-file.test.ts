@@ -20,6 +20,8 @@ const VALID = `config:
   dynamic-servers:apiToken:
     secure: v1:AAAABBBBCCCC
   local:endpoint: http://127.0.0.1:8080
+  dynamic-servers:hangingServers: keep
+  dynamic-servers:newTimeoutSeconds: 30
 `;
 
 function problemsOf(file: string, text: string) {
@@ -39,7 +41,9 @@ test('a valid stack file becomes a server type with defaults for what it leaves 
     provider: 'local',
     template: { snapshot: 'worker-base', size: 'small' },
     maxServers: 5,
-    timeouts: { bootSeconds: 120, stopSeconds: 600, deleteSeconds: 600 },
+    timeouts: { newSeconds: 30, bootSeconds: 120, stopSeconds: 600, deleteSeconds: 600 },
+    hangingServers: 'keep',
+    erroredServers: 'delete',
     secretKeys: ['dynamic-servers:apiToken'],
   });
 });
@@ -108,6 +112,7 @@ describe('bad stack files name the file, key, line and problem', () => {
     ['a fractional timeout', VALID.replace('bootTimeoutSeconds: 120', 'bootTimeoutSeconds: 1.5'), 'dynamic-servers:bootTimeoutSeconds', 7, /int/i],
     ['a template that is not a mapping', VALID.replace('  dynamic-servers:template:\n    snapshot: worker-base\n    size: small\n', '  dynamic-servers:template: worker-base\n'), 'dynamic-servers:template', 3, /object|record/i],
     ['a missing provider', VALID.replace('  dynamic-servers:provider: local\n', ''), 'dynamic-servers:provider', undefined, /is required/],
+    ['a policy that is neither delete nor keep', VALID.replace('hangingServers: keep', 'hangingServers: ignore'), 'dynamic-servers:hangingServers', 11, /must be delete or keep/],
     ['a template with a password', VALID.replace('    size: small\n', '    size: small\n    rootPassword: hunter2\n'), 'dynamic-servers:template', 3, /look like secrets \(rootPassword\)/],
   ])('%s', (_name, text, key, line, problem) => {
     const problems = problemsOf('stacks/Pulumi.worker.yaml', text);

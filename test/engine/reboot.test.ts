@@ -1,7 +1,7 @@
 // records.reboot(type) through the real engine on the local cloud: the verify pass sends each reboot to the cloud
 // exactly once (also when passes run at once, and after a transient failure), records `running` only once the
-// cloud ran the reboot, errors the server when the cloud refuses it, and reboots again for a request made during
-// a reboot.
+// cloud ran the reboot, errors the server when the cloud refuses it (deleted and replaced by the default policy),
+// and reboots again for a request made during a reboot.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { ServerApi, ServerProvider } from '../../providers/contract.ts';
 import { StackEngine } from '../../src/engine/stack-engine.ts';
@@ -210,7 +210,7 @@ test('a provider without reboot records the server running again without a reboo
   await world.engine.converge('demo', { pollMs: 100 });
 });
 
-test('a reboot the cloud refuses errors the server with the provider\'s error; the other server still reboots', async () => {
+test('a reboot the cloud refuses errors the server with the provider\'s error (the default policy then deletes and replaces it); the other server still reboots', async () => {
   const rows = await liveRows();
   const [refused, other] = rows as [ServerRecord, ServerRecord];
   const before = rebootActions(rows);
@@ -220,14 +220,16 @@ test('a reboot the cloud refuses errors the server with the provider\'s error; t
   const report = await world.engine.verify('demo');
   expect(report).toMatchObject({ running: [], errored: [refused.name], rebootsSent: [other.name], waiting: [other.name] });
   const errored = await world.records.server(refused.id);
-  expect(errored.status).toBe('errored');
+  expect(errored.status).toBe('stopping');
   expect(errored.lastError).toMatchObject({ class: 'InvalidRequestError', message: expect.stringContaining('HTTP 422 unsupported_error') });
-  expect(await lastTransitions(refused.id, 2)).toEqual(['running>rebooting', 'rebooting>errored']);
-  expect((await world.records.statusHistory(refused.id)).at(-1)?.reason).toBe('the cloud refused to reboot it');
+  expect(await lastTransitions(refused.id, 3)).toEqual(['running>rebooting', 'rebooting>errored', 'errored>stopping']);
+  expect((await world.records.statusHistory(refused.id)).at(-2)?.reason).toBe('the cloud refused to reboot it');
   expect(rebootActions(rows)).toEqual(plus(before, 1, [other]));
 
   await world.engine.converge('demo', { pollMs: 100 });
   expect(await world.records.server(other.id)).toMatchObject({ status: 'running', rebootSentAt: null });
-  expect(await world.records.server(refused.id)).toMatchObject({ status: 'errored' });
-  expect(rebootActions(rows)).toEqual(plus(before, 1, [other]));
+  expect(await world.records.server(refused.id)).toMatchObject({ status: 'deleted', lastError: { class: 'InvalidRequestError' } });
+  expect((await liveRows()).map((row) => row.id)).toEqual([other.id, expect.any(Number)]);
+  expect(cloudStatuses(rows)).toEqual(['gone', 'running']);
+  expect(rebootActions([other])).toEqual({ [other.providerId!]: before[other.providerId!]! + 1 });
 });

@@ -66,7 +66,9 @@ test('a changed and published template only applies to new servers: existing ser
   ]);
 });
 
-test('a server whose create fails is errored with the provider error; the others of the same up still start', async () => {
+test('a server whose create fails is errored with the provider error and replaced; the others of the same up still start', async () => {
+  // Nothing left pending by the tests before, so the failed create is one of this test's servers.
+  await world.engine.converge('demo');
   world.cloud.failNext({ count: 1, status: 403, code: 'resource_limit_exceeded', match: { method: 'POST', pathPrefix: '/servers' } });
   const before = new Set((await world.records.servers({ serverType: 'demo' })).map((row) => row.id));
   await world.records.increase('demo', 2);
@@ -75,6 +77,8 @@ test('a server whose create fails is errored with the provider error; the others
   const reconcile = await runCommand(process.execPath, [CLI, 'reconcile', 'demo', '--wait'], { env: world.cliEnv });
   expect({ code: reconcile.code, unhandled: /failed to register/.test(reconcile.stderr) }).toEqual({ code: 0, unhandled: false });
   const added = (await world.records.servers({ serverType: 'demo' })).filter((row) => !before.has(row.id));
-  expect(added.map((row) => row.status).sort()).toEqual(['errored', 'running']);
+  // The errored one no longer counts; its replacement (created with the error) runs.
+  expect(added.map((row) => row.status).sort()).toEqual(['errored', 'running', 'running']);
+  expect(await world.records.provisionedCount('demo')).toBe((await world.records.desiredState('demo')).desiredCount);
   expect(added.find((row) => row.status === 'errored')?.lastError).toMatchObject({ class: 'QuotaExceededError', message: expect.stringContaining('resource_limit_exceeded') });
 });

@@ -268,6 +268,18 @@ describe('fault injection', () => {
       ['b', 'running', false],
     ]);
   });
+
+  test('servers from a broken snapshot never finish initializing; others boot', async () => {
+    const { call, cloud, clock } = await start({ snapshots: ['base-snapshot', 'broken-snapshot'], faults: { brokenSnapshots: ['broken-snapshot'] } });
+    // Snapshots have ids from 1001 in the order given: broken-snapshot is 1002.
+    await call('POST', '/servers', { ...serverBody('a'), image: 1002 });
+    await call('POST', '/servers', serverBody('b'));
+    clock.now += 3_600_000;
+    expect(cloud.inspect().servers.map((server) => [server.name, server.status, server.hung])).toEqual([
+      ['a', 'initializing', true],
+      ['b', 'running', false],
+    ]);
+  });
 });
 
 describe('inspection', () => {
@@ -309,6 +321,18 @@ describe('inspection', () => {
     await fetch(`${cloud.adminUrl}/faults/lose-next`, { method: 'POST', body: JSON.stringify({ count: 1 }) });
     await fetch(`${cloud.adminUrl}/faults/clear`, { method: 'POST' });
     expect((await call('DELETE', '/servers/1')).status).toBe(200);
+  });
+
+  test('the admin API removes a server at once, behind whatever manages it; an unknown one is 404 not_found', async () => {
+    const { call, cloud } = await start();
+    await call('POST', '/servers', serverBody('a'));
+    await call('POST', '/servers', serverBody('b'));
+    const removed = await fetch(`${cloud.adminUrl}/servers/1`, { method: 'DELETE' });
+    expect(removed.status).toBe(200);
+    expect(cloud.inspect().servers.map((server) => server.name)).toEqual(['b']);
+    expect((await call('GET', '/servers/1')).body.error.code).toBe('not_found');
+    const again = await fetch(`${cloud.adminUrl}/servers/1`, { method: 'DELETE' });
+    expect({ status: again.status, code: ((await again.json()) as { error: { code: string } }).error.code }).toEqual({ status: 404, code: 'not_found' });
   });
 });
 

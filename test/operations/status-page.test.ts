@@ -19,7 +19,8 @@ let worker: WorkerProcess;
 let browser: HeadlessChromium;
 
 beforeAll(async () => {
-  world = await startEngineWorld({ cloud: { delays: FAST }, stackConfig: { 'dynamic-servers:bootTimeoutSeconds': 3 } });
+  // Hanging servers are kept (not deleted and replaced, the default policy), so the page has one to show.
+  world = await startEngineWorld({ cloud: { delays: FAST }, stackConfig: { 'dynamic-servers:bootTimeoutSeconds': 3, 'dynamic-servers:hangingServers': 'keep' } });
   worker = await startWorkerProcess(world.cliEnv, ['--housekeeping-interval', '1']);
   browser = await startChromium();
 }, 180_000);
@@ -40,6 +41,8 @@ test('the status page charts the fleet and shows the counts and troubles the dat
   await world.records.increase('demo', 1);
   await waitForStatus(world.records, 'demo', 'hanging', 1);
   world.cloud.updateSettings({ faults: { hangIn: [] } });
+  // The hung server's replacement boots; then the fleet holds still while the page is compared with the database.
+  await waitForStatus(world.records, 'demo', 'running', 4);
 
   const page = await browser.context.newPage();
   const requested: string[] = [];
@@ -63,7 +66,7 @@ test('the status page charts the fleet and shows the counts and troubles the dat
     stopping: String(counts.stopping + counts.stopped + counts.deleting),
     pending: 'no',
   });
-  expect([counts.running, counts.errored, counts.hanging, desired.desiredCount]).toEqual([3, 1, 1, 4]);
+  expect([counts.running, counts.errored, counts.hanging, desired.desiredCount]).toEqual([4, 1, 1, 4]);
 
   const troubles = await page.$$eval('#troubles tbody tr[data-server]', (rows) => rows.map((row) => [(row as HTMLElement).dataset.server, row.children[3]?.textContent, row.children[5]?.textContent]));
   const errored = (await world.records.servers({ serverType: 'demo', status: 'errored' }))[0]!;
@@ -73,11 +76,11 @@ test('the status page charts the fleet and shows the counts and troubles the dat
     [errored.name, 'errored', expect.stringContaining('QuotaExceededError: ')],
   ]);
 
-  // The chart: its data is the status history (running rose to 3), and its canvas has the running line's colour.
+  // The chart: its data is the status history (running rose to 4), and its canvas has the running line's colour.
   const report = (await (await fetch(`${worker.httpUrl}/status.json?minutes=5`)).json()) as StatusReport;
   const running = report.timeline.series.demo!.running;
-  expect(running.at(-1)).toBe(3);
-  expect(Math.max(...running)).toBe(3);
+  expect(running.at(-1)).toBe(4);
+  expect(Math.max(...running)).toBe(4);
   expect(report.timeline.series.demo!.hanging.at(-1)).toBe(1);
   const runningPixels = await page.$eval('.chart[data-type="demo"] canvas', (canvas) => {
     const { data } = (canvas as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, (canvas as HTMLCanvasElement).width, (canvas as HTMLCanvasElement).height);

@@ -65,6 +65,7 @@ describe('open', () => {
       { name: '0001-create-server-records' },
       { name: '0002-add-reboot-sent-at' },
       { name: '0003-create-config-registry' },
+      { name: '0004-add-create-backoff' },
     ]);
     const { MikroORM } = await import('@mikro-orm/postgresql');
     const { RECORD_ENTITIES } = await import('../../src/records/entities/index.ts');
@@ -81,7 +82,18 @@ describe('ensure', () => {
   test('creates servers with status new from the published template, their history rows, a desired-state version, a wake-up and creating events', async () => {
     const { servers, wake, events } = await open();
     const change = await servers.ensure('worker', 3);
-    expect(change).toEqual({ serverType: 'worker', before: 0, after: 3, changed: true, version: 1, createdServerIds: [1, 2, 3], stoppingServerIds: [], limitHit: null });
+    expect(change).toEqual({
+      serverType: 'worker',
+      before: 0,
+      after: 3,
+      desiredCount: 3,
+      changed: true,
+      version: 1,
+      createdServerIds: [1, 2, 3],
+      stoppingServerIds: [],
+      limitHit: null,
+      createsPausedUntil: null,
+    });
 
     const rows = await servers.servers();
     expect(rows.map((server) => [server.id, server.name, server.serverType, server.provider, server.status])).toEqual([
@@ -423,7 +435,16 @@ describe('limits', () => {
 describe('desired state', () => {
   test('every change bumps the version; markApplied records the version whose work is done and never moves back', async () => {
     const { servers } = await open();
-    expect(await servers.desiredState('worker')).toEqual({ serverType: 'worker', desiredCount: 0, version: 0, appliedVersion: 0, workRemains: false, updatedAt: null });
+    expect(await servers.desiredState('worker')).toEqual({
+      serverType: 'worker',
+      desiredCount: 0,
+      version: 0,
+      appliedVersion: 0,
+      workRemains: false,
+      updatedAt: null,
+      createFailures: 0,
+      createsPausedUntil: null,
+    });
     await servers.ensure('worker', 2);
     await servers.increase('worker', 2);
     await servers.decrease('worker', 1);

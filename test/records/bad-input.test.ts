@@ -39,7 +39,7 @@ const BAD_SERVER_NAMES: unknown[] = ['../../etc/passwd', 'srv; rm -rf ~', 'srv$(
 
 async function open(serverName?: ServerNameAction): Promise<EngineRecords> {
   const servers = await EngineRecords.openForEngine({ databaseUrl: database.url, onLimitHit: 'throw', ...(serverName ? { serverName } : {}) });
-  for (const name of ['creating', 'starting', 'running', 'rebooting', 'stopping', 'stopped', 'deleting', 'deleted', 'errored', 'hanging', 'limitHit'] as const) {
+  for (const name of ['creating', 'starting', 'running', 'rebooting', 'stopping', 'stopped', 'deleting', 'deleted', 'errored', 'hanging', 'limitHit', 'backingOff'] as const) {
     servers.on(name, () => emitted.push(name));
   }
   return servers;
@@ -137,6 +137,22 @@ const rows: Row[] = [
   ['a transition whose meta has a NUL character', () => strict.recordTransition(2, 'starting', { reason: 'x', meta: { note: 'a\u0000b' } }), InvalidInputError],
   ['a transition with addresses that are not text', () => strict.recordTransition(2, 'starting', { reason: 'x', addresses: as<Record<string, string>>({ ipv4: 7 }) }), InvalidInputError],
   ['a transition with an error that is not an error', () => strict.recordTransition(2, 'errored', { reason: 'x', error: as<Error>('boom') }), InvalidInputError],
+  ['a failure recorded as a status that is no failure', () => strict.recordFailure(2, as<'hanging'>('running'), { reason: 'x' }), InvalidInputError],
+  ['a failure of a server that does not exist', () => strict.recordFailure(999_999, 'hanging', { reason: 'x' }), ServerRecordNotFoundError],
+  ['a failure judged on a status that does not exist', () => strict.recordFailure(2, 'hanging', { reason: 'x' }, { status: as<ServerStatus>('booting'), since: new Date() }), InvalidInputError],
+  ['a failure judged at a time that is no date', () => strict.recordFailure(2, 'hanging', { reason: 'x' }, { status: 'new', since: as<Date>('yesterday') }), InvalidInputError],
+  ['a failure without a reason', () => strict.recordFailure(2, 'hanging', { reason: '' }), InvalidInputError],
+  ['a drift deletion without a reason', () => strict.recordGone(1, ' '), InvalidInputError],
+  // deleting one server
+  ['a delete of a server that does not exist', () => strict.delete(999_999), ServerRecordNotFoundError],
+  ['a delete of a name no server has', () => strict.delete('worker-999'), ServerRecordNotFoundError],
+  ['a delete of a name with a path', () => strict.delete('../worker-4'), InvalidInputError],
+  ['a delete of a name with a shell command', () => strict.delete('worker-4; rm -rf /'), InvalidInputError],
+  ['a delete of a name with capitals', () => strict.delete('Worker-4'), InvalidInputError],
+  ['a delete of a negative id', () => strict.delete(-4), InvalidInputError],
+  ['a delete of a fractional id', () => strict.delete(4.5), InvalidInputError],
+  ['a delete of nothing', () => strict.delete(as<number>(undefined)), InvalidInputError],
+  ['a delete of an object', () => strict.delete(as<number>({ id: 4 })), InvalidInputError],
   ['marking a version not reached yet as applied', () => strict.markApplied('default', 99), InvalidInputError],
   ['marking a negative version as applied', () => strict.markApplied('default', -1), InvalidInputError],
   ['marking NaN as applied', () => strict.markApplied('default', NaN), InvalidInputError],

@@ -204,6 +204,7 @@ test('4 processes opening a fresh database at once run the migrations exactly on
       '0001-create-server-records',
       '0002-add-reboot-sent-at',
       '0003-create-config-registry',
+      '0004-add-create-backoff',
     ]);
   } finally {
     await fresh.end();

@@ -4,7 +4,8 @@ import pg from 'pg';
 import { EngineRecords } from '../../src/records/engine-records.ts';
 import { WORK_CHANNEL } from '../../src/records/event-feed.ts';
 import type { JsonObject } from '../../src/records/json.ts';
-import type { PublishReport, TypeTimeouts } from '../../src/records/registry.ts';
+import type { FailurePolicy } from '../../src/records/config.ts';
+import { DEFAULT_TYPE_SETTINGS, type PublishReport, type TypeTimeouts } from '../../src/records/registry.ts';
 
 /** A server type as a test defines it. */
 export interface TestServerType {
@@ -12,6 +13,8 @@ export interface TestServerType {
   maximum?: number;
   template?: JsonObject;
   timeouts?: Partial<TypeTimeouts>;
+  hangingServers?: FailurePolicy;
+  erroredServers?: FailurePolicy;
 }
 
 /** Publishes exactly `serverTypes` (others are retired) and the provider limits `providers` to the database at `databaseUrl`. */
@@ -29,7 +32,9 @@ export async function publishTypes(
         template: type.template ?? {},
         settings: {
           maxServers: type.maximum ?? null,
-          timeouts: { bootSeconds: 600, stopSeconds: 600, deleteSeconds: 600, ...type.timeouts },
+          timeouts: { ...DEFAULT_TYPE_SETTINGS.timeouts, ...type.timeouts },
+          hangingServers: type.hangingServers ?? DEFAULT_TYPE_SETTINGS.hangingServers,
+          erroredServers: type.erroredServers ?? DEFAULT_TYPE_SETTINGS.erroredServers,
         },
         source: `test:${name}`,
       })),

@@ -24,10 +24,18 @@ export interface JobWorld {
   close(): Promise<void>;
 }
 
-/** Starts an engine world and a job worker on it; `timeouts` sets every type's hang timeouts in its stack file. */
+/** The stack file key of each hang timeout. */
+const TIMEOUT_KEYS: Record<keyof TypeTimeouts, string> = {
+  newSeconds: 'dynamic-servers:newTimeoutSeconds',
+  bootSeconds: 'dynamic-servers:bootTimeoutSeconds',
+  stopSeconds: 'dynamic-servers:stopTimeoutSeconds',
+  deleteSeconds: 'dynamic-servers:deleteTimeoutSeconds',
+};
+
+/** Starts an engine world and a job worker on it; `timeouts` sets the given hang timeouts in every type's stack file. */
 export async function startJobWorld(
   options: Parameters<typeof startEngineWorld>[0] & {
-    timeouts?: TypeTimeouts;
+    timeouts?: Partial<TypeTimeouts>;
     worker?: Partial<JobWorkerOptions>;
     /** false: no worker in this process (workers run as `dynamic-servers worker` processes). Default true. */
     inProcessWorker?: boolean;
@@ -37,13 +45,7 @@ export async function startJobWorld(
     jobStoreUrl?: string;
   } = {},
 ): Promise<JobWorld> {
-  const timeouts: Record<string, number> = options.timeouts
-    ? {
-        'dynamic-servers:bootTimeoutSeconds': options.timeouts.bootSeconds,
-        'dynamic-servers:stopTimeoutSeconds': options.timeouts.stopSeconds,
-        'dynamic-servers:deleteTimeoutSeconds': options.timeouts.deleteSeconds,
-      }
-    : {};
+  const timeouts = Object.fromEntries(Object.entries(options.timeouts ?? {}).map(([key, seconds]) => [TIMEOUT_KEYS[key as keyof TypeTimeouts], seconds]));
   const world = await startEngineWorld({ ...options, stackConfig: { ...options.stackConfig, ...timeouts } });
   const url = world.database.url;
   const jobStoreUrl = options.jobStoreUrl ?? url;
@@ -52,18 +54,21 @@ export async function startJobWorld(
   for (const type of options.extraTypes ?? []) await copyFile(join(stacks, `Pulumi.${options.serverType ?? 'demo'}.yaml`), join(stacks, `Pulumi.${type}.yaml`));
   if (options.extraTypes?.length) await publishProject(world.records, world.projectDir);
 
-  const agenda = createJobAgenda(jobStoreUrl, `test-worker-${process.pid}`);
-  const requests = new JobRequests(agenda);
   let worker: JobWorker | undefined;
+  let requests: JobRequests | undefined;
   const records = await EngineRecords.openForEngine({
     databaseUrl: url,
     onWork: (serverType) => {
-      if (worker?.handles(serverType)) requests.requestReconcile(serverType).catch(() => {});
+      if (worker?.handles(serverType)) requests?.requestReconcile(serverType).catch(() => {});
     },
   });
   const engine = new StackEngine({ ...world.settings, records, databaseUrl: url, dataDir: world.dataDir, env: {} });
   const serverTypes = (await records.serverTypes()).map(workerServerType);
+  // An Agenda connects its job store when created and lets go of it only when stopped after a start: make one only
+  // for a worker that will run here.
   if (options.inProcessWorker !== false) {
+    const agenda = createJobAgenda(jobStoreUrl, `test-worker-${process.pid}`);
+    requests = new JobRequests(agenda);
     worker = await startJobWorker({ agenda, jobStoreUrl, databaseUrl: url, records, engine, requests, serverTypes, housekeepingIntervalMs: 1000, onError: () => {}, ...options.worker });
   }
   return {
