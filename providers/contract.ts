@@ -15,6 +15,7 @@ export const SERVER_STATUSES = [
   'starting',
   'running',
   'rebooting',
+  'draining',
   'stopping',
   'stopped',
   'deleting',
@@ -26,16 +27,20 @@ export const SERVER_STATUSES = [
 /** A server's status in this project's terms (not a cloud's). */
 export type ServerStatus = (typeof SERVER_STATUSES)[number];
 
+/** The statuses only the engine sets; a cloud never reports them. */
+const ENGINE_STATUSES = ['new', 'draining', 'deleted', 'hanging'] as const;
+
 /**
- * The statuses a provider may report when it observes a server. The other three belong to the engine:
- * `new` (not created yet), `deleted` (proved only by a not-found answer, see ServerNotFoundError) and `hanging`
- * (a step that outlasted its timeout: the cloud itself still reports the step).
+ * The statuses a provider may report when it observes a server. The other four belong to the engine:
+ * `new` (not created yet), `draining` (the engine lets the server finish its work before deleting it),
+ * `deleted` (proved only by a not-found answer, see ServerNotFoundError) and `hanging` (a step that outlasted its
+ * timeout: the cloud itself still reports the step).
  */
-export type ObservedStatus = Exclude<ServerStatus, 'new' | 'deleted' | 'hanging'>;
+export type ObservedStatus = Exclude<ServerStatus, (typeof ENGINE_STATUSES)[number]>;
 
 /** The statuses of ObservedStatus, for validation. */
 export const OBSERVED_STATUSES: readonly ObservedStatus[] = SERVER_STATUSES.filter(
-  (status): status is ObservedStatus => status !== 'new' && status !== 'deleted' && status !== 'hanging',
+  (status): status is ObservedStatus => !(ENGINE_STATUSES as readonly string[]).includes(status),
 );
 
 /**

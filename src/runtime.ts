@@ -56,17 +56,23 @@ export interface Runtime {
 /**
  * Opens the engine's records (running pending migrations) and the stack engine of the deployment in
  * `settings.projectDir`. Throws EngineUnavailableError without a Pulumi CLI. `options` receives the workers'
- * notifications (see EngineRecords), the engine's updates and the secrets it reads (see StackEngineOptions).
+ * notifications (see EngineRecords), the engine's updates, the secrets it reads and the errors of its background
+ * work (see StackEngineOptions). `close()` hands back the drains the engine runs, then closes the records.
  */
 export async function openRuntime(
   settings: RuntimeSettings = runtimeSettings(),
-  options: Pick<EngineRecordsOptions, 'onWork' | 'onConfig' | 'scrubText'> & Pick<StackEngineOptions, 'onUpdate' | 'onSecrets'> = {},
+  options: Pick<EngineRecordsOptions, 'onWork' | 'onConfig' | 'scrubText'> & Pick<StackEngineOptions, 'onUpdate' | 'onSecrets' | 'onError'> = {},
 ): Promise<Runtime> {
   const pulumiEngine = await requireEngine();
-  const { onUpdate, onSecrets, ...recordsOptions } = options;
+  const { onUpdate, onSecrets, onError, ...recordsOptions } = options;
   const records = await EngineRecords.openForEngine({ databaseUrl: settings.databaseUrl, ...recordsOptions });
-  const engine = new StackEngine({ ...settings, engine: pulumiEngine, records, ...(onUpdate ? { onUpdate } : {}), ...(onSecrets ? { onSecrets } : {}) });
-  return { settings, pulumi: pulumiEngine, records, engine, close: () => records.close() };
+  const engine = new StackEngine({ ...settings, engine: pulumiEngine, records, ...(onUpdate ? { onUpdate } : {}), ...(onSecrets ? { onSecrets } : {}), ...(onError ? { onError } : {}) });
+  // The drains this process runs go back to the others before its records close.
+  const close = async () => {
+    await engine.close();
+    await records.close();
+  };
+  return { settings, pulumi: pulumiEngine, records, engine, close };
 }
 
 /** The stack config directory of a project. */

@@ -27,7 +27,8 @@ export function registerEngineCommands(program: Command): void {
         process.stdout.write(JSON.stringify(plan, null, 2) + '\n');
         return;
       }
-      for (const name of plan.creates) process.stdout.write(`+ create ${name}\n`);
+      const replaces = new Map(plan.replacements.map((replacement) => [replacement.create, replacement.replaces]));
+      for (const name of plan.creates) process.stdout.write(`+ create ${name}${replaces.has(name) ? ` (rollout: replaces ${replaces.get(name)})` : ''}\n`);
       for (const name of plan.deletes) process.stdout.write(`- delete ${name}\n`);
       for (const name of plan.updates) process.stdout.write(`~ update ${name}\n`);
       process.stdout.write(`${plan.creates.length} to create, ${plan.deletes.length} to delete, ${plan.updates.length} to update\n`);

@@ -7,6 +7,7 @@ import { EXIT, describeFailure, formatFailure } from './exit-codes.ts';
 import { registerHangingCommand } from './hanging-command.ts';
 import { registerMonitorCommand } from './monitor-command.ts';
 import { registerRecordsCommands } from './records-commands.ts';
+import { registerRolloutCommand } from './rollout-command.ts';
 import { registerConfigCommands } from './config-commands.ts';
 import { registerLocalCloudCommand } from './local-cloud-command.ts';
 import { registerWorkerCommand } from './worker-command.ts';
@@ -37,6 +38,7 @@ program
 registerConfigCommands(program);
 registerEngineCommands(program);
 registerRecordsCommands(program);
+registerRolloutCommand(program);
 
 const toolchain = program
   .command('toolchain')

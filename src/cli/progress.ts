@@ -50,6 +50,7 @@ export class ServerProgress {
     }
     this.#unsubscribe.push(records.on('limitHit', (hit) => this.#limitHit(hit)));
     this.#unsubscribe.push(records.on('backingOff', (backoff) => this.#backingOff(backoff)));
+    this.#unsubscribe.push(records.on('rolloutHalted', (halt) => this.#serverTypes.has(halt.serverType) && this.step(`${halt.serverType}: rollout halted: ${halt.reason}`)));
   }
 
   /** Starts showing servers that exist already (e.g. the ones a command found running). */

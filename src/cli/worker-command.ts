@@ -131,6 +131,7 @@ export function registerWorkerCommand(program: Command): void {
         onSecrets: (values) => scrubber.add(...values),
         // Nor may a row: an error a cloud answered with a credential in it is stored without it.
         scrubText: (text) => scrubber.scrub(text),
+        onError: report,
       });
       const publish = async (when: string) => {
         try {

@@ -1,5 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, readdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { StackConfigError, type StackConfigProblem } from './errors.ts';
 import type { ProviderCatalog } from './provider-catalog.ts';
 import { parseProviderLimitsFile, PROVIDER_LIMITS_FILE, type ProviderLimits } from './provider-limits-file.ts';
@@ -34,7 +34,13 @@ export async function loadDeploymentConfig(stacksDir: string, catalog?: Provider
   for (const name of files) {
     const file = join(stacksDir, name);
     try {
-      serverTypes.push(parseStackFile(file, await readFile(file, 'utf8'), catalog));
+      const type = parseStackFile(file, await readFile(file, 'utf8'), catalog);
+      serverTypes.push(type);
+      // The hook is the project's code: every process that works on the type loads it from the project root.
+      const hook = type.drain.hook;
+      if (hook !== null && !(await access(join(dirname(stacksDir), hook)).then(() => true, () => false))) {
+        problems.push({ file, key: 'dynamic-servers:drainHook', problem: `no file ${hook} in the project (the path is relative to the directory of Pulumi.yaml)` });
+      }
     } catch (error) {
       collect(error);
     }

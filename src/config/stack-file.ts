@@ -4,10 +4,11 @@
 import { basename } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
-import { FAILURE_POLICIES, type FailurePolicy } from '../records/config.ts';
+import { FAILURE_POLICIES, type DrainSettings, type FailurePolicy } from '../records/config.ts';
 import { NAME_PATTERN, nameSchema } from '../records/input.ts';
 import { jsonObjectSchema, type JsonObject } from '../records/json.ts';
 import { DEFAULT_TYPE_SETTINGS } from '../records/registry.ts';
+import { DEFAULT_REPLACE_BUDGET, ROLLOUT_OFF, type CountOrPercent, type RolloutPolicy } from '../records/rollout-policy.ts';
 import { secretLookingKeys } from '../records/template.ts';
 import { StackConfigError, type StackConfigProblem } from './errors.ts';
 import type { ProviderCatalog } from './provider-catalog.ts';
@@ -41,6 +42,12 @@ export interface ServerTypeConfig {
   hangingServers: FailurePolicy;
   /** What becomes of its servers that error while the cloud has them: deleted (default) or kept. */
   erroredServers: FailurePolicy;
+  /** How its servers move to a newly published template: off (default) or replace. */
+  rollout: RolloutPolicy;
+  /** Its drain hook module (relative to the project root), a drain's deadline and the cap on extending it. */
+  drain: DrainSettings;
+  /** What becomes of a server whose drain passed its deadline or whose hook threw: deleted (default) or kept. */
+  undrainedServers: FailurePolicy;
   /** Config keys (any namespace) whose values are `secure:` secrets. */
   secretKeys: string[];
 }
@@ -57,6 +64,56 @@ function wholeNumber(min: number, max: number) {
 }
 
 const seconds = wholeNumber(1, 86_400);
+
+/** A count of servers (`1`, `"1"`) or a percentage of the desired count (`"25%"`, 0 to 100). */
+const countOrPercent = z.preprocess(
+  (value) => (typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : typeof value === 'string' ? value.trim() : value),
+  z.union([
+    z.number().int().min(0).max(10_000),
+    z
+      .string()
+      .regex(/^\d{1,3}%$/)
+      .refine((value) => Number(value.slice(0, -1)) <= 100)
+      .transform((value) => value as `${number}%`),
+  ], { error: 'must be a whole number of servers or a percentage such as "25%"' }),
+);
+
+/** True for a count or percentage of nothing (`0`, `"0%"`). */
+function isZero(value: CountOrPercent): boolean {
+  return value === 0 || value === '0%';
+}
+
+/** `off`, `replace`, or `{ maxSurge, maxUnavailable }` (each a count or a percentage; replace, 1 and 0 by default). */
+const rolloutSchema = z.union(
+  [
+    z.literal('off').transform((): RolloutPolicy => ROLLOUT_OFF),
+    z.literal('replace').transform((): RolloutPolicy => ({ strategy: 'replace', ...DEFAULT_REPLACE_BUDGET })),
+    z
+      .strictObject({
+        strategy: z.literal('replace').optional(),
+        maxSurge: countOrPercent.optional(),
+        maxUnavailable: countOrPercent.optional(),
+      })
+      .transform(
+        (value): RolloutPolicy => ({
+          strategy: 'replace',
+          maxSurge: (value.maxSurge as CountOrPercent | undefined) ?? DEFAULT_REPLACE_BUDGET.maxSurge,
+          maxUnavailable: (value.maxUnavailable as CountOrPercent | undefined) ?? DEFAULT_REPLACE_BUDGET.maxUnavailable,
+        }),
+      )
+      .refine((policy) => !('maxSurge' in policy && isZero(policy.maxSurge) && isZero(policy.maxUnavailable)), {
+        error: 'maxSurge and maxUnavailable cannot both be 0: nothing could be replaced',
+      }),
+  ],
+  { error: 'must be off, replace, or a mapping with maxSurge and maxUnavailable (counts or percentages)' },
+);
+
+/** A module path relative to the project root: no absolute path, no way out of the project. */
+const modulePath = z
+  .string()
+  .trim()
+  .regex(/^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$)).+\.(?:ts|mts|js|mjs)$/, 'must be a .ts, .mts, .js or .mjs file inside the project, relative to its root (e.g. drain.ts)');
+
 const ownKeys = {
   provider: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a provider name such as local, hcloud or aws'),
   template: jsonObjectSchema,
@@ -67,6 +124,11 @@ const ownKeys = {
   deleteTimeoutSeconds: seconds,
   hangingServers: z.enum(FAILURE_POLICIES, { error: `must be ${FAILURE_POLICIES.join(' or ')}` }),
   erroredServers: z.enum(FAILURE_POLICIES, { error: `must be ${FAILURE_POLICIES.join(' or ')}` }),
+  rollout: rolloutSchema,
+  drainHook: modulePath,
+  drainTimeoutSeconds: seconds,
+  maxDrainSeconds: seconds,
+  undrainedServers: z.enum(FAILURE_POLICIES, { error: `must be ${FAILURE_POLICIES.join(' or ')}` }),
 } as const;
 type OwnKey = keyof typeof ownKeys;
 const REQUIRED: readonly OwnKey[] = ['provider', 'template'];
@@ -164,6 +226,18 @@ export function parseStackFile(file: string, text: string, catalog?: ProviderCat
       if (rejection !== undefined) problems.push({ file, key: templateKey, line: templateLine, problem: `provider ${provider} rejects it: ${rejection.replace(/\s*\n\s*/g, '; ')}` });
     }
   }
+  const drain: DrainSettings = {
+    hook: (own.drainHook as string | undefined) ?? DEFAULT_TYPE_SETTINGS.drain.hook,
+    timeoutSeconds: (own.drainTimeoutSeconds as number | undefined) ?? DEFAULT_TYPE_SETTINGS.drain.timeoutSeconds,
+    maxSeconds: (own.maxDrainSeconds as number | undefined) ?? DEFAULT_TYPE_SETTINGS.drain.maxSeconds,
+  };
+  if (drain.maxSeconds < drain.timeoutSeconds && own.drainTimeoutSeconds !== undefined) {
+    const key = `${NAMESPACE}:drainTimeoutSeconds`;
+    problems.push({ file, key, line: lineOf(document, lines, ['config', key]), problem: `must not exceed maxDrainSeconds (${drain.maxSeconds})` });
+  } else if (drain.maxSeconds < drain.timeoutSeconds) {
+    const key = `${NAMESPACE}:maxDrainSeconds`;
+    problems.push({ file, key, line: lineOf(document, lines, ['config', key]), problem: `must be at least drainTimeoutSeconds (${drain.timeoutSeconds})` });
+  }
   if (problems.length > 0) throw new StackConfigError(problems);
 
   return {
@@ -180,6 +254,9 @@ export function parseStackFile(file: string, text: string, catalog?: ProviderCat
     },
     hangingServers: (own.hangingServers as FailurePolicy | undefined) ?? DEFAULT_TYPE_SETTINGS.hangingServers,
     erroredServers: (own.erroredServers as FailurePolicy | undefined) ?? DEFAULT_TYPE_SETTINGS.erroredServers,
+    rollout: (own.rollout as RolloutPolicy | undefined) ?? DEFAULT_TYPE_SETTINGS.rollout,
+    drain,
+    undrainedServers: (own.undrainedServers as FailurePolicy | undefined) ?? DEFAULT_TYPE_SETTINGS.undrainedServers,
     secretKeys,
   };
 }

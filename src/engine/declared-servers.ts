@@ -4,8 +4,9 @@ import type { ServerRecord } from '../records/records.ts';
 
 /**
  * Whether a server belongs in its type's Pulumi program. Servers being stopped, deleted or gone are left out
- * (so `up` deletes them); errored and hanging servers stay while the cloud has them (a provider id), so nothing
- * a user may still look at vanishes unasked; an errored server that was never created is left out.
+ * (so `up` deletes them); draining servers stay until their drain ends; errored and hanging servers stay while the
+ * cloud has them (a provider id), so nothing a user may still look at vanishes unasked; an errored server that was
+ * never created is left out.
  */
 export function isDeclared(server: Pick<ServerRecord, 'status' | 'providerId'>): boolean {
   switch (server.status) {
@@ -13,6 +14,7 @@ export function isDeclared(server: Pick<ServerRecord, 'status' | 'providerId'>):
     case 'starting':
     case 'running':
     case 'rebooting':
+    case 'draining':
       return true;
     case 'errored':
     case 'hanging':

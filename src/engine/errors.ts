@@ -17,3 +17,8 @@ export class StackBusyError extends StackEngineError {
 export class StackUpdateError extends StackEngineError {
   override name = 'StackUpdateError';
 }
+
+/** A type's drain hook module cannot be loaded, or exports no `drainServer` function. */
+export class DrainHookError extends StackEngineError {
+  override name = 'DrainHookError';
+}

@@ -4,7 +4,9 @@ import type { EngineRecords } from '../records/engine-records.ts';
 import { InvalidTransitionError } from '../records/errors.ts';
 import type { ServerRecord } from '../records/records.ts';
 import { SERVER_STATUSES } from '../records/statuses.ts';
+import type { RolloutStep } from '../records/rollout.ts';
 import { declareServers, isDeclared, type DeclarationFailure } from './declared-servers.ts';
+import { DrainRunner, type DrainStep } from './drain-runner.ts';
 import { detectDrift, type DriftReport } from './drift.ts';
 import { StackUpdateError } from './errors.ts';
 import { createProvider } from './provider-registry.ts';
@@ -28,6 +30,8 @@ export interface StackEngineOptions extends StackSettings {
   onUpdate?: (update: StackUpdate) => void;
   /** Told the decrypted secret values of a type's stack config when the engine reads it (so logs can scrub them); must not throw. */
   onSecrets?: (values: readonly string[]) => void;
+  /** Told of an error of work no caller awaits (a drain hook's bookkeeping); default: written to stderr. Must not throw. */
+  onError?: (error: unknown, context: string) => void;
 }
 
 /** One `pulumi up` of a type's stack, as StackEngineOptions.onUpdate hears of it. */
@@ -57,6 +61,10 @@ export interface ReconcileReport {
   recovery: RecoveryReport;
   /** Labelled servers no stack declared (left by a crash), deleted through the provider's API. */
   leaksDeleted: string[];
+  /** What the rollout step at the start created (null when the type is not configured any more). */
+  rollout: RolloutStep | null;
+  /** Drains this reconcile started (their hooks run on) or ended (their deadline had passed). */
+  drains: DrainStep;
 }
 
 /** A planned change, by server name. */
@@ -70,6 +78,8 @@ export interface PlannedChanges {
    * list above has as many names as its operation's count, less the stack's own step.
    */
   changeSummary: Record<string, number>;
+  /** The rollout's replacements among `creates`, each with the server it replaces (drained once it runs). */
+  replacements: { create: string; replaces: string }[];
 }
 
 /** Statuses of rows the engine may still have to act on (everything but deleted). */
@@ -93,22 +103,32 @@ interface TypeContext {
 export class StackEngine {
   readonly #options: StackEngineOptions;
   readonly #contexts = new Map<string, Promise<TypeContext>>();
+  readonly #drains: DrainRunner;
   #project: string | undefined;
 
   constructor(options: StackEngineOptions) {
     this.#options = options;
+    const onError = options.onError ?? ((error: unknown, context: string) => process.stderr.write(`dynamic-servers: ${context}: ${String((error as Error)?.stack ?? error)}\n`));
+    this.#drains = new DrainRunner({ records: options.records, projectDir: options.projectDir, onError });
   }
 
   /**
-   * Applies the desired state of `serverType`: under the type's stack lock, recovers the stack from a dead
-   * update, then while the desired version is ahead of the applied one, runs `up` (continuing past a failed
-   * server), records each server's provider id or failure, deletes leaked servers, and marks the version applied.
+   * Applies the desired state of `serverType`: takes the next step of its rollout and makes up its desired count
+   * (EngineRecords.advanceRollout), ends the drains whose deadline passed and starts the drain hooks no process runs
+   * yet (DrainRunner.step: the hooks run on after this returns); then, under the type's stack lock, recovers the
+   * stack from a dead update, and while the desired version is ahead of the applied one (or a row needs the
+   * stack), runs `up` (continuing past a failed server), records each server's provider id or failure, deletes
+   * leaked servers, and marks the version applied.
    */
   async reconcile(serverType: string): Promise<ReconcileReport> {
     const { records } = this.#options;
+    const rollout = await records.advanceRollout(serverType);
+    const drains = await this.#drains.step(serverType);
     const lock = await lockStack(this.#options.databaseUrl, serverType);
     try {
       const report: ReconcileReport = {
+        rollout,
+        drains,
         serverType,
         updates: 0,
         appliedVersion: 0,
@@ -168,11 +188,13 @@ export class StackEngine {
 
   /**
    * What the next reconcile of `serverType` would change, from a `pulumi preview` of the same program on the
-   * same rows. Changes nothing: no row, no stack state, no cloud server.
+   * rows it would declare: the live rows and the servers its rollout step would create (named as they will be; see
+   * EngineRecords.plannedServers). Changes nothing: no row, no stack state, no cloud server.
    */
   async preview(serverType: string): Promise<PlannedChanges> {
     const context = await this.#context(serverType);
-    context.rows = await this.#options.records.servers({ serverType, status: LIVE_STATUSES });
+    const planned = await this.#options.records.plannedServers(serverType);
+    context.rows = planned.servers;
     const collector = new PlannedStepCollector();
     const result = await context.stack.preview({ onEvent: collector.onEvent });
     return {
@@ -180,6 +202,7 @@ export class StackEngine {
       deletes: collector.names('delete'),
       updates: collector.names('update', 'replace'),
       changeSummary: { ...result.changeSummary } as Record<string, number>,
+      replacements: planned.replacements,
     };
   }
 
@@ -211,22 +234,35 @@ export class StackEngine {
   }
 
   /**
-   * Reconciles and verifies `serverType` until its desired version is applied and no server is still starting,
-   * rebooting (its reboot not yet sent, or sent and not yet seen running again) or being deleted; polls every
-   * `pollMs`. Throws when `timeoutMs` passes first.
+   * Reconciles and verifies `serverType` until its desired version is applied, no server is still starting,
+   * rebooting (its reboot not yet sent, or sent and not yet seen running again), draining (its hook runs in this
+   * process) or being deleted, and its rollout has no step to take; polls every `pollMs`. Throws when `timeoutMs`
+   * passes first.
    */
   async converge(serverType: string, options: { timeoutMs?: number; pollMs?: number } = {}): Promise<void> {
+    const { records } = this.#options;
     const deadline = Date.now() + (options.timeoutMs ?? 120_000);
     for (;;) {
       await this.reconcile(serverType);
       const verified = await this.verify(serverType);
-      const desired = await this.#options.records.desiredState(serverType);
-      if (verified.waiting.length === 0 && !desired.workRemains) return;
+      const desired = await records.desiredState(serverType);
+      const leaving = await records.servers({ serverType, status: ['draining', 'stopping'] });
+      const plan = await records.rolloutPlan(serverType);
+      const stepDue = plan !== null && plan.missing + plan.replacements.length + plan.drains.length > 0;
+      if (verified.waiting.length === 0 && !desired.workRemains && leaving.length === 0 && !stepDue) return;
       if (Date.now() > deadline) {
         throw new StackUpdateError(`server type ${serverType} did not converge in time; still waiting for ${verified.waiting.join(', ')}`);
       }
       await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
     }
+  }
+
+  /**
+   * Stops the drain hooks this engine runs and hands their drains to another process (see DrainRunner.stop); call
+   * it before closing the records.
+   */
+  close(): Promise<void> {
+    return this.#drains.stop();
   }
 
   /**

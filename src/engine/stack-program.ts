@@ -1,11 +1,11 @@
 // The program of Pulumi.yaml: `pulumi preview --stack <type>` (or `up`) run from the project root declares the
 // same servers as the engine's next reconcile, read from the same database (DATABASE_URL) and declared by the
-// same function. The stack name is the server type.
+// same function: the live rows and the servers the next rollout step creates (EngineRecords.plannedServers, which
+// writes nothing). The stack name is the server type.
 import * as pulumi from '@pulumi/pulumi';
-import { DynamicServers } from '../records/dynamic-servers.ts';
+import { EngineRecords } from '../records/engine-records.ts';
 import { declareServers } from './declared-servers.ts';
 import { createProvider } from './provider-registry.ts';
-import { SERVER_STATUSES } from '../records/statuses.ts';
 
 const serverType = pulumi.getStack();
 const config = pulumi.runtime.allConfig();
@@ -13,10 +13,10 @@ const providerName = config['dynamic-servers:provider'] ?? '';
 const databaseUrl = process.env.DATABASE_URL;
 if (!databaseUrl) throw new pulumi.RunError('DATABASE_URL must point at the dynamic-servers database to preview a server type');
 
-const records = await DynamicServers.open({ databaseUrl, poolSize: 1 });
+const records = await EngineRecords.openForEngine({ databaseUrl, poolSize: 1 });
 let rows;
 try {
-  rows = await records.servers({ serverType, status: SERVER_STATUSES.filter((status) => status !== 'deleted') });
+  rows = (await records.plannedServers(serverType)).servers;
 } finally {
   await records.close();
 }

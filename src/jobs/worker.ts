@@ -103,11 +103,22 @@ function positive(value: number | undefined, fallback: number, what: string): nu
   return chosen;
 }
 
-/** Rows a reconcile still has to act on even when the desired version is applied (see StackEngine). */
+/**
+ * True when a reconcile of the type has something to do: a desired version to apply, rows that need the stack
+ * (left by a crash, or drained and waiting to be deleted), a drain no process runs or whose deadline passed, or a
+ * rollout step (or servers the desired count misses) that could be taken now.
+ */
 async function reconcileDue(records: EngineRecords, serverType: string): Promise<boolean> {
   if ((await records.desiredState(serverType)).workRemains) return true;
-  const rows = await records.servers({ serverType, status: ['new', 'stopping'] });
-  return rows.some((row) => row.status === 'stopping' || row.providerId === null);
+  const rows = await records.servers({ serverType, status: ['new', 'draining', 'stopping'] });
+  const now = Date.now();
+  const due = (row: (typeof rows)[number]) =>
+    row.status === 'stopping' ||
+    (row.status === 'new' && row.providerId === null) ||
+    (row.status === 'draining' && (row.drainClaimedAt === null || (row.drainDeadline?.getTime() ?? 0) <= now));
+  if (rows.some(due)) return true;
+  const plan = await records.rolloutPlan(serverType);
+  return plan !== null && plan.missing + plan.replacements.length + plan.drains.length > 0;
 }
 
 /** Keeps a running job's Agenda lock alive while `work` runs. */
@@ -125,8 +136,9 @@ async function holdingLock<T>(job: Job, work: () => Promise<T>): Promise<T> {
  * - `reconcile:<type>`: StackEngine.reconcile (which loops while the desired version moves); after the run,
  *   re-checks the desired state and requests itself again when work remains (a request saved while a job runs
  *   is lost by Agenda); then requests `verify:<type>` within FIRST_VERIFY_DELAY_MS. Failures retry with backoff.
- * - `verify:<type>`: StackEngine.verify, hang detection, and, while a server is starting, rebooting or deleting,
- *   its own next run after nextVerifyDelay (about a second at first, at most 20 s).
+ * - `verify:<type>`: StackEngine.verify, hang detection, a reconcile when one is due (a server that left the cloud
+ *   may make room for a rollout's next replacement), and, while a server is starting, rebooting or deleting, its
+ *   own next run after nextVerifyDelay (about a second at first, at most 20 s).
  * - `replenish:<type>`: creates the servers the type's desired count misses; while its creates are paused (its
  *   back-off), runs again when the pause ends.
  * - `housekeeping`: for every type, hang detection, replacements (and the `replenish` run at the end of a pause), a
@@ -194,6 +206,8 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
         if (!type) return;
         await engine.verify(serverType);
         await markHangingServers(records, type);
+        // A server gone from the cloud may leave room for the rollout's next replacement.
+        if (await reconcileDue(records, serverType)) await requests.requestReconcile(serverType);
         const pending = await records.servers({ serverType, status: ['starting', 'rebooting', 'deleting'] });
         if (pending.length === 0) return;
         const youngest = Math.max(...pending.map((row) => row.statusUpdatedAt.getTime()));

@@ -8,8 +8,9 @@ import type { Logger } from './logger.ts';
 
 /**
  * Logs one `server-event` line (info) per transition this process records through `records`: the event's name,
- * server, previous status and reason, and for `errored` the error's class and message. Events of other processes
- * (which reach every process) are left to the process that made them.
+ * server, previous status and reason, and for `errored` the error's class and message; and one `rollout-halted`
+ * line (warn) per rollout a failure recorded here halted. Events of other processes (which reach every process)
+ * are left to the process that made them.
  */
 export function logServerEvents(records: DynamicServers, logger: Logger): void {
   for (const status of SERVER_STATUSES) {
@@ -20,6 +21,9 @@ export function logServerEvents(records: DynamicServers, logger: Logger): void {
       logger.info({ event: 'server-event', name, server: event.server.name, serverType: event.server.serverType, from: event.from, reason: event.reason, ...error }, `${event.server.name}: ${event.from ?? 'none'} -> ${status} (${event.reason})`);
     });
   }
+  records.on('rolloutHalted', (halt, { remote }) => {
+    if (!remote) logger.warn({ event: 'rollout-halted', serverType: halt.serverType, server: halt.serverName, reason: halt.reason }, `${halt.serverType}: rollout halted: ${halt.reason}`);
+  });
 }
 
 /** A StackEngine onUpdate that logs one `stack-update` line (info) per start and end of a `pulumi up`. */

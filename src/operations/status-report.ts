@@ -10,7 +10,7 @@ export const STATUS_GROUPS = {
   running: ['running'],
   starting: ['new', 'starting'],
   rebooting: ['rebooting'],
-  stopping: ['stopping', 'stopped', 'deleting'],
+  stopping: ['draining', 'stopping', 'stopped', 'deleting'],
   errored: ['errored'],
   hanging: ['hanging'],
 } as const satisfies Record<string, readonly ServerStatus[]>;

@@ -1,4 +1,5 @@
 import type { JsonObject } from './json.ts';
+import type { RolloutPolicy } from './rollout-policy.ts';
 
 /** The server type that calls without a type use. */
 export const DEFAULT_SERVER_TYPE = 'default';
@@ -16,6 +17,20 @@ export type FailurePolicy = 'delete' | 'keep';
 /** The values of FailurePolicy. */
 export const FAILURE_POLICIES = ['delete', 'keep'] as const satisfies readonly FailurePolicy[];
 
+/**
+ * How a server type's servers are drained before the engine deletes them (see drain.ts): the hook module called
+ * for each, how long a drain may take, how far its hook may push that back, and what becomes of a server whose
+ * drain did not finish (`undrainedServers`).
+ */
+export interface DrainSettings {
+  /** The drain hook module, relative to the project root (stack file key `drainHook`); null: drains end at once. */
+  hook: string | null;
+  /** A drain's deadline, from its start (`drainTimeoutSeconds`). */
+  timeoutSeconds: number;
+  /** The latest deadline the hook may ask for, from the drain's start (`maxDrainSeconds`). */
+  maxSeconds: number;
+}
+
 /** A server type as a change works with it: its published configuration, read inside the change's transaction. */
 export interface ResolvedServerType {
   name: string;
@@ -30,4 +45,10 @@ export interface ResolvedServerType {
   hangingServers: FailurePolicy;
   /** What becomes of its servers that error (stack file key `erroredServers`). */
   erroredServers: FailurePolicy;
+  /** How its servers move to a newly published template (stack file key `rollout`). */
+  rollout: RolloutPolicy;
+  /** How its servers are drained before they are deleted. */
+  drain: DrainSettings;
+  /** What becomes of a server whose drain passed its deadline or whose hook threw (stack file key `undrainedServers`). */
+  undrainedServers: FailurePolicy;
 }

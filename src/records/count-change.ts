@@ -2,21 +2,23 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { LimitHitPolicy, ResolvedServerType } from './config.ts';
 import { createsPaused } from './create-backoff.ts';
 import { countProvisionedOnProvider, PROVISIONED_SQL, readTypeState, writeDesiredState } from './desired-state.ts';
+import { retireServers } from './drain.ts';
 import { noEffects, type Effects } from './effects.ts';
 import { ServerLimitError } from './errors.ts';
 import { fitUnderLimits, type CountedLimit, type LimitHit } from './limits.ts';
 import { lockProvider, lockServerType } from './locks.ts';
+import { splitProvisioned } from './replacements.ts';
 import { selectServers } from './server-rows.ts';
-import { insertNewServers, moveServers } from './server-writes.ts';
+import { insertNewServers } from './server-writes.ts';
 import type { ServerNameAction } from './server-names.ts';
 import { chooseVictims, type VictimStrategy } from './victims.ts';
 
 /** What an `ensure`, `increase` or `decrease` did, as seen under the type's lock. */
 export interface CountChange {
   serverType: string;
-  /** Provisioned servers of the type when the change began. */
+  /** Servers of the type that counted when the change began (provisioned, a rollout's replacements on their way aside). */
   before: number;
-  /** Provisioned servers of the type when it committed. */
+  /** Servers of the type that counted when it committed. */
   after: number;
   /** The type's desired count after the call: what `after` becomes once replacements and paused creates are made. */
   desiredCount: number;
@@ -26,7 +28,11 @@ export interface CountChange {
   version: number;
   /** Servers created with status `new`. */
   createdServerIds: number[];
-  /** Servers moved to `stopping`. */
+  /**
+   * Servers taken away: each goes `draining` (the type's drain hook lets it finish its work) or, when the type has
+   * no hook or the cloud never had it, on to `stopping`; the next update deletes it. A rollout's replacement on its
+   * way for a server taken away goes with it.
+   */
   stoppingServerIds: number[];
   /** The limit that cut the request short (policy `'emit'`), or null. */
   limitHit: LimitHit | null;
@@ -62,11 +68,12 @@ export async function countLimits(em: EntityManager, type: ResolvedServerType, p
 }
 
 /**
- * Sets the type's desired count to `target(desired count)` in the caller's transaction and brings the provisioned
- * count there: takes the type's lock, counts, then creates servers (under the limits, taking the provider's lock
- * when it has a limit) or moves the strategy's victims to `stopping`, writes the history rows and bumps the
- * desired-state version. The target is taken from the desired count, not from the servers that count right now,
- * so servers that failed and wait for their replacement are not asked for twice. While the type's creates are
+ * Sets the type's desired count to `target(desired count)` in the caller's transaction and brings the counted
+ * servers there: takes the type's lock, counts, then creates servers (under the limits, taking the provider's lock
+ * when it has a limit) or takes the strategy's victims away (see retireServers: drained, then stopped; with the
+ * replacement a rollout was making for one of them), writes the history rows and bumps the desired-state version.
+ * The target is taken from the desired count, not from the servers that count right now, so servers that failed
+ * and wait for their replacement are not asked for twice. While the type's creates are
  * paused (its back-off), servers to create are only recorded in the desired count and made when the pause ends.
  * With policy `'throw'`, a request over a limit throws ServerLimitError before anything is written.
  */
@@ -79,13 +86,14 @@ export async function changeServerCount(
   const { type, reason } = settings;
   await lockServerType(em, type.name);
   const state = await readTypeState(em, type.name);
-  const { provisioned, version } = state;
+  // A rollout's replacement on its way counts only once the server it replaces leaves (see replacements.ts).
+  const { counted, version } = state;
   const wanted = target(state.desiredCount);
   const effects = noEffects();
   const change: CountChange = {
     serverType: type.name,
-    before: provisioned,
-    after: provisioned,
+    before: counted,
+    after: counted,
     desiredCount: state.desiredCount,
     changed: false,
     version,
@@ -96,15 +104,15 @@ export async function changeServerCount(
   };
 
   let desiredCount = wanted;
-  if (wanted > provisioned) {
-    const limits = await countLimits(em, type, provisioned);
-    const { allowed, hit } = fitUnderLimits(wanted - provisioned, limits, { serverType: type.name, provider: type.provider });
+  if (wanted > counted) {
+    const limits = await countLimits(em, type, state.provisioned);
+    const { allowed, hit } = fitUnderLimits(wanted - counted, limits, { serverType: type.name, provider: type.provider });
     if (hit && settings.onLimitHit === 'throw') throw new ServerLimitError({ ...hit, allowed: 0 });
     if (hit) {
       change.limitHit = hit;
       effects.events.push({ name: 'limitHit', payload: hit });
     }
-    desiredCount = provisioned + allowed;
+    desiredCount = counted + allowed;
     if (allowed > 0 && createsPaused(state, now)) {
       change.createsPausedUntil = state.createsPausedUntil;
     } else if (allowed > 0) {
@@ -113,20 +121,22 @@ export async function changeServerCount(
       change.createdServerIds = servers.map((server) => server.id);
       effects.events.unshift(...events);
     }
-  } else if (wanted < provisioned) {
-    const candidates = await selectServers(em, `s."type" = ? and s."status" in (${PROVISIONED_SQL})`, [type.name]);
-    const victims = chooseVictims(settings.victimStrategy, candidates, provisioned - wanted);
+  } else if (wanted < counted) {
+    const split = splitProvisioned(await selectServers(em, `s."type" = ? and s."status" in (${PROVISIONED_SQL})`, [type.name]));
+    const victims = await chooseVictims(settings.victimStrategy, split.counted, counted - wanted);
     change.version = version + 1;
-    const { events } = await moveServers(em, victims, 'stopping', reason, now);
-    change.stoppingServerIds = victims.map((server) => server.id);
-    effects.events.push(...events);
+    const leaving = victims.flatMap((server) => [server, ...split.replacementsOf(server.id)]);
+    const retired = await retireServers(em, type.name, type.drain, leaving, reason, now);
+    change.stoppingServerIds = leaving.map((server) => server.id);
+    change.after -= victims.length;
+    effects.events.push(...retired.effects.events);
   }
   if (change.version === version && desiredCount === state.desiredCount) return { change, effects };
 
   change.changed = true;
   change.desiredCount = desiredCount;
   if (change.version > version) effects.wake.push(type.name);
-  change.after = provisioned + change.createdServerIds.length - change.stoppingServerIds.length;
+  change.after += change.createdServerIds.length;
   await writeDesiredState(em, type.name, desiredCount, change.version, now);
   return { change, effects };
 }

@@ -5,10 +5,21 @@ import { PROVISIONED_STATUSES } from './statuses.ts';
 /** SQL list of the provisioned statuses, for `status in (...)`. */
 export const PROVISIONED_SQL = PROVISIONED_STATUSES.map((status) => `'${status}'`).join(', ');
 
+/**
+ * SQL condition (on alias `s`) of a rollout's replacement that does not count yet: the server it replaces is still
+ * provisioned, and counts in its place until the replacement runs (see rollout.ts).
+ */
+export const SURPLUS_REPLACEMENT_SQL = `exists (select 1 from "server" o where o."id" = s."replaces_server_id" and o."status" in (${PROVISIONED_SQL}))`;
+
 /** A server type's counts and desired-state document as a change reads them under the type's lock. */
 export interface TypeState {
-  /** Its servers that count now (PROVISIONED_STATUSES). */
+  /** Its provisioned servers (PROVISIONED_STATUSES), a rollout's replacements in flight included: what limits count. */
   provisioned: number;
+  /**
+   * Its servers that count towards the desired count: the provisioned ones but a rollout's replacements in flight
+   * (each counts once the server it replaces leaves).
+   */
+  counted: number;
   /** How many should count: set by every change, replacements are created up to it (0 before the first change). */
   desiredCount: number;
   version: number;
@@ -20,15 +31,20 @@ export interface TypeState {
 
 /** The type's provisioned count and desired-state document, read in the caller's transaction (after its type lock). */
 export async function readTypeState(em: EntityManager, serverType: string): Promise<TypeState> {
-  const rows = await em.execute<{ provisioned: number; desired_count: number | null; version: number | null; create_failures: number | null; creates_paused_until: Date | string | null }[]>(
-    `select (select count(*)::int from "server" where "type" = ? and "status" in (${PROVISIONED_SQL})) as provisioned, ` +
+  const rows = await em.execute<
+    { provisioned: number; surplus: number; desired_count: number | null; version: number | null; create_failures: number | null; creates_paused_until: Date | string | null }[]
+  >(
+    `select count(s."id")::int as provisioned, count(s."id") filter (where ${SURPLUS_REPLACEMENT_SQL})::int as surplus, ` +
       `d."desired_count", d."version", d."create_failures", d."creates_paused_until" ` +
-      `from (select 1) as one left join "desired_state" d on d."server_type" = ?`,
+      `from (select 1) as one left join "desired_state" d on d."server_type" = ? ` +
+      `left join "server" s on s."type" = ? and s."status" in (${PROVISIONED_SQL}) ` +
+      `group by d."server_type", d."desired_count", d."version", d."create_failures", d."creates_paused_until"`,
     [serverType, serverType],
   );
   const row = rows[0];
   return {
     provisioned: Number(row?.provisioned ?? 0),
+    counted: Number(row?.provisioned ?? 0) - Number(row?.surplus ?? 0),
     desiredCount: Number(row?.desired_count ?? 0),
     version: Number(row?.version ?? 0),
     createFailures: Number(row?.create_failures ?? 0),

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { DEFAULT_SERVER_TYPE, type LimitHitPolicy } from './config.ts';
+import { DEFAULT_SERVER_TYPE, type LimitHitPolicy, type ResolvedServerType } from './config.ts';
 import { changeServerCount, type CountChange } from './count-change.ts';
 import { ServerRecordNotFoundError } from './errors.ts';
 import type { DynamicServersEventName, Listener } from './events.ts';
@@ -23,6 +23,7 @@ import { RecordsCore } from './records-core.ts';
 import { deleteServer, type DeleteRequest } from './server-delete.ts';
 import type { DesiredStateRecord, ServerRecord, StatusChangeRecord } from './records.ts';
 import { listServerTypes, resolveServerType, type PublishedServerType } from './registry.ts';
+import { readRolloutStatus, setRolloutPaused, type RolloutStatus } from './rollout.ts';
 import type { ServerNameAction } from './server-names.ts';
 import type { ServerStatus } from './statuses.ts';
 import { parseServerId } from './transitions.ts';
@@ -194,6 +195,35 @@ export class DynamicServers {
     return this.#core.run(async () => findDesiredState(this.#core.fork(), await this.#core.publishedName(serverType)));
   }
 
+  /**
+   * Where the rollout of `serverType` stands: its policy, how many servers that count are old (made from another
+   * template than the newest published one) and new, replacements on their way, servers draining, and whether it is
+   * paused or halted (with why). A type that is not configured any more throws UnknownServerTypeError.
+   */
+  rollout(serverType: string): Promise<RolloutStatus> {
+    return this.#core.run(async () => {
+      const name = await this.#core.publishedName(serverType);
+      return this.#core.fork().transactional(async (em) => readRolloutStatus(em, await this.#configuredType(em, name)));
+    });
+  }
+
+  /**
+   * Pauses the rollout of `serverType`: no further replacement is started (those on their way finish, and the
+   * servers they replace leave) until `resumeRollout`. Returns where the rollout stands.
+   */
+  pauseRollout(serverType: string): Promise<RolloutStatus> {
+    return this.#setRolloutPaused(serverType, true);
+  }
+
+  /**
+   * Resumes the rollout of `serverType` after a pause or a halt (a failed server of the new template halts it; fix
+   * and publish the template first, or the next replacement fails the same way), and wakes the workers. Returns
+   * where the rollout stands.
+   */
+  resumeRollout(serverType: string): Promise<RolloutStatus> {
+    return this.#setRolloutPaused(serverType, false);
+  }
+
   /** The configured server types (the newest published version of each stack file), by name. */
   serverTypes(): Promise<PublishedServerType[]> {
     return this.#core.run(() => listServerTypes(this.#core.fork()));
@@ -218,6 +248,25 @@ export class DynamicServers {
    */
   close(): Promise<void> {
     return this.#core.close();
+  }
+
+  async #setRolloutPaused(serverType: string, paused: boolean): Promise<RolloutStatus> {
+    return this.#core.run(async () => {
+      const name = await this.#core.publishedName(serverType);
+      const committed = await this.#core.commit(async (em) => {
+        const type = await this.#configuredType(em, name);
+        const effects = await setRolloutPaused(em, name, paused, new Date());
+        return { status: await readRolloutStatus(em, type), effects };
+      });
+      return committed.status;
+    });
+  }
+
+  /** The configuration of the type `name`, read in `em`'s transaction; UnknownServerTypeError when it is retired. */
+  async #configuredType(em: EntityManager, name: string): Promise<ResolvedServerType> {
+    const type = await resolveServerType(em, name);
+    if (!type) throw await this.#core.unknownType(name);
+    return type;
   }
 
   /** One count change of the published type `name`, its configuration read under the type's lock in the change's transaction. */

@@ -3,6 +3,7 @@
 // Scripts open DynamicServers and never reach these.
 import { DynamicServers, recordsCoreOf } from './dynamic-servers.ts';
 import { recordAppliedVersion } from './desired-state.ts';
+import { claimDrain, endDrain, extendDrain, releaseDrainClaims, type DrainOutcome } from './drain.ts';
 import { noEffects } from './effects.ts';
 import { InvalidInputError, ServerRecordNotFoundError } from './errors.ts';
 import { readFleetFigures, readRecentTroubles, readStatusTimeline, type FleetFigures, type ServerTrouble, type TimelinePoint } from './fleet-figures.ts';
@@ -10,10 +11,11 @@ import { lockServerType } from './locks.ts';
 import { pruneServerRecords } from './prune.ts';
 import { replenishServers, type Replenishment } from './replenish.ts';
 import { recordServerFailure, recordServerGone, replaceStoppedServer, type FailureStatus, type SeenStatus } from './server-failures.ts';
-import { findDesiredState } from './queries.ts';
+import { findDesiredState, findServers } from './queries.ts';
 import type { DesiredStateRecord, ServerRecord } from './records.ts';
 import { RecordsCore, type RecordsCoreOptions } from './records-core.ts';
 import {
+  DEFAULT_TYPE_SETTINGS,
   listProviders,
   listServerTypeVersions,
   publishConfiguration,
@@ -23,7 +25,8 @@ import {
   type Publication,
   type PublishReport,
 } from './registry.ts';
-import type { ServerStatus } from './statuses.ts';
+import { advanceRollout, plannedServers, planRollout, type RolloutPlan, type RolloutStep } from './rollout.ts';
+import { SERVER_STATUSES, type ServerStatus } from './statuses.ts';
 import { parseServerId, parseStatus, parseTransitionDetails, transitionServer, type TransitionDetails, type ValidTransitionDetails } from './transitions.ts';
 
 const FAILURE_STATUSES: readonly ServerStatus[] = ['hanging', 'errored'];
@@ -48,10 +51,17 @@ export class EngineRecords extends DynamicServers {
   /**
    * Publishes the configuration: a new registry version for each changed server type and provider, the
    * retirement of those left out (ServerTypeInUseError while a type to retire has provisioned servers), and a
-   * notification to every process. The caller validated `publication` (src/config).
+   * notification to every process. Each type with a new version wakes the workers (a changed template may start a
+   * rollout). The caller validated `publication` (src/config).
    */
   publish(publication: Publication): Promise<PublishReport> {
-    return this.#shared.run(() => this.#shared.orm.em.fork().transactional((em) => publishConfiguration(em, publication, new Date())));
+    return this.#shared.run(async () => {
+      const committed = await this.#shared.commit(async (em) => {
+        const report = await publishConfiguration(em, publication, new Date());
+        return { report, effects: { events: [], wake: report.published.map((published) => published.serverType) } };
+      });
+      return committed.report;
+    });
   }
 
   /** Every published version of `serverType` (or of every type), oldest first, retired ones included. */
@@ -174,6 +184,119 @@ export class EngineRecords extends DynamicServers {
         return replenishServers(em, type, this.#shared.serverName, new Date());
       });
       return committed.replenishment;
+    });
+  }
+
+  /**
+   * Takes the next step of the type's rollout and makes up its desired count (see advanceRollout): creates the
+   * servers it misses and the replacements maxSurge allows, and drains the old servers maxUnavailable lets go
+   * first. Writes nothing when there is nothing to do (or the type is not configured any more).
+   */
+  advanceRollout(serverType: string): Promise<RolloutStep | null> {
+    return this.#shared.run(async () => {
+      const name = await this.#shared.publishedName(serverType);
+      const committed = await this.#shared.commit(async (em) => {
+        const type = await resolveServerType(em, name);
+        if (!type) return { step: null, effects: noEffects() };
+        return advanceRollout(em, type, this.#shared.serverName, new Date());
+      });
+      return committed.step;
+    });
+  }
+
+  /**
+   * The next step of the type's rollout (and the servers its desired count misses), computed without writing
+   * anything (see planRollout); null when the type is not configured any more.
+   */
+  rolloutPlan(serverType: string): Promise<RolloutPlan | null> {
+    return this.#shared.run(async () => {
+      const name = await this.#shared.publishedName(serverType);
+      return this.#shared.fork().transactional(async (em) => {
+        const type = await resolveServerType(em, name);
+        return type ? planRollout(em, type, new Date()) : null;
+      });
+    });
+  }
+
+  /**
+   * The servers the next reconcile of the type declares, computed without writing anything (see plannedServers):
+   * its live rows plus the servers the next rollout step creates, named as they will be, and the replacements among
+   * them. A type that is not configured any more declares its rows only.
+   */
+  plannedServers(serverType: string): Promise<{ servers: ServerRecord[]; replacements: { create: string; replaces: string }[] }> {
+    return this.#shared.run(async () => {
+      const name = await this.#shared.publishedName(serverType);
+      return this.#shared.fork().transactional(async (em) => {
+        const type = await resolveServerType(em, name);
+        if (type) return plannedServers(em, type, this.#shared.serverName, new Date());
+        return { servers: await findServers(em, { serverType: name, status: SERVER_STATUSES.filter((status) => status !== 'deleted') }), replacements: [] };
+      });
+    });
+  }
+
+  /**
+   * Claims running the drain hook of a draining server, atomically: true when this caller did, false when the
+   * server is not draining or another caller (in any process) claimed it. Only the winner calls the hook. No
+   * history row, no event.
+   */
+  claimDrain(serverId: number): Promise<boolean> {
+    return this.#shared.run(async () => {
+      const id = parseServerId(serverId);
+      return this.#shared.fork().transactional((em) => claimDrain(em, id, new Date()));
+    });
+  }
+
+  /**
+   * Gives back the drain claims of `serverIds` that are still draining (a process that stops while their hooks run
+   * hands them to another process), and wakes their types' workers. Returns the ids released.
+   */
+  releaseDrainClaims(serverIds: readonly number[]): Promise<number[]> {
+    return this.#shared.run(async () => {
+      const ids = serverIds.map(parseServerId);
+      const committed = await this.#shared.commit(async (em) => {
+        const released = await releaseDrainClaims(em, ids, new Date());
+        const types = released.length === 0 ? [] : await em.execute<{ type: string }[]>('select distinct "type" from "server" where "id" in (?)', [released]);
+        return { released, effects: { events: [], wake: types.map((row) => row.type) } };
+      });
+      return committed.released;
+    });
+  }
+
+  /**
+   * Pushes back the deadline of a draining server to `seconds` (a positive number) from now, never beyond its type's
+   * `maxDrainSeconds` after the drain began, never earlier than it is. Returns the deadline in force. Throws
+   * InvalidInputError, ServerRecordNotFoundError, or DrainEndedError when the server is no longer draining.
+   */
+  extendDrain(serverId: number, seconds: number): Promise<Date> {
+    return this.#shared.run(async () => {
+      const id = parseServerId(serverId);
+      if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) throw new InvalidInputError(`a drain is extended by a positive number of seconds, got ${String(seconds)}`);
+      const server = await this.#serverRef(id);
+      return this.#shared.fork().transactional(async (em) => {
+        const type = await resolveServerType(em, server.serverType);
+        return extendDrain(em, server, seconds, (type?.drain ?? DEFAULT_TYPE_SETTINGS.drain).maxSeconds, new Date());
+      });
+    });
+  }
+
+  /**
+   * Ends the drain of a server that began at `since` (its `statusUpdatedAt` when it went draining) with `outcome`,
+   * as its type's `undrainedServers` policy says for a failed hook or a passed deadline (see endDrain). Returns the
+   * server as written, or null when that drain is over already (or a `deadline` finds it pushed back).
+   */
+  endDrain(serverId: number, outcome: DrainOutcome, since: Date): Promise<ServerRecord | null> {
+    return this.#shared.run(async () => {
+      const id = parseServerId(serverId);
+      if (!(since instanceof Date) || Number.isNaN(since.getTime())) throw new InvalidInputError('since must be a valid Date');
+      const server = await this.#serverRef(id);
+      // A hook's error is stored like any other: cut to size, without the secrets the process knows.
+      const failure = outcome.kind === 'failed' ? this.#scrubbed(parseTransitionDetails({ reason: 'the drain hook threw', error: outcome.error })).error : undefined;
+      const scrubbed: DrainOutcome = failure ? { kind: 'failed', error: failure } : outcome;
+      const committed = await this.#shared.commit(async (em) => {
+        const type = await resolveServerType(em, server.serverType);
+        return endDrain(em, server, scrubbed, type?.undrainedServers ?? DEFAULT_TYPE_SETTINGS.undrainedServers, since, new Date());
+      });
+      return committed.server;
     });
   }
 

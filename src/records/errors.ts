@@ -108,3 +108,8 @@ export class VictimStrategyError extends DynamicServersError {
 export class DynamicServersClosedError extends DynamicServersError {
   override name = 'DynamicServersClosedError';
 }
+
+/** A drain hook asked for more time for a server whose drain has already ended (drained, deadline passed, or deleted). */
+export class DrainEndedError extends DynamicServersError {
+  override name = 'DrainEndedError';
+}

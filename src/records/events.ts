@@ -1,6 +1,7 @@
 import type { CreateBackoff } from './create-backoff.ts';
 import type { LimitHit } from './limits.ts';
 import type { ServerRecord } from './records.ts';
+import type { RolloutHalt } from './rollout.ts';
 import type { ServerStatus } from './statuses.ts';
 
 /** What every server event carries: the server as committed, the status it left (null when created) and why. */
@@ -16,6 +17,8 @@ export interface DynamicServersEvents {
   starting: ServerEvent;
   running: ServerEvent;
   rebooting: ServerEvent;
+  /** The engine chose to delete the server and lets it finish its work first (scale-in, a rollout, a failure policy). */
+  draining: ServerEvent;
   stopping: ServerEvent;
   stopped: ServerEvent;
   deleting: ServerEvent;
@@ -29,13 +32,18 @@ export interface DynamicServersEvents {
    * the type is published.
    */
   backingOff: CreateBackoff;
+  /**
+   * A type's rollout halted: a server made from the new template hung or errored. The old servers keep running;
+   * no more are replaced until `dynamic-servers rollout <type> --resume`.
+   */
+  rolloutHalted: RolloutHalt;
 }
 
 /** The name of an event in DynamicServersEvents. */
 export type DynamicServersEventName = keyof DynamicServersEvents;
 
 /** The events about a whole server type rather than one server: they carry no ServerEvent. */
-export const TYPE_EVENTS = ['limitHit', 'backingOff'] as const satisfies readonly DynamicServersEventName[];
+export const TYPE_EVENTS = ['limitHit', 'backingOff', 'rolloutHalted'] as const satisfies readonly DynamicServersEventName[];
 
 /** The name of an event that carries a ServerEvent. */
 export type ServerEventName = Exclude<DynamicServersEventName, (typeof TYPE_EVENTS)[number]>;
@@ -51,6 +59,7 @@ export const STATUS_EVENT: Readonly<Record<ServerStatus, ServerEventName>> = {
   starting: 'starting',
   running: 'running',
   rebooting: 'rebooting',
+  draining: 'draining',
   stopping: 'stopping',
   stopped: 'stopped',
   deleting: 'deleting',

@@ -27,6 +27,12 @@ export interface ServerRecord {
   rebootRequestedAt: Date | null;
   /** When a verify pass claimed sending the current reboot to the cloud (see DynamicServers.claimReboot); null otherwise. */
   rebootSentAt: Date | null;
+  /** While draining: when the drain ends at the latest (its hook may push it back, up to the type's cap); null otherwise. */
+  drainDeadline: Date | null;
+  /** While draining: when a process claimed running its drain hook; null before (and when the type has no hook). */
+  drainClaimedAt: Date | null;
+  /** For a rollout's replacement: the id of the server it replaces; null for any other server. */
+  replacesServerId: number | null;
   lastError: ServerError | null;
   createdAt: Date;
   updatedAt: Date;
@@ -78,6 +84,9 @@ export function toServerRecord(server: ServerEntity): ServerRecord {
     meta: structuredClone(server.meta),
     rebootRequestedAt: server.rebootRequestedAt ?? null,
     rebootSentAt: server.rebootSentAt ?? null,
+    drainDeadline: server.drainDeadline ?? null,
+    drainClaimedAt: server.drainClaimedAt ?? null,
+    replacesServerId: server.replacesServerId ?? null,
     lastError: server.lastErrorClass
       ? { class: server.lastErrorClass, message: server.lastErrorMessage ?? '', stack: server.lastErrorStack ?? null }
       : null,

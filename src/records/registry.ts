@@ -2,12 +2,13 @@
 // stack files said when they were last published. Scripts read it (they know only DATABASE_URL); publishing writes
 // it. Every publication that changes something is a new version; earlier versions stay.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { FailurePolicy, ResolvedServerType } from './config.ts';
+import type { DrainSettings, FailurePolicy, ResolvedServerType } from './config.ts';
 import { clearCreateBackoff } from './create-backoff.ts';
 import { PROVISIONED_SQL } from './desired-state.ts';
 import { DynamicServersError } from './errors.ts';
 import { lockServerType } from './locks.ts';
 import type { JsonObject } from './json.ts';
+import { ROLLOUT_OFF, type RolloutPolicy } from './rollout-policy.ts';
 import { contentHash, templateHash } from './template.ts';
 
 /** The PostgreSQL notification channel a publication that changed something announces itself on. */
@@ -34,6 +35,12 @@ export interface ServerTypeSettings {
   hangingServers: FailurePolicy;
   /** What becomes of its servers that error. */
   erroredServers: FailurePolicy;
+  /** How its servers move to a newly published template. */
+  rollout: RolloutPolicy;
+  /** How its servers are drained before they are deleted. */
+  drain: DrainSettings;
+  /** What becomes of a server whose drain passed its deadline or whose hook threw. */
+  undrainedServers: FailurePolicy;
 }
 
 /** The settings of a stack file that sets nothing but its provider and template. */
@@ -42,6 +49,9 @@ export const DEFAULT_TYPE_SETTINGS: Readonly<ServerTypeSettings> = Object.freeze
   timeouts: Object.freeze({ newSeconds: 600, bootSeconds: 600, stopSeconds: 600, deleteSeconds: 600 }),
   hangingServers: 'delete',
   erroredServers: 'delete',
+  rollout: ROLLOUT_OFF,
+  drain: Object.freeze({ hook: null, timeoutSeconds: 300, maxSeconds: 3600 }),
+  undrainedServers: 'delete',
 });
 
 /** One server type to publish, as the config layer validated it. */
@@ -123,6 +133,9 @@ function storedSettings(json: unknown): ServerTypeSettings {
     timeouts: { ...DEFAULT_TYPE_SETTINGS.timeouts, ...stored.timeouts },
     hangingServers: stored.hangingServers ?? DEFAULT_TYPE_SETTINGS.hangingServers,
     erroredServers: stored.erroredServers ?? DEFAULT_TYPE_SETTINGS.erroredServers,
+    rollout: stored.rollout ?? DEFAULT_TYPE_SETTINGS.rollout,
+    drain: { ...DEFAULT_TYPE_SETTINGS.drain, ...stored.drain },
+    undrainedServers: stored.undrainedServers ?? DEFAULT_TYPE_SETTINGS.undrainedServers,
   };
 }
 
@@ -294,5 +307,8 @@ export async function resolveServerType(em: EntityManager, serverType: string): 
     templateHash: type.templateHash,
     hangingServers: type.settings.hangingServers,
     erroredServers: type.settings.erroredServers,
+    rollout: type.settings.rollout,
+    drain: type.settings.drain,
+    undrainedServers: type.settings.undrainedServers,
   };
 }

@@ -1,9 +1,11 @@
 // A person's request to delete one server: a kept hanging or errored one after looking at it, or any other.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { readTypeState, writeDesiredState } from './desired-state.ts';
+import { PROVISIONED_SQL, readTypeState, writeDesiredState } from './desired-state.ts';
+import { retireServers } from './drain.ts';
 import { noEffects, type Effects } from './effects.ts';
 import type { ServerRecord } from './records.ts';
-import { readServerLocked } from './server-rows.ts';
+import { DEFAULT_TYPE_SETTINGS, resolveServerType } from './registry.ts';
+import { readServerLocked, selectServers } from './server-rows.ts';
 import { moveServers } from './server-writes.ts';
 import { isProvisioned } from './statuses.ts';
 
@@ -19,26 +21,48 @@ export interface DeleteRequest {
   desiredCount: number;
 }
 
+/** The history reason of a person's delete. */
+const REASON = 'deleted on request';
+
 /** Statuses of servers already on their way out of the cloud, or gone. */
 const LEAVING = new Set(['stopping', 'deleting', 'deleted']);
 
 /**
- * Asks for `server` to be deleted, in the caller's transaction under its type's lock: it moves to `stopping`
- * (history row `deleted on request`, `stopping` event, a wake-up), so the next `pulumi up` deletes it from the
- * cloud; its row keeps its history and last error. A server that counted takes one off the type's desired count, as
- * a decrease that chooses its victim would. A server already stopping, deleting or deleted is left as it is.
- * Throws ServerRecordNotFoundError.
+ * Asks for `server` to be deleted, in the caller's transaction under its type's lock. A server that counted is
+ * taken away as a decrease that chooses its victim would take it (history row `deleted on request`): drained first
+ * when the cloud has it (see retireServers), with the replacement a rollout was making for it, and one off the
+ * type's desired count (no replacement is made). Any other server (a hanging or errored one kept for a person, one
+ * being drained) goes straight to `stopping`, so the next `pulumi up` deletes it from the cloud. Its row keeps its
+ * history and last error. A server already stopping, deleting or deleted is left as it is. Throws
+ * ServerRecordNotFoundError.
  */
 export async function deleteServer(em: EntityManager, server: { id: number; serverType: string }, now: Date): Promise<{ request: DeleteRequest; effects: Effects }> {
   const current = await readServerLocked(em, server);
   const state = await readTypeState(em, server.serverType);
   const effects = noEffects();
   if (LEAVING.has(current.status)) return { request: { server: current, changed: false, counted: false, desiredCount: state.desiredCount }, effects };
-  const counted = isProvisioned(current.status);
+  const provisioned = isProvisioned(current.status);
+  const counted = provisioned && (current.replacesServerId === null || !(await isProvisionedServer(em, current.replacesServerId)));
   const desiredCount = counted ? Math.max(0, state.desiredCount - 1) : state.desiredCount;
-  const moved = await moveServers(em, [current], 'stopping', 'deleted on request', now);
-  effects.events.push(...moved.events);
+  let written: ServerRecord;
+  if (provisioned) {
+    const replacements = counted ? await selectServers(em, `s."replaces_server_id" = ? and s."status" in (${PROVISIONED_SQL})`, [current.id]) : [];
+    const type = await resolveServerType(em, server.serverType);
+    const retired = await retireServers(em, server.serverType, type?.drain ?? DEFAULT_TYPE_SETTINGS.drain, [current, ...replacements], REASON, now);
+    effects.events.push(...retired.effects.events);
+    written = retired.servers[0]!;
+  } else {
+    const moved = await moveServers(em, [current], 'stopping', REASON, now, { drainDeadline: null, drainClaimedAt: null });
+    effects.events.push(...moved.events);
+    written = moved.servers[0]!;
+  }
   effects.wake.push(server.serverType);
   await writeDesiredState(em, server.serverType, desiredCount, state.version + 1, now);
-  return { request: { server: moved.servers[0]!, changed: true, counted, desiredCount }, effects };
+  return { request: { server: written, changed: true, counted, desiredCount }, effects };
+}
+
+/** True when server `serverId` is provisioned (read in the caller's transaction). */
+async function isProvisionedServer(em: EntityManager, serverId: number): Promise<boolean> {
+  const [server] = await selectServers(em, 's."id" = ?', [serverId]);
+  return server !== undefined && isProvisioned(server.status);
 }

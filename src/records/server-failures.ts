@@ -4,9 +4,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ResolvedServerType } from './config.ts';
 import { countCreateFailure } from './create-backoff.ts';
+import { retireServers } from './drain.ts';
 import { noEffects, type Effects } from './effects.ts';
 import type { ServerRecord } from './records.ts';
-import { resolveServerType } from './registry.ts';
+import { DEFAULT_TYPE_SETTINGS, resolveServerType } from './registry.ts';
+import { haltRolloutOnFailure } from './rollout.ts';
 import { replenishServers } from './replenish.ts';
 import type { ServerNameAction } from './server-names.ts';
 import { readServerLocked } from './server-rows.ts';
@@ -52,10 +54,12 @@ function isFailedCreate(from: ServerStatus, to: FailureStatus): boolean {
 /**
  * Moves `server` to `to` (hanging or errored) with `details`, then, in the same transaction under the type's lock:
  * - when the server counted and the cloud has it (a provider id), applies the type's policy (`hangingServers` or
- *   `erroredServers`): `delete` moves it on to `stopping`, so the next `pulumi up` deletes it from the cloud, and
- *   `keep` leaves it for a person to look at; the row keeps its history and error either way;
+ *   `erroredServers`): `delete` drains it and then moves it on to `stopping` (see retireServers), so an update
+ *   deletes it from the cloud, and `keep` leaves it for a person to look at; the row keeps its history and error;
  * - a failed create (it hung or errored while starting, or its create was refused) counts towards the type's
- *   back-off, and fires `backingOff` when it starts or extends a pause;
+ *   back-off, and fires `backingOff` when it starts or extends a pause; one made by the type's rollout (a
+ *   replacement, or a server of the newest template while older ones still count) also halts the rollout
+ *   (`rolloutHalted`, see rollout.ts);
  * - when the server counted, a replacement is created unless the type's creates are paused.
  * With `seen`, the failure was judged on an earlier read (a timeout, an update's result): when the server has left
  * that status, or entered it again since, it is left alone (server null). Throws ServerRecordNotFoundError or
@@ -79,14 +83,18 @@ export async function recordServerFailure(
   const type = await resolveServerType(em, server.serverType);
   const policyKey = to === 'hanging' ? 'hangingServers' : 'erroredServers';
   if ((type?.[policyKey] ?? 'delete') === 'delete' && record.providerId !== null && isProvisioned(from)) {
-    const deleted = await moveServers(em, [record], 'stopping', `the type's policy deletes ${to} servers (${policyKey}: delete)`, now);
-    effects.events.push(...deleted.events);
-    effects.wake.push(server.serverType);
-    record = deleted.servers[0]!;
+    const reason = `the type's policy deletes ${to} servers (${policyKey}: delete)`;
+    const retired = await retireServers(em, server.serverType, type?.drain ?? DEFAULT_TYPE_SETTINGS.drain, [record], reason, now);
+    effects.events.push(...retired.effects.events);
+    effects.wake.push(...retired.effects.wake);
+    record = retired.servers[0]!;
   }
   if (isFailedCreate(from, to)) {
     const backoff = await countCreateFailure(em, server.serverType, now);
     if (backoff) effects.events.push({ name: 'backingOff', payload: backoff });
+    const what = `${to}: ${details.reason}${details.error ? ` (${details.error.class}: ${details.error.message.split('\n', 1)[0]})` : ''}`;
+    const halt = await haltRolloutOnFailure(em, type, current, from, what, now);
+    if (halt) effects.events.push({ name: 'rolloutHalted', payload: halt });
   }
   if (isProvisioned(from)) await replenish(em, type, serverName, now, effects);
   return { server: record, effects };

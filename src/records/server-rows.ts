@@ -25,6 +25,9 @@ interface ServerRowJson {
   meta: JsonObject;
   reboot_requested_at: string | null;
   reboot_sent_at: string | null;
+  drain_deadline: string | null;
+  drain_claimed_at: string | null;
+  replaces_server_id: number | null;
   last_error_class: string | null;
   last_error_message: string | null;
   last_error_stack: string | null;
@@ -48,6 +51,9 @@ function fromRowJson(row: ServerRowJson): ServerRecord {
     meta: row.meta,
     rebootRequestedAt: row.reboot_requested_at === null ? null : new Date(row.reboot_requested_at),
     rebootSentAt: row.reboot_sent_at === null ? null : new Date(row.reboot_sent_at),
+    drainDeadline: row.drain_deadline === null ? null : new Date(row.drain_deadline),
+    drainClaimedAt: row.drain_claimed_at === null ? null : new Date(row.drain_claimed_at),
+    replacesServerId: row.replaces_server_id === null ? null : Number(row.replaces_server_id),
     lastError: row.last_error_class === null ? null : { class: row.last_error_class, message: row.last_error_message ?? '', stack: row.last_error_stack },
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),

@@ -27,7 +27,8 @@ async function reserveServerIds(em: EntityManager, count: number): Promise<numbe
 /**
  * Inserts `count` servers of `type` with status `new`, each with its `null → new` history row. Names come from
  * `serverName`; a bad name, or one given twice, throws InvalidServerNameError before anything is inserted (a name
- * another server already has fails on the table's unique constraint). Returns the new servers and their
+ * another server already has fails on the table's unique constraint). `replaces`, for a rollout's replacements,
+ * holds the id of the server each new one replaces (in order; `count` entries). Returns the new servers and their
  * `creating` events.
  */
 export async function insertNewServers(
@@ -37,6 +38,7 @@ export async function insertNewServers(
   serverName: ServerNameAction,
   reason: string,
   now: Date,
+  replaces: readonly number[] = [],
 ): Promise<{ servers: ServerRecord[]; events: PendingEvent[] }> {
   const ids = await reserveServerIds(em, count);
   const names = ids.map((id) => checkedServerName(serverName({ id, serverType: type.name, provider: type.provider })));
@@ -44,12 +46,12 @@ export async function insertNewServers(
   const template = JSON.stringify(type.template);
   await em.execute(
     `with new_servers as (
-       insert into "server" ("id", "name", "type", "provider", "status", "status_updated_at", "addresses", "template", "template_hash", "meta", "created_at", "updated_at")
-       values ${placeholders(count, ['', '', '', '', '', '::timestamptz', '::jsonb', '::jsonb', '', '::jsonb', '::timestamptz', '::timestamptz'])}
+       insert into "server" ("id", "name", "type", "provider", "status", "status_updated_at", "addresses", "template", "template_hash", "meta", "replaces_server_id", "created_at", "updated_at")
+       values ${placeholders(count, ['', '', '', '', '', '::timestamptz', '::jsonb', '::jsonb', '', '::jsonb', '::bigint', '::timestamptz', '::timestamptz'])}
        returning "id")
      insert into "server_status_change" ("server_id", "from_status", "to_status", "reason", "changed_at")
      select "id", null, 'new', ?, ?::timestamptz from new_servers`,
-    [...ids.flatMap((id, index) => [id, names[index], type.name, type.provider, 'new', now, '{}', template, type.templateHash, '{}', now, now]), reason, now],
+    [...ids.flatMap((id, index) => [id, names[index], type.name, type.provider, 'new', now, '{}', template, type.templateHash, '{}', replaces[index] ?? null, now, now]), reason, now],
   );
   const servers = ids.map(
     (id, index): ServerRecord => ({
@@ -66,6 +68,9 @@ export async function insertNewServers(
       meta: {},
       rebootRequestedAt: null,
       rebootSentAt: null,
+      drainDeadline: null,
+      drainClaimedAt: null,
+      replacesServerId: replaces[index] ?? null,
       lastError: null,
       createdAt: now,
       updatedAt: now,
@@ -81,6 +86,8 @@ export interface ServerChanges {
   meta?: JsonObject;
   rebootRequestedAt?: Date | null;
   rebootSentAt?: Date | null;
+  drainDeadline?: Date | null;
+  drainClaimedAt?: Date | null;
   lastError?: ServerError;
 }
 
@@ -92,6 +99,8 @@ function assignments(changes: ServerChanges, now: Date): { sql: string; params: 
   if (changes.meta !== undefined) set.push(['"meta" = ?::jsonb', JSON.stringify(changes.meta)]);
   if (changes.rebootRequestedAt !== undefined) set.push(['"reboot_requested_at" = ?::timestamptz', changes.rebootRequestedAt]);
   if (changes.rebootSentAt !== undefined) set.push(['"reboot_sent_at" = ?::timestamptz', changes.rebootSentAt]);
+  if (changes.drainDeadline !== undefined) set.push(['"drain_deadline" = ?::timestamptz', changes.drainDeadline]);
+  if (changes.drainClaimedAt !== undefined) set.push(['"drain_claimed_at" = ?::timestamptz', changes.drainClaimedAt]);
   if (changes.lastError !== undefined) {
     set.push(['"last_error_class" = ?', changes.lastError.class], ['"last_error_message" = ?', changes.lastError.message], ['"last_error_stack" = ?', changes.lastError.stack]);
   }

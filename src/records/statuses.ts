@@ -22,19 +22,23 @@ export function isProvisioned(status: ServerStatus): status is ProvisionedStatus
  * to a provisioned one, so only new servers (created by `ensure` and `increase`, which check the limits, or as
  * replacements up to the desired count) ever add to a provisioned count. `new` becomes `hanging` when it is never
  * created within its timeout; `running` and `rebooting` become `deleted` when the cloud no longer has the server
- * (drift); any server that still exists can be asked to go (`stopping`).
+ * (drift); any server that still exists can be asked to go (`stopping`). A server the cloud has is drained first
+ * (`draining`: its type's drain hook lets it finish its work) when the engine chooses to delete it (scale-in, a
+ * rollout, the hang and error policy); a drain ends in `stopping`, or, when the type keeps undrained servers for a
+ * person, `hanging` (its deadline passed) or `errored` (its hook threw).
  */
 export const ALLOWED_TRANSITIONS: Readonly<Record<ServerStatus, readonly ServerStatus[]>> = {
   new: ['starting', 'stopping', 'errored', 'hanging'],
-  starting: ['running', 'stopping', 'errored', 'hanging'],
-  running: ['rebooting', 'stopping', 'errored', 'hanging', 'deleted'],
-  rebooting: ['running', 'stopping', 'errored', 'hanging', 'deleted'],
+  starting: ['running', 'draining', 'stopping', 'errored', 'hanging'],
+  running: ['rebooting', 'draining', 'stopping', 'errored', 'hanging', 'deleted'],
+  rebooting: ['running', 'draining', 'stopping', 'errored', 'hanging', 'deleted'],
+  draining: ['stopping', 'errored', 'hanging'],
   stopping: ['stopped', 'deleting', 'errored', 'hanging'],
   stopped: ['stopping', 'deleting', 'errored'],
   deleting: ['deleted', 'errored', 'hanging'],
   deleted: [],
-  errored: ['stopping', 'deleting'],
-  hanging: ['stopping', 'deleting', 'errored'],
+  errored: ['draining', 'stopping', 'deleting'],
+  hanging: ['draining', 'stopping', 'deleting', 'errored'],
 };
 
 /** True when a server may go from `from` to `to`. */

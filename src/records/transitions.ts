@@ -6,6 +6,8 @@ import type { ServerAddresses } from './entities/server.ts';
 import { InvalidInputError, InvalidTransitionError, ServerRecordNotFoundError } from './errors.ts';
 import { jsonObjectSchema, type JsonObject } from './json.ts';
 import { lockServerType } from './locks.ts';
+import { resolveServerType } from './registry.ts';
+import { retireReplacedServer } from './rollout.ts';
 import type { ServerError, ServerRecord } from './records.ts';
 import { selectServers } from './server-rows.ts';
 import { moveServers, type ServerChanges } from './server-writes.ts';
@@ -71,9 +73,9 @@ export type ValidTransitionDetails = ReturnType<typeof parseTransitionDetails>;
  * Moves one server to `to` in the caller's transaction, under its type's lock, with its history row and event.
  * A server reaching `running` from `rebooting` has its reboot claim (`rebootSentAt`) cleared. A server reaching
  * `running` with a reboot pending (`rebootRequestedAt`: requested while it was new, starting or rebooting) goes
- * straight on to `rebooting` (second history row, a wake-up), its request cleared: that reboot has begun. A new server reaching `running` ends
- * its type's create back-off.
- * Throws ServerRecordNotFoundError or InvalidTransitionError (nothing written).
+ * straight on to `rebooting` (second history row, a wake-up), its request cleared: that reboot has begun. A new
+ * server reaching `running` ends its type's create back-off, and a rollout's replacement reaching it retires the
+ * server it replaces (drained, then deleted). Throws ServerRecordNotFoundError or InvalidTransitionError (nothing written).
  */
 export async function transitionServer(
   em: EntityManager,
@@ -97,7 +99,15 @@ export async function transitionServer(
   const moved = await moveServers(em, [current], to, reason, now, changes);
   effects.events.push(...moved.events);
   let [record] = moved.servers as [ServerRecord];
-  if (to === 'running' && from === 'starting') await clearCreateBackoff(em, server.serverType);
+  if (to === 'running' && from === 'starting') {
+    await clearCreateBackoff(em, server.serverType);
+    // A rollout's replacement that runs takes the place of the server it replaces, which leaves now.
+    if (record.replacesServerId !== null) {
+      const retired = await retireReplacedServer(em, record, await resolveServerType(em, server.serverType), now);
+      effects.events.push(...retired.events);
+      effects.wake.push(...retired.wake);
+    }
+  }
   if (pendingReboot) {
     const rebooting = await moveServers(em, [record], 'rebooting', `reboot requested at ${pendingReboot.toISOString()} while ${from}`, now, {
       rebootRequestedAt: null,

@@ -44,8 +44,36 @@ test('a valid stack file becomes a server type with defaults for what it leaves 
     timeouts: { newSeconds: 30, bootSeconds: 120, stopSeconds: 600, deleteSeconds: 600 },
     hangingServers: 'keep',
     erroredServers: 'delete',
+    rollout: { strategy: 'off' },
+    drain: { hook: null, timeoutSeconds: 300, maxSeconds: 3600 },
+    undrainedServers: 'delete',
     secretKeys: ['dynamic-servers:apiToken'],
   });
+});
+
+test('rollout and drain settings: off or replace with counts or percentages (strings as Pulumi writes them), a hook, its deadline, its cap and its policy', () => {
+  const parse = (extra: string) => parseStackFile('stacks/Pulumi.worker.yaml', `${VALID}${extra}`);
+  expect(parse('  dynamic-servers:rollout: off\n').rollout).toEqual({ strategy: 'off' });
+  expect(parse('  dynamic-servers:rollout: replace\n').rollout).toEqual({ strategy: 'replace', maxSurge: 1, maxUnavailable: 0 });
+  expect(parse('  dynamic-servers:rollout:\n    maxSurge: "25%"\n    maxUnavailable: "1"\n').rollout).toEqual({ strategy: 'replace', maxSurge: '25%', maxUnavailable: 1 });
+  expect(parse('  dynamic-servers:rollout:\n    strategy: replace\n    maxUnavailable: 50%\n').rollout).toEqual({ strategy: 'replace', maxSurge: 1, maxUnavailable: '50%' });
+  const drained = parse('  dynamic-servers:drainHook: hooks/drain.ts\n  dynamic-servers:drainTimeoutSeconds: "60"\n  dynamic-servers:maxDrainSeconds: 900\n  dynamic-servers:undrainedServers: keep\n');
+  expect({ drain: drained.drain, undrainedServers: drained.undrainedServers }).toEqual({ drain: { hook: 'hooks/drain.ts', timeoutSeconds: 60, maxSeconds: 900 }, undrainedServers: 'keep' });
+});
+
+test('the drain hook must exist in the project: loadDeploymentConfig reports one that does not', async () => {
+  const dir = await tempDir('stacks');
+  try {
+    const stacks = join(dir.path, 'stacks');
+    await mkdir(stacks);
+    await writeFile(join(stacks, 'Pulumi.worker.yaml'), `${VALID}  dynamic-servers:drainHook: drain.ts\n`);
+    const failure = await loadDeploymentConfig(stacks).catch((error: unknown) => error);
+    expect((failure as StackConfigError).problems).toEqual([expect.objectContaining({ key: 'dynamic-servers:drainHook', problem: expect.stringMatching(/no file drain.ts in the project/) })]);
+    await writeFile(join(dir.path, 'drain.ts'), 'export async function drainServer() {}\n');
+    expect((await loadDeploymentConfig(stacks)).serverTypes[0]?.drain.hook).toBe('drain.ts');
+  } finally {
+    await dir.remove();
+  }
 });
 
 test('values Pulumi rewrote as strings mean what they meant: "10" is 10, and a non-number stays refused', () => {
@@ -114,6 +142,15 @@ describe('bad stack files name the file, key, line and problem', () => {
     ['a missing provider', VALID.replace('  dynamic-servers:provider: local\n', ''), 'dynamic-servers:provider', undefined, /is required/],
     ['a policy that is neither delete nor keep', VALID.replace('hangingServers: keep', 'hangingServers: ignore'), 'dynamic-servers:hangingServers', 11, /must be delete or keep/],
     ['a template with a password', VALID.replace('    size: small\n', '    size: small\n    rootPassword: hunter2\n'), 'dynamic-servers:template', 3, /look like secrets \(rootPassword\)/],
+    ['a rollout that is no policy', `${VALID}  dynamic-servers:rollout: sometimes\n`, 'dynamic-servers:rollout', 13, /must be off, replace, or a mapping/],
+    ['a rollout that could replace nothing', `${VALID}  dynamic-servers:rollout:\n    maxSurge: 0\n    maxUnavailable: 0%\n`, 'dynamic-servers:rollout', 13, /cannot both be 0/],
+    ['a rollout percentage over 100', `${VALID}  dynamic-servers:rollout:\n    maxSurge: 150%\n`, 'dynamic-servers:rollout', 13, /must be off, replace, or a mapping/],
+    ['a rollout with an unknown setting', `${VALID}  dynamic-servers:rollout:\n    maxSurge: 1\n    batch: 2\n`, 'dynamic-servers:rollout', 13, /Unrecognized key: "batch"/],
+    ['a drain hook outside the project', `${VALID}  dynamic-servers:drainHook: ../elsewhere/drain.ts\n`, 'dynamic-servers:drainHook', 13, /inside the project/],
+    ['a drain hook that is no module', `${VALID}  dynamic-servers:drainHook: drain.sh\n`, 'dynamic-servers:drainHook', 13, /\.ts, \.mts, \.js or \.mjs/],
+    ['a drain timeout beyond its cap', `${VALID}  dynamic-servers:drainTimeoutSeconds: 600\n  dynamic-servers:maxDrainSeconds: 300\n`, 'dynamic-servers:drainTimeoutSeconds', 13, /must not exceed maxDrainSeconds \(300\)/],
+    ['a drain cap below the default timeout', `${VALID}  dynamic-servers:maxDrainSeconds: 60\n`, 'dynamic-servers:maxDrainSeconds', 13, /must be at least drainTimeoutSeconds \(300\)/],
+    ['an undrained-servers policy that is neither delete nor keep', `${VALID}  dynamic-servers:undrainedServers: wait\n`, 'dynamic-servers:undrainedServers', 13, /must be delete or keep/],
   ])('%s', (_name, text, key, line, problem) => {
     const problems = problemsOf('stacks/Pulumi.worker.yaml', text);
     expect(problems).toHaveLength(1);

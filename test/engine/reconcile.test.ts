@@ -40,7 +40,7 @@ test('ensure 3 gives three running servers with provider ids; ensure 1 deletes t
   expect(world.cloud.inspect().servers.map((server) => server.id)).toEqual([Number(remaining[0]!.providerId)]);
   for (const row of deleted) {
     const history = (await world.records.statusHistory(row.id)).map((change) => change.to);
-    expect(history).toEqual(['new', 'starting', 'running', 'stopping', 'deleting', 'deleted']);
+    expect(history).toEqual(['new', 'starting', 'running', 'draining', 'stopping', 'deleting', 'deleted']);
   }
 });
 

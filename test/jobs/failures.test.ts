@@ -54,7 +54,7 @@ test('a server that never finishes booting ends hanging; the default policy dele
 
   await waitForStatus(jobs.records, 'demo', 'deleted', 1);
   await waitForStatus(jobs.records, 'demo', 'running', 1);
-  expect(await statusesOf(jobs, server.id)).toEqual(['new', 'starting', 'hanging', 'stopping', 'deleting', 'deleted']);
+  expect(await statusesOf(jobs, server.id)).toEqual(['new', 'starting', 'hanging', 'draining', 'stopping', 'deleting', 'deleted']);
   const [replacement] = await jobs.records.servers({ serverType: 'demo', status: 'running' });
   expect((await jobs.records.statusHistory(replacement!.id))[0]!.reason).toBe('replaces servers that no longer count (0 of 1 desired)');
   expect(liveCloudIds(jobs)).toEqual([replacement!.providerId]);

@@ -63,7 +63,7 @@ test('the status page charts the fleet and shows the counts and troubles the dat
     starting: String(counts.new + counts.starting),
     errored: String(counts.errored),
     hanging: String(counts.hanging),
-    stopping: String(counts.stopping + counts.stopped + counts.deleting),
+    stopping: String(counts.draining + counts.stopping + counts.stopped + counts.deleting),
     pending: 'no',
   });
   expect([counts.running, counts.errored, counts.hanging, desired.desiredCount]).toEqual([4, 1, 1, 4]);

@@ -66,6 +66,7 @@ describe('open', () => {
       { name: '0002-add-reboot-sent-at' },
       { name: '0003-create-config-registry' },
       { name: '0004-add-create-backoff' },
+      { name: '0007-add-rollout-and-drain' },
     ]);
     const { MikroORM } = await import('@mikro-orm/postgresql');
     const { RECORD_ENTITIES } = await import('../../src/records/entities/index.ts');
@@ -319,7 +320,7 @@ describe('counts and queries', () => {
     expect(await servers.provisionedCount('other')).toBe(2);
     expect(await servers.provisionedCount()).toBe(6);
     expect(await servers.countPerStatus('worker')).toEqual({
-      new: 1, starting: 1, running: 1, rebooting: 1, stopping: 1, stopped: 0, deleting: 0, deleted: 0, errored: 1, hanging: 1,
+      new: 1, starting: 1, running: 1, rebooting: 1, draining: 0, stopping: 1, stopped: 0, deleting: 0, deleted: 0, errored: 1, hanging: 1,
     });
     expect(Object.keys(await servers.countPerStatus())).toEqual([...SERVER_STATUSES]);
     expect((await servers.countPerStatus()).new).toBe(3);

@@ -205,6 +205,7 @@ test('4 processes opening a fresh database at once run the migrations exactly on
       '0002-add-reboot-sent-at',
       '0003-create-config-registry',
       '0004-add-create-backoff',
+      '0007-add-rollout-and-drain',
     ]);
   } finally {
     await fresh.end();

@@ -23,7 +23,7 @@ async function open(types: Record<string, TestServerType> = TYPES) {
   const records = await EngineRecords.openForEngine({ databaseUrl: database().url });
   opened.push(records);
   const events: HeardEvent[] = [];
-  for (const name of ['creating', 'starting', 'running', 'stopping', 'deleted', 'errored', 'hanging', 'backingOff'] as const) {
+  for (const name of ['creating', 'starting', 'running', 'draining', 'stopping', 'deleted', 'errored', 'hanging', 'backingOff'] as const) {
     records.on(name, (payload) => events.push({ name, payload }));
   }
   return { records, wake, events };
@@ -51,7 +51,7 @@ test('the back-off schedule: the first failure is replaced at once, then 30 s do
 });
 
 describe('the policy for hanging and errored servers', () => {
-  test('delete: a server that hangs while starting goes on to stopping (the next update deletes it), and a replacement is created in the same change', async () => {
+  test('delete: a server that hangs while starting is drained (at once: no drain hook) and goes on to stopping (the next update deletes it), and a replacement is created in the same change', async () => {
     const { records, wake, events } = await open();
     await records.ensure('worker', 2);
     await started(records, 1);
@@ -66,14 +66,15 @@ describe('the policy for hanging and errored servers', () => {
       'null>new: ensure(worker, 2)',
       'new>starting: pulumi up created it',
       'starting>hanging: still starting after the 1 s timeout',
-      "hanging>stopping: the type's policy deletes hanging servers (hangingServers: delete)",
+      "hanging>draining: the type's policy deletes hanging servers (hangingServers: delete)",
+      'draining>stopping: drained at once: the type has no drain hook',
     ]);
     const replacement = (await records.servers({ serverType: 'worker', status: 'new' }))[0]!;
     expect(replacement).toMatchObject({ id: 3, template: { snapshot: 'base', size: 'small' } });
     expect(await historyOf(records, 3)).toEqual(['null>new: replaces servers that no longer count (1 of 2 desired)']);
     expect(await records.provisionedCount('worker')).toBe(2);
     expect(await records.desiredState('worker')).toMatchObject({ desiredCount: 2, version: 2, createFailures: 1, createsPausedUntil: null });
-    expect(events.map((event) => event.name)).toEqual(['hanging', 'stopping', 'creating']);
+    expect(events.map((event) => event.name)).toEqual(['hanging', 'draining', 'stopping', 'creating']);
     expect(await wake.settle()).toEqual(['worker']);
   });
 
@@ -251,7 +252,7 @@ describe('drift', () => {
 });
 
 describe('delete', () => {
-  test('by id or by name: the server goes to stopping with its history; one that counted lowers the desired count', async () => {
+  test('by id or by name: the server goes to stopping with its history (drained first when the cloud has it); one that counted lowers the desired count', async () => {
     const { records, wake, events } = await open();
     await records.ensure('worker', 3);
     await running(records, 2);
@@ -262,8 +263,8 @@ describe('delete', () => {
     expect(await records.delete('worker-2')).toMatchObject({ server: { id: 2, status: 'stopping', providerId: 'vm-2' }, changed: true, counted: true, desiredCount: 1 });
     // A name of digits only that no server has is read as an id (the command line passes text).
     expect(await records.delete('3')).toMatchObject({ server: { id: 3 }, counted: true, desiredCount: 0 });
-    expect(await historyOf(records, 2)).toEqual(['null>new: ensure(worker, 3)', 'new>starting: pulumi up created it', 'starting>running: the cloud reports it running', 'running>stopping: deleted on request']);
-    expect(events.map((event) => event.name)).toEqual(['stopping', 'stopping', 'stopping']);
+    expect(await historyOf(records, 2)).toEqual(['null>new: ensure(worker, 3)', 'new>starting: pulumi up created it', 'starting>running: the cloud reports it running', 'running>draining: deleted on request', 'draining>stopping: drained at once: the type has no drain hook']);
+    expect(events.map((event) => event.name)).toEqual(['stopping', 'draining', 'stopping', 'stopping']);
     expect(await wake.settle()).toEqual(['worker', 'worker', 'worker']);
     expect(await records.servers({ serverType: 'worker', status: 'new' })).toEqual([]);
 

@@ -10,23 +10,34 @@ function server(id: number, status: ServerStatus): ServerRecord {
   const at = new Date(0);
   return {
     id, name: `worker-${id}`, serverType: 'worker', provider: 'local', status, statusUpdatedAt: at, providerId: null, addresses: {},
-    template: {}, templateHash: templateHash({}), meta: {}, rebootRequestedAt: null, rebootSentAt: null, lastError: null, createdAt: at, updatedAt: at,
+    template: {}, templateHash: templateHash({}), meta: {}, rebootRequestedAt: null, rebootSentAt: null,
+    drainDeadline: null, drainClaimedAt: null, replacesServerId: null, lastError: null, createdAt: at, updatedAt: at,
   };
 }
 
 describe('victims', () => {
   const candidates = [server(1, 'running'), server(2, 'new'), server(3, 'rebooting'), server(4, 'starting'), server(5, 'running'), server(6, 'new')];
 
-  test('the default strategy stops new servers, then starting ones, then the newest of those that ran', () => {
-    expect(notRunningFirstThenNewest(candidates, 6).map((victim) => victim.id)).toEqual([6, 2, 4, 5, 3, 1]);
-    expect(chooseVictims(notRunningFirstThenNewest, candidates, 4).map((victim) => victim.id)).toEqual([2, 4, 5, 6]);
+  test('the default strategy stops new servers, then starting ones, then the newest of those that ran', async () => {
+    expect((notRunningFirstThenNewest(candidates, 6) as ServerRecord[]).map((victim) => victim.id)).toEqual([6, 2, 4, 5, 3, 1]);
+    expect((await chooseVictims(notRunningFirstThenNewest, candidates, 4)).map((victim) => victim.id)).toEqual([2, 4, 5, 6]);
   });
 
-  test('a strategy must return exactly the requested number of distinct candidates', () => {
-    expect(() => chooseVictims(() => [candidates[0]!], candidates, 2)).toThrow(VictimStrategyError);
-    expect(() => chooseVictims(() => [candidates[0]!, candidates[0]!], candidates, 2)).toThrow(VictimStrategyError);
-    expect(() => chooseVictims(() => [candidates[0]!, server(99, 'running')], candidates, 2)).toThrow(VictimStrategyError);
-    expect(() => chooseVictims(() => 'nonsense' as unknown as ServerRecord[], candidates, 1)).toThrow(VictimStrategyError);
+  test('a strategy must return exactly the requested number of distinct candidates', async () => {
+    await expect(chooseVictims(() => [candidates[0]!], candidates, 2)).rejects.toThrow(VictimStrategyError);
+    await expect(chooseVictims(() => [candidates[0]!, candidates[0]!], candidates, 2)).rejects.toThrow(VictimStrategyError);
+    await expect(chooseVictims(() => [candidates[0]!, server(99, 'running')], candidates, 2)).rejects.toThrow(VictimStrategyError);
+    await expect(chooseVictims(() => 'nonsense' as unknown as ServerRecord[], candidates, 1)).rejects.toThrow(VictimStrategyError);
+  });
+
+  test('an async strategy is awaited, and what it resolves to is checked like any answer', async () => {
+    const leastBusy = async (offered: readonly ServerRecord[], count: number) => {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      return [...offered].sort((a, b) => Number(a.meta.jobs ?? 0) - Number(b.meta.jobs ?? 0)).slice(0, count);
+    };
+    const busy = candidates.map((candidate) => ({ ...candidate, meta: { jobs: 10 - candidate.id } }));
+    expect((await chooseVictims(leastBusy, busy, 2)).map((victim) => victim.id)).toEqual([5, 6]);
+    await expect(chooseVictims(async () => [busy[0]!], busy, 2)).rejects.toThrow(VictimStrategyError);
   });
 });
 

@@ -107,6 +107,7 @@ export async function startEngineWorld(
       PULUMI_CONFIG_PASSPHRASE: settings.passphrase,
     },
     async close() {
+      await engine.close().catch(() => {});
       await records.close().catch(() => {});
       await cloud.stop().catch(() => {});
       await waitForOtherConnectionsToClose(database.url);

@@ -4,7 +4,8 @@ import pg from 'pg';
 import { EngineRecords } from '../../src/records/engine-records.ts';
 import { WORK_CHANNEL } from '../../src/records/event-feed.ts';
 import type { JsonObject } from '../../src/records/json.ts';
-import type { FailurePolicy } from '../../src/records/config.ts';
+import type { DrainSettings, FailurePolicy } from '../../src/records/config.ts';
+import type { RolloutPolicy } from '../../src/records/rollout-policy.ts';
 import { DEFAULT_TYPE_SETTINGS, type PublishReport, type TypeTimeouts } from '../../src/records/registry.ts';
 
 /** A server type as a test defines it. */
@@ -15,6 +16,9 @@ export interface TestServerType {
   timeouts?: Partial<TypeTimeouts>;
   hangingServers?: FailurePolicy;
   erroredServers?: FailurePolicy;
+  rollout?: RolloutPolicy;
+  drain?: Partial<DrainSettings>;
+  undrainedServers?: FailurePolicy;
 }
 
 /** Publishes exactly `serverTypes` (others are retired) and the provider limits `providers` to the database at `databaseUrl`. */
@@ -35,6 +39,9 @@ export async function publishTypes(
           timeouts: { ...DEFAULT_TYPE_SETTINGS.timeouts, ...type.timeouts },
           hangingServers: type.hangingServers ?? DEFAULT_TYPE_SETTINGS.hangingServers,
           erroredServers: type.erroredServers ?? DEFAULT_TYPE_SETTINGS.erroredServers,
+          rollout: type.rollout ?? DEFAULT_TYPE_SETTINGS.rollout,
+          drain: { ...DEFAULT_TYPE_SETTINGS.drain, ...type.drain },
+          undrainedServers: type.undrainedServers ?? DEFAULT_TYPE_SETTINGS.undrainedServers,
         },
         source: `test:${name}`,
       })),

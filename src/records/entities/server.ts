@@ -38,6 +38,12 @@ export const Server = defineEntity({
      * cleared when the server runs again, or when the claim is given back.
      */
     rebootSentAt: p.datetime().nullable(),
+    /** While `draining`: when the drain ends at the latest (its hook may push it back, up to the type's cap). */
+    drainDeadline: p.datetime().nullable(),
+    /** While `draining`: when a process claimed running the drain hook (so one process runs it); null before. */
+    drainClaimedAt: p.datetime().nullable(),
+    /** For a rollout's replacement: the id of the server it replaces (which is drained once this one runs). */
+    replacesServerId: p.bigint('number').nullable(),
     lastErrorClass: p.text().nullable(),
     lastErrorMessage: p.text().nullable(),
     lastErrorStack: p.text().nullable(),

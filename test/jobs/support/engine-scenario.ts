@@ -16,7 +16,7 @@ export async function ensureThreeThenOne(jobs: JobWorld): Promise<void> {
   expect(remaining).toHaveLength(1);
   expect(jobs.world.cloud.inspect().servers.map((server) => server.id)).toEqual([Number(remaining[0]!.providerId)]);
   for (const row of await jobs.records.servers({ serverType: 'demo', status: 'deleted' })) {
-    expect((await jobs.records.statusHistory(row.id)).map((change) => change.to)).toEqual(['new', 'starting', 'running', 'stopping', 'deleting', 'deleted']);
+    expect((await jobs.records.statusHistory(row.id)).map((change) => change.to)).toEqual(['new', 'starting', 'running', 'draining', 'stopping', 'deleting', 'deleted']);
   }
   expect(await jobs.records.desiredState('demo')).toMatchObject({ workRemains: false });
 }

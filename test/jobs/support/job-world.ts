@@ -78,6 +78,7 @@ export async function startJobWorld(
     serverTypes,
     async close() {
       await worker?.stop().catch(() => {});
+      await engine.close().catch(() => {});
       await records.close().catch(() => {});
       await world.close();
     },

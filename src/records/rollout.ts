@@ -1,0 +1,365 @@
+// Rollouts: under `rollout: replace`, each server of a type whose template differs from the type's newest
+// published template is replaced. The replacement is created first, within maxSurge (the type never has more than
+// desired + maxSurge servers in the cloud); it counts in the place of the server it replaces only once it runs,
+// and then the old one is drained and deleted. Within maxUnavailable, old servers may also be drained before their
+// replacement exists (never fewer than desired - maxUnavailable running). A server of the new template that hangs
+// or errors halts the rollout: the old servers keep running, the halt and its reason are on the type's
+// desired-state document (every worker sees it) and `rolloutHalted` fires; a person resumes it.
+//
+// One step (planRollout, then advanceRollout) runs in one transaction under the type's lock, at the start of every
+// reconcile; a preview computes the same plan without writing it, so it shows the replacements the next reconcile
+// creates, named as they will be.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { ResolvedServerType } from './config.ts';
+import { countLimits } from './count-change.ts';
+import { createsPaused } from './create-backoff.ts';
+import { bumpDesiredVersion, readTypeState, type TypeState } from './desired-state.ts';
+import { retireServers } from './drain.ts';
+import { noEffects, type Effects } from './effects.ts';
+import { fitUnderLimits } from './limits.ts';
+import { lockServerType } from './locks.ts';
+import type { ServerRecord } from './records.ts';
+import { DEFAULT_TYPE_SETTINGS } from './registry.ts';
+import { rolloutBudget, type RolloutBudget, type RolloutPolicy } from './rollout-policy.ts';
+import { splitProvisioned } from './replacements.ts';
+import { selectServers } from './server-rows.ts';
+import { insertNewServers } from './server-writes.ts';
+import type { ServerNameAction } from './server-names.ts';
+import { isProvisioned, type ServerStatus } from './statuses.ts';
+
+/** Statuses of servers the cloud has, or is about to have (`new`): what maxSurge bounds. */
+export const IN_CLOUD_STATUSES: readonly ServerStatus[] = ['new', 'starting', 'running', 'rebooting', 'draining', 'stopping', 'stopped', 'deleting'];
+
+/** What the `rolloutHalted` event carries: which server of the new template failed, how, and when. */
+export interface RolloutHalt {
+  serverType: string;
+  /** The name of the server whose failure halted the rollout. */
+  serverName: string;
+  /** What happened, e.g. `demo-5 hanging while starting: still starting after the 3 s timeout`. */
+  reason: string;
+  at: Date;
+}
+
+/** Where a type's rollout stands. */
+export type RolloutState = 'off' | 'done' | 'rolling' | 'paused' | 'halted';
+
+/** A type's rollout as `dynamic-servers rollout <type>` shows it. */
+export interface RolloutStatus {
+  serverType: string;
+  policy: RolloutPolicy;
+  /** The counts the policy allows for the desired count; null when the policy is off. */
+  budget: RolloutBudget | null;
+  /** The hash of the newest published template: servers with another one are old. */
+  templateHash: string;
+  desiredCount: number;
+  /** Servers that count and were made from another template (replaced, or waiting to be). */
+  old: number;
+  /** Servers that count and were made from the newest template. */
+  new: number;
+  /** Replacements on their way (created, not running yet): they count once they run. */
+  replacing: number;
+  /** Servers being drained before they are deleted (by the rollout or anything else). */
+  draining: number;
+  state: RolloutState;
+  /** Paused by a person (`--pause`): no replacement is started until `--resume`. */
+  paused: boolean;
+  /** Set when a failed server of the new template halted it; cleared by `--resume`. */
+  halted: RolloutHalt | null;
+}
+
+/** One step of a type's rollout (and the servers its desired count misses), as planned under the type's lock. */
+export interface RolloutPlan {
+  serverType: string;
+  /** Servers the desired count misses (they hung, errored or vanished). */
+  missingWanted: number;
+  /** How many of them the step creates now: creates are not paused, the limits and maxSurge leave room. */
+  missing: number;
+  /** The old servers whose replacements the step creates now, oldest first. */
+  replacements: ServerRecord[];
+  /** Old servers the step drains now, before their replacement exists (within maxUnavailable). */
+  drains: ServerRecord[];
+}
+
+/** What one step wrote. */
+export interface RolloutStep {
+  plan: RolloutPlan;
+  /** Servers created to make up the desired count. */
+  createdServerIds: number[];
+  /** Replacements created, each with the id of the server it replaces. */
+  replacements: { serverId: number; replaces: number }[];
+}
+
+/** The pause and halt of a type's rollout, from its desired-state document. */
+interface RolloutControl {
+  paused: boolean;
+  halted: RolloutHalt | null;
+}
+
+async function readRolloutControl(em: EntityManager, serverType: string): Promise<RolloutControl> {
+  const rows = await em.execute<{ rollout_paused: boolean; rollout_halted_at: Date | string | null; rollout_halt_reason: string | null }[]>(
+    `select "rollout_paused", "rollout_halted_at", "rollout_halt_reason" from "desired_state" where "server_type" = ?`,
+    [serverType],
+  );
+  const row = rows[0];
+  const reason = row?.rollout_halt_reason ?? '';
+  return {
+    paused: row?.rollout_paused === true,
+    // haltRolloutOnFailure writes reasons that begin with the failed server's name.
+    halted: row?.rollout_halted_at ? { serverType, serverName: reason.split(' ', 1)[0] ?? '', reason, at: new Date(row.rollout_halted_at) } : null,
+  };
+}
+
+/** A type's servers as a rollout sees them. */
+interface FleetView {
+  provisioned: ServerRecord[];
+  /** Replacements whose replaced server is still provisioned: they do not count yet. */
+  surplus: ServerRecord[];
+  /** Provisioned servers but the surplus: what the desired count is compared with. */
+  counted: ServerRecord[];
+  /** Servers counted and made from another template, without a replacement on its way, oldest first. */
+  outdated: ServerRecord[];
+  inCloud: number;
+  running: number;
+  draining: number;
+}
+
+function viewOf(rows: readonly ServerRecord[], templateHash: string): FleetView {
+  const provisioned = rows.filter((row) => isProvisioned(row.status));
+  const { counted, surplus } = splitProvisioned(provisioned);
+  const beingReplaced = new Set(surplus.map((row) => row.replacesServerId));
+  return {
+    provisioned,
+    surplus,
+    counted,
+    outdated: counted.filter((row) => row.templateHash !== templateHash && !beingReplaced.has(row.id)),
+    inCloud: rows.filter((row) => IN_CLOUD_STATUSES.includes(row.status)).length,
+    running: rows.filter((row) => row.status === 'running').length,
+    draining: rows.filter((row) => row.status === 'draining').length,
+  };
+}
+
+/** The type's servers that are not deleted, oldest first, read in the caller's transaction. */
+function liveServers(em: EntityManager, serverType: string): Promise<ServerRecord[]> {
+  return selectServers(em, `s."type" = ? and s."status" <> 'deleted'`, [serverType]);
+}
+
+/**
+ * The next step of `type`'s rollout, read in the caller's transaction (the caller holds the type's lock, or is a
+ * preview that writes nothing): first the servers the desired count misses, then, under `rollout: replace` and
+ * while the rollout is neither paused nor halted, replacements for the oldest servers made from another template,
+ * as far as maxSurge (counting every server the cloud has, draining and deleting ones included) and the limits
+ * allow, and drains of old servers without a replacement as far as maxUnavailable allows. Nothing is created while
+ * the type's creates are paused (its back-off).
+ */
+export async function planRollout(em: EntityManager, type: ResolvedServerType, now: Date): Promise<RolloutPlan> {
+  return (await planStep(em, type, now)).plan;
+}
+
+/** planRollout, with the type's state it read. */
+async function planStep(em: EntityManager, type: ResolvedServerType, now: Date): Promise<{ plan: RolloutPlan; state: TypeState }> {
+  const state = await readTypeState(em, type.name);
+  const view = viewOf(await liveServers(em, type.name), type.templateHash);
+  const missingWanted = Math.max(0, state.desiredCount - view.counted.length);
+  const plan: RolloutPlan = { serverType: type.name, missingWanted, missing: 0, replacements: [], drains: [] };
+  if (createsPaused(state, now)) return { plan, state };
+  const budget = type.rollout.strategy === 'replace' ? rolloutBudget(type.rollout, state.desiredCount) : null;
+  let room = budget ? Math.max(0, state.desiredCount + budget.maxSurge - view.inCloud) : Number.POSITIVE_INFINITY;
+  const limits = await countLimits(em, type, view.provisioned.length);
+  const limitRoom = fitUnderLimits(missingWanted + view.outdated.length, limits, { serverType: type.name, provider: type.provider }).allowed;
+  plan.missing = Math.min(missingWanted, room, limitRoom);
+  room -= plan.missing;
+  if (!budget) return { plan, state };
+  const control = await readRolloutControl(em, type.name);
+  if (control.paused || control.halted) return { plan, state };
+  const replacing = Math.min(view.outdated.length, room, limitRoom - plan.missing);
+  plan.replacements = view.outdated.slice(0, replacing);
+  let spare = view.running - (state.desiredCount - budget.maxUnavailable);
+  for (const server of view.outdated.slice(replacing)) {
+    if (server.status === 'running') {
+      if (spare <= 0) continue;
+      spare -= 1;
+    }
+    plan.drains.push(server);
+  }
+  return { plan, state };
+}
+
+/** The first 12 characters of a template hash's digest, for reasons and messages. */
+export function shortHash(hash: string): string {
+  return hash.replace(/^sha256:/, '').slice(0, 12);
+}
+
+/** The history reason of servers created because `state`'s desired count misses them. */
+export function missingServersReason(state: TypeState): string {
+  return `replaces servers that no longer count (${state.counted} of ${state.desiredCount} desired)`;
+}
+
+/** The history reason of a replacement of `old`. */
+function replacementReason(old: ServerRecord, type: ResolvedServerType): string {
+  return `rollout to template ${shortHash(type.templateHash)}: replaces ${old.name}`;
+}
+
+/**
+ * Takes the next step of `type`'s rollout (see planRollout) in the caller's transaction, under the type's lock:
+ * creates the missing servers, then the replacements (each with the id of the server it replaces), drains the
+ * old servers maxUnavailable lets go first, bumps the desired-state version and wakes the workers. Writes nothing
+ * when the plan is empty.
+ */
+export async function advanceRollout(em: EntityManager, type: ResolvedServerType, serverName: ServerNameAction, now: Date): Promise<{ step: RolloutStep; effects: Effects }> {
+  await lockServerType(em, type.name);
+  const { plan, state } = await planStep(em, type, now);
+  const effects = noEffects();
+  const step: RolloutStep = { plan, createdServerIds: [], replacements: [] };
+  if (plan.missing === 0 && plan.replacements.length === 0 && plan.drains.length === 0) return { step, effects };
+  if (plan.missing > 0) {
+    const { servers, events } = await insertNewServers(em, type, plan.missing, serverName, missingServersReason(state), now);
+    step.createdServerIds = servers.map((server) => server.id);
+    effects.events.push(...events);
+  }
+  for (const old of plan.replacements) {
+    const { servers, events } = await insertNewServers(em, type, 1, serverName, replacementReason(old, type), now, [old.id]);
+    step.replacements.push({ serverId: servers[0]!.id, replaces: old.id });
+    effects.events.push(...events);
+  }
+  if (plan.drains.length > 0) {
+    const reason = `rollout to template ${shortHash(type.templateHash)}: drained before its replacement (maxUnavailable)`;
+    const retired = await retireServers(em, type.name, type.drain, plan.drains, reason, now);
+    effects.events.push(...retired.effects.events);
+  }
+  effects.wake.push(type.name);
+  await bumpDesiredVersion(em, type.name, state.version + 1, state.desiredCount, now);
+  return { step, effects };
+}
+
+/**
+ * The servers the next reconcile of `type` declares, computed without writing anything: the live rows, the
+ * servers the next rollout step creates (status `new`, from the newest template, named by `serverName` with the
+ * ids the table's sequence hands out next, in the order the step creates them) and the old servers it drains (as
+ * the step leaves them: `stopping` when the type has no drain hook). A server created meanwhile by another change
+ * takes an id first, so the names are exact when nothing else changes the type before the reconcile.
+ */
+export async function plannedServers(em: EntityManager, type: ResolvedServerType, serverName: ServerNameAction, now: Date): Promise<{ servers: ServerRecord[]; replacements: { create: string; replaces: string }[] }> {
+  const plan = await planRollout(em, type, now);
+  const rows = await liveServers(em, type.name);
+  // As retireServers leaves them: draining while a hook drains them, stopping otherwise.
+  const drainedStatus: ServerStatus = type.drain.hook === null ? 'stopping' : 'draining';
+  const drained = new Set(plan.drains.map((server) => server.id));
+  const servers = rows.map((row): ServerRecord => (drained.has(row.id) ? { ...row, status: row.providerId === null ? 'stopping' : drainedStatus } : row));
+  const sequence = await em.execute<{ next: string | number }[]>(`select coalesce(pg_sequence_last_value(pg_get_serial_sequence('server', 'id')::regclass), 0) + 1 as next`);
+  let nextId = Number(sequence[0]?.next ?? 1);
+  const planned = (replaces: ServerRecord | null): ServerRecord => {
+    const id = nextId++;
+    return {
+      id,
+      name: serverName({ id, serverType: type.name, provider: type.provider }),
+      serverType: type.name,
+      provider: type.provider,
+      status: 'new',
+      statusUpdatedAt: now,
+      providerId: null,
+      addresses: {},
+      template: structuredClone(type.template),
+      templateHash: type.templateHash,
+      meta: {},
+      rebootRequestedAt: null,
+      rebootSentAt: null,
+      drainDeadline: null,
+      drainClaimedAt: null,
+      replacesServerId: replaces?.id ?? null,
+      lastError: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+  };
+  for (let index = 0; index < plan.missing; index += 1) servers.push(planned(null));
+  const replacements: { create: string; replaces: string }[] = [];
+  for (const old of plan.replacements) {
+    const server = planned(old);
+    servers.push(server);
+    replacements.push({ create: server.name, replaces: old.name });
+  }
+  return { servers, replacements };
+}
+
+/**
+ * When `replacement` (a rollout's, just recorded running in the caller's transaction under its type's lock)
+ * replaces a server that is still provisioned, that server leaves: it is drained and then deleted (see
+ * retireServers). Returns what that wrote; nothing for any other server.
+ */
+export async function retireReplacedServer(em: EntityManager, replacement: ServerRecord, type: ResolvedServerType | undefined, now: Date): Promise<Effects> {
+  if (replacement.replacesServerId === null) return noEffects();
+  const [old] = await selectServers(em, 's."id" = ?', [replacement.replacesServerId]);
+  if (!old || !isProvisioned(old.status)) return noEffects();
+  const drain = type?.drain ?? DEFAULT_TYPE_SETTINGS.drain;
+  return (await retireServers(em, replacement.serverType, drain, [old], `rollout: replaced by ${replacement.name}, which runs`, now)).effects;
+}
+
+/**
+ * Halts `type`'s rollout when the failure of `server` (recorded in the caller's transaction, under the type's
+ * lock, moving it from `from`) is a failed create of the rollout: a replacement, or a server made from the newest
+ * template while servers of another one still count. Records the halt and its reason on the type's desired-state
+ * document and returns the `rolloutHalted` payload; null when this failure halts nothing (no rollout policy, not a
+ * rollout's server, or halted already).
+ */
+export async function haltRolloutOnFailure(
+  em: EntityManager,
+  type: ResolvedServerType | undefined,
+  server: ServerRecord,
+  from: ServerStatus,
+  what: string,
+  now: Date,
+): Promise<RolloutHalt | null> {
+  if (!type || type.rollout.strategy !== 'replace') return null;
+  const isReplacement = server.replacesServerId !== null;
+  if (!isReplacement && server.templateHash !== type.templateHash) return null;
+  if (!isReplacement) {
+    const others = await em.execute<{ found: boolean }[]>(
+      `select exists (select 1 from "server" where "type" = ? and "status" in ('new', 'starting', 'running', 'rebooting') and "template_hash" <> ?) as found`,
+      [type.name, type.templateHash],
+    );
+    if (others[0]?.found !== true) return null;
+  }
+  const reason = `${server.name} ${what} while ${from}`.slice(0, 1000);
+  const halted = await em.execute<{ server_type: string }[]>(
+    `update "desired_state" set "rollout_halted_at" = ?::timestamptz, "rollout_halt_reason" = ? where "server_type" = ? and "rollout_halted_at" is null returning "server_type"`,
+    [now, reason, type.name],
+  );
+  return halted.length === 1 ? { serverType: type.name, serverName: server.name, reason, at: now } : null;
+}
+
+/** Pauses (`paused` true) or resumes `serverType`'s rollout in the caller's transaction; resuming also clears a halt and wakes the workers. */
+export async function setRolloutPaused(em: EntityManager, serverType: string, paused: boolean, now: Date): Promise<Effects> {
+  await lockServerType(em, serverType);
+  await em.execute(
+    `insert into "desired_state" ("server_type", "desired_count", "version", "applied_version", "updated_at", "rollout_paused") values (?, 0, 0, 0, ?::timestamptz, ?) ` +
+      `on conflict ("server_type") do update set "rollout_paused" = excluded."rollout_paused"` +
+      (paused ? '' : `, "rollout_halted_at" = null, "rollout_halt_reason" = null`),
+    [serverType, now, paused],
+  );
+  return { events: [], wake: paused ? [] : [serverType] };
+}
+
+/** `type`'s rollout as it stands, read in one transaction. */
+export async function readRolloutStatus(em: EntityManager, type: ResolvedServerType): Promise<RolloutStatus> {
+  const state = await readTypeState(em, type.name);
+  const view = viewOf(await liveServers(em, type.name), type.templateHash);
+  const control = await readRolloutControl(em, type.name);
+  const old = view.counted.filter((row) => row.templateHash !== type.templateHash).length;
+  const replacing = view.surplus.length;
+  const rolloutState: RolloutState =
+    type.rollout.strategy === 'off' ? 'off' : old === 0 && replacing === 0 ? 'done' : control.halted ? 'halted' : control.paused ? 'paused' : 'rolling';
+  return {
+    serverType: type.name,
+    policy: type.rollout,
+    budget: type.rollout.strategy === 'replace' ? rolloutBudget(type.rollout, state.desiredCount) : null,
+    templateHash: type.templateHash,
+    desiredCount: state.desiredCount,
+    old,
+    new: view.counted.length - old,
+    replacing,
+    draining: view.draining,
+    state: rolloutState,
+    paused: control.paused,
+    halted: control.halted,
+  };
+}
