@@ -9,6 +9,10 @@ export { CREATE_BACKOFF, createPauseSeconds, type CreateBackoff } from './record
 export type { DeleteRequest } from './records/server-delete.ts';
 export type { PublishedServerType, ServerTypeSettings, TypeTimeouts } from './records/registry.ts';
 export type { CountChange } from './records/count-change.ts';
+export type { DrainSettings } from './records/config.ts';
+export type { RolloutHalt, RolloutState, RolloutStatus } from './records/rollout.ts';
+export { rolloutBudget, type CountOrPercent, type RolloutBudget, type RolloutPolicy } from './records/rollout-policy.ts';
+export type { DrainContext, DrainServer } from './engine/drain-hook.ts';
 export type { RebootRequest } from './records/reboot.ts';
 export type { ServerQuery } from './records/queries.ts';
 export type { TransitionDetails } from './records/transitions.ts';
@@ -23,6 +27,7 @@ export { MAX_META_BYTES, MAX_META_KEY_LENGTH } from './records/meta.ts';
 export { notRunningFirstThenNewest, type VictimStrategy } from './records/victims.ts';
 export { SERVER_NAME_PATTERN, typeAndIdName, type ServerNameAction, type ServerNameContext } from './records/server-names.ts';
 export {
+  DrainEndedError,
   DynamicServersClosedError,
   DynamicServersError,
   InvalidConfigurationError,

@@ -13,7 +13,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ResolvedServerType } from './config.ts';
 import { countLimits } from './count-change.ts';
 import { createsPaused } from './create-backoff.ts';
-import { bumpDesiredVersion, readTypeState, type TypeState } from './desired-state.ts';
+import { bumpDesiredVersion, PROVISIONED_SQL, readTypeState, type TypeState } from './desired-state.ts';
 import { retireServers } from './drain.ts';
 import { noEffects, type Effects } from './effects.ts';
 import { fitUnderLimits } from './limits.ts';
@@ -35,7 +35,7 @@ export interface RolloutHalt {
   serverType: string;
   /** The name of the server whose failure halted the rollout. */
   serverName: string;
-  /** What happened, e.g. `demo-5 hanging while starting: still starting after the 3 s timeout`. */
+  /** What happened, e.g. `demo-5 went hanging while starting: still starting after the 3 s timeout`. */
   reason: string;
   at: Date;
 }
@@ -296,17 +296,18 @@ export async function retireReplacedServer(em: EntityManager, replacement: Serve
 
 /**
  * Halts `type`'s rollout when the failure of `server` (recorded in the caller's transaction, under the type's
- * lock, moving it from `from`) is a failed create of the rollout: a replacement, or a server made from the newest
- * template while servers of another one still count. Records the halt and its reason on the type's desired-state
- * document and returns the `rolloutHalted` payload; null when this failure halts nothing (no rollout policy, not a
- * rollout's server, or halted already).
+ * lock, moving it from `from` to `to` for `detail`) is a failed create of the rollout: a replacement, or a server
+ * made from the newest template while servers of another one still count. Records the halt and its reason on the
+ * type's desired-state document and returns the `rolloutHalted` payload; null when this failure halts nothing (no
+ * rollout policy, not a rollout's server, or halted already).
  */
 export async function haltRolloutOnFailure(
   em: EntityManager,
   type: ResolvedServerType | undefined,
   server: ServerRecord,
   from: ServerStatus,
-  what: string,
+  to: ServerStatus,
+  detail: string,
   now: Date,
 ): Promise<RolloutHalt | null> {
   if (!type || type.rollout.strategy !== 'replace') return null;
@@ -314,12 +315,13 @@ export async function haltRolloutOnFailure(
   if (!isReplacement && server.templateHash !== type.templateHash) return null;
   if (!isReplacement) {
     const others = await em.execute<{ found: boolean }[]>(
-      `select exists (select 1 from "server" where "type" = ? and "status" in ('new', 'starting', 'running', 'rebooting') and "template_hash" <> ?) as found`,
+      `select exists (select 1 from "server" where "type" = ? and "status" in (${PROVISIONED_SQL}) and "template_hash" <> ?) as found`,
       [type.name, type.templateHash],
     );
     if (others[0]?.found !== true) return null;
   }
-  const reason = `${server.name} ${what} while ${from}`.slice(0, 1000);
+  // readRolloutControl reads the server's name back from the start of the reason.
+  const reason = `${server.name} went ${to} while ${from}: ${detail}`.slice(0, 1000);
   const halted = await em.execute<{ server_type: string }[]>(
     `update "desired_state" set "rollout_halted_at" = ?::timestamptz, "rollout_halt_reason" = ? where "server_type" = ? and "rollout_halted_at" is null returning "server_type"`,
     [now, reason, type.name],

@@ -92,8 +92,8 @@ export async function recordServerFailure(
   if (isFailedCreate(from, to)) {
     const backoff = await countCreateFailure(em, server.serverType, now);
     if (backoff) effects.events.push({ name: 'backingOff', payload: backoff });
-    const what = `${to}: ${details.reason}${details.error ? ` (${details.error.class}: ${details.error.message.split('\n', 1)[0]})` : ''}`;
-    const halt = await haltRolloutOnFailure(em, type, current, from, what, now);
+    const detail = `${details.reason}${details.error ? ` (${details.error.class}: ${details.error.message.split('\n', 1)[0]})` : ''}`;
+    const halt = await haltRolloutOnFailure(em, type, current, from, to, detail, now);
     if (halt) effects.events.push({ name: 'rolloutHalted', payload: halt });
   }
   if (isProvisioned(from)) await replenish(em, type, serverName, now, effects);

@@ -1,18 +1,15 @@
 // `dynamic-servers preview` and `pulumi preview --stack` plan the same changes and change nothing; a provider
 // token set as a secret appears in plain text nowhere the project writes.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { parsePreviewJson } from '../../src/engine/pulumi-adapter.ts';
-import { stackEnvironment } from '../../src/engine/type-stack.ts';
-import { runCommand } from '../../src/toolchain/run-command.ts';
 import { tableChecksums } from '../support/db-checksums.ts';
 import { startEngineWorld, type EngineWorld } from '../support/engine-world.ts';
+import { bothPreviews as runBothPreviews, filesUnder, stateDigest as digestOf } from '../support/previews.ts';
 
 const TOKEN = randomBytes(32).toString('hex');
-const CLI = join(import.meta.dirname, '..', '..', 'bin', 'dynamic-servers.js');
 let world: EngineWorld;
 let db: pg.Client;
 const logs: string[] = [];
@@ -28,39 +25,14 @@ afterAll(async () => {
   await world?.close();
 });
 
-async function filesUnder(dir: string): Promise<string[]> {
-  const files: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...(await filesUnder(path)));
-    else if (entry.isFile()) files.push(path);
-  }
-  return files;
-}
-
-async function stateDigest(): Promise<string> {
-  const hash = createHash('sha256');
-  const state = join(world.dataDir, 'state');
-  for (const file of (await filesUnder(state)).sort()) {
-    if (file.includes(`${join('.pulumi', 'history')}`) || file.includes('.pulumi/locks')) continue;
-    hash.update(file).update(await readFile(file));
-  }
-  return hash.digest('hex');
-}
-
 async function bothPreviews() {
-  const ours = await runCommand(process.execPath, [CLI, 'preview', 'demo', '--json'], { env: world.cliEnv });
-  logs.push(ours.stdout, ours.stderr);
-  expect(ours.code).toBe(0);
-  const pulumi = await runCommand(join(world.settings.engine.binDir, 'pulumi'), ['preview', '--stack', 'demo', '--json', '--non-interactive'], {
-    cwd: world.projectDir,
-    env: { ...world.cliEnv, ...stackEnvironment(world.settings) },
-  });
-  logs.push(pulumi.stdout, pulumi.stderr);
-  expect(pulumi.code).toBe(0);
-  const plan = parsePreviewJson(pulumi.stdout);
-  const names = (op: string) => plan.steps.filter((step) => step.op === op && step.type !== 'pulumi:pulumi:Stack').map((step) => step.urn.split('::').pop()).sort();
-  return { ours: JSON.parse(ours.stdout) as { creates: string[]; deletes: string[] }, cli: { creates: names('create'), deletes: names('delete') } };
+  const previews = await runBothPreviews(world);
+  logs.push(...previews.output);
+  return previews;
+}
+
+function stateDigest(): Promise<string> {
+  return digestOf(world);
 }
 
 test('both previews report the same creates and deletes after each change of the count, and change nothing', async () => {

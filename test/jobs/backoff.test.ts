@@ -3,12 +3,9 @@
 // (createPauseSeconds), not by how fast this machine is: one create, then one per failure, each after the pause that
 // failure started. `status` shows the pause, `backingOff` fires; publishing a fixed template ends the back-off.
 import { afterAll, expect, test } from '@jest/globals';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { createPauseSeconds, type CreateBackoff } from '../../src/api.ts';
-import { publishProject } from '../../src/runtime.ts';
 import { runCli } from '../support/cli.ts';
-import { startJobWorld, waitForStatus, type JobWorld } from './support/job-world.ts';
+import { publishSnapshot, startJobWorld, until, waitForStatus, type JobWorld } from './support/job-world.ts';
 
 const FAST = { initializing: 100, starting: 100, stopping: 100, rebooting: 100, deleting: 100 };
 const WINDOW_SECONDS = 120;
@@ -32,20 +29,6 @@ function maxCreates(windowSeconds: number): number {
   }
 }
 
-/** Points the stack file of `demo` at `snapshot` and publishes it (a new version of the type). */
-async function useSnapshot(world: JobWorld, snapshot: string): Promise<void> {
-  const file = join(world.world.projectDir, 'stacks', 'Pulumi.demo.yaml');
-  await writeFile(file, (await readFile(file, 'utf8')).replace(/snapshot: \S+/, `snapshot: ${snapshot}`));
-  expect((await publishProject(world.records, world.world.projectDir)).published).toHaveLength(1);
-}
-
-async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 300_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 test('a type whose servers always hang, left alone for two minutes: creates bounded by the back-off; a fixed template ends it', async () => {
   jobs = await startJobWorld({
@@ -53,7 +36,7 @@ test('a type whose servers always hang, left alone for two minutes: creates boun
     timeouts: { bootSeconds: 1 },
   });
   const world = jobs;
-  await useSnapshot(world, 'broken-snapshot');
+  await publishSnapshot(world, 'broken-snapshot');
   const pauses: CreateBackoff[] = [];
   world.records.on('backingOff', (backoff) => pauses.push(backoff));
   const createsInCloud = () => world.world.cloud.inspect().stats.byRoute['POST /servers'] ?? 0;
@@ -87,7 +70,7 @@ test('a type whose servers always hang, left alone for two minutes: creates boun
   await until(async () => ((await world.records.desiredState('demo')).createsPausedUntil?.getTime() ?? 0) > Date.now() + 10_000, 'creates to be paused');
   const pausedUntil = (await world.records.desiredState('demo')).createsPausedUntil!;
   const fixedAt = Date.now();
-  await useSnapshot(world, 'base-snapshot');
+  await publishSnapshot(world, 'base-snapshot');
   expect(await world.records.desiredState('demo')).toMatchObject({ createFailures: 0, createsPausedUntil: null });
   await waitForStatus(world.records, 'demo', 'running', 1);
   const [running] = await world.records.servers({ serverType: 'demo', status: 'running' });

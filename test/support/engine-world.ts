@@ -1,7 +1,7 @@
 // A whole engine on this machine for tests and benchmarks: embedded PostgreSQL, the local cloud, a project
 // directory (Pulumi.yaml, stacks/, and links to the sources) in a temp dir with a file:// backend, the records
 // and the stack engine.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
@@ -51,10 +51,18 @@ export interface EngineWorld {
 /**
  * Starts a world with one server type `serverType` on the local cloud, its stack file published. `token`, when given, is required by the
  * cloud and stored in the stack file only as a Pulumi secret (`pulumi config set --secret`). `stackConfig` adds
- * plain keys to the stack file (e.g. `{ 'dynamic-servers:bootTimeoutSeconds': 1 }`).
+ * plain keys to the stack file (e.g. `{ 'dynamic-servers:bootTimeoutSeconds': 1 }`). `projectFiles` are written into
+ * the project before it is published (e.g. a drain hook module the stack file names), by path relative to its root.
  */
 export async function startEngineWorld(
-  options: { serverType?: string; token?: string; cloud?: LocalCloudOptions; maxServers?: number; stackConfig?: Record<string, string | number> } = {},
+  options: {
+    serverType?: string;
+    token?: string;
+    cloud?: LocalCloudOptions;
+    maxServers?: number;
+    stackConfig?: Record<string, string | number>;
+    projectFiles?: Record<string, string>;
+  } = {},
 ): Promise<EngineWorld> {
   const serverType = options.serverType ?? 'demo';
   const pulumiEngine = await requireEngine();
@@ -77,6 +85,7 @@ export async function startEngineWorld(
       '',
     ].join('\n'),
   });
+  for (const [path, text] of Object.entries(options.projectFiles ?? {})) await writeFile(join(projectDir, path), text);
   const settings: StackSettings = {
     engine: pulumiEngine,
     projectDir,

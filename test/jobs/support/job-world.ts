@@ -1,6 +1,6 @@
 // An engine world (embedded PostgreSQL, local cloud, project directory) with the job layer on top: the job
 // store prepared on the same database, records whose wake-ups schedule the worker's jobs, and one started worker.
-import { copyFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { workerServerType } from '../../../src/cli/with-runtime.ts';
 import { StackEngine } from '../../../src/engine/stack-engine.ts';
@@ -96,4 +96,21 @@ export async function waitForStatus(records: EngineRecords, serverType: string, 
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** Resolves once `condition` holds (checked every 200 ms); throws naming `what` after `timeoutMs`. */
+export async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 300_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Points the stack file of `serverType` (default `demo`) at `snapshot` and publishes it: a new version of the type, with a new template. */
+export async function publishSnapshot(world: JobWorld, snapshot: string, serverType = 'demo'): Promise<void> {
+  const file = join(world.world.projectDir, 'stacks', `Pulumi.${serverType}.yaml`);
+  await writeFile(file, (await readFile(file, 'utf8')).replace(/snapshot: \S+/, `snapshot: ${snapshot}`));
+  const report = await publishProject(world.records, world.world.projectDir);
+  if (!report.published.some((published) => published.serverType === serverType)) throw new Error(`publishing ${snapshot} made no new version of ${serverType}`);
 }
