@@ -5,8 +5,9 @@ import { runCli } from '../support/cli.ts';
 const COMMANDS = [
   ['doctor'], ['validate'], ['preview'], ['reconcile'], ['list'], ['status'], ['ensure'], ['increase'], ['decrease'], ['reboot'],
   ['delete'], ['toolchain'], ['toolchain', 'install'], ['toolchain', 'path'], ['local-cloud'], ['worker'], ['monitor'], ['hanging'],
+  ['rollout'],
 ];
-const READ_COMMANDS = ['doctor', 'validate', 'preview', 'list', 'status', 'monitor', 'hanging'];
+const READ_COMMANDS = ['doctor', 'validate', 'preview', 'list', 'status', 'monitor', 'hanging', 'rollout'];
 
 test('--help of every command shows an example; read commands offer --json', async () => {
   const helps = await Promise.all(COMMANDS.map(async (command) => ({ command: command.join(' '), result: await runCli(process.env, ...command, '--help') })));

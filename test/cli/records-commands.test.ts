@@ -51,8 +51,19 @@ test('ensure, increase, decrease and reboot change the desired state; list and s
   expect((await cli('status')).stdout).toMatch(/^demo \(local, config v1\): 1 of 1 provisioned \(new 1, stopping 2\); desired version \d+, applied 0$/m);
 });
 
+test('rollout shows where the rollout stands, and --pause and --resume record it for every worker to see', async () => {
+  const shown = await cli('rollout', 'demo');
+  expect(shown.code).toBe(0);
+  expect(shown.stdout).toMatch(/^demo: rollout off; policy off\ntemplate [0-9a-f]{12}: 0 old, 1 new of 1 desired; 0 replacing, 0 draining\n$/);
+  expect(JSON.parse((await cli('rollout', 'demo', '--pause', '--json')).stdout)).toMatchObject({ serverType: 'demo', state: 'off', paused: true, halted: null });
+  expect((await cli('rollout', 'demo')).stdout).toContain('paused: no replacement starts until `dynamic-servers rollout demo --resume`');
+  expect(JSON.parse((await cli('rollout', 'demo', '--resume', '--json')).stdout)).toMatchObject({ paused: false });
+});
+
 describe('bad input exits non-zero with a clear message and changes nothing', () => {
   test.each([
+    [['rollout', 'demo', '--pause', '--resume'], 2, /^dynamic-servers: give --pause or --resume, not both$/m],
+    [['rollout', 'nope', '--pause'], 2, /unknown server type.*nope/i],
     [['ensure', 'demo', '-1'], 2, /count|number/i],
     [['ensure', 'nope', '1'], 2, /unknown server type.*nope/i],
     [['increase', 'demo', 'abc'], 2, /number/i],

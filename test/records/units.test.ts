@@ -1,7 +1,7 @@
 // The pure parts of the records: victim choice, limit arithmetic, template hashes and option validation.
 // (Server types and their limits are validated where they are written: test/config/stack-file.test.ts.)
 import { describe, expect, test } from '@jest/globals';
-import { DynamicServers, InvalidConfigurationError, VictimStrategyError, notRunningFirstThenNewest, type ServerRecord, type ServerStatus } from '../../src/api.ts';
+import { DynamicServers, InvalidConfigurationError, VictimStrategyError, notRunningFirstThenNewest, rolloutBudget, type ServerRecord, type ServerStatus } from '../../src/api.ts';
 import { fitUnderLimits } from '../../src/records/limits.ts';
 import { templateHash } from '../../src/records/template.ts';
 import { chooseVictims } from '../../src/records/victims.ts';
@@ -14,6 +14,15 @@ function server(id: number, status: ServerStatus): ServerRecord {
     drainDeadline: null, drainClaimedAt: null, replacesServerId: null, lastError: null, createdAt: at, updatedAt: at,
   };
 }
+
+test('a rollout budget: counts as given, maxSurge percentages rounded up, maxUnavailable ones down, and never both 0', () => {
+  const replace = (maxSurge: number | `${number}%`, maxUnavailable: number | `${number}%`) => ({ strategy: 'replace' as const, maxSurge, maxUnavailable });
+  expect(rolloutBudget(replace(2, 1), 10)).toEqual({ maxSurge: 2, maxUnavailable: 1 });
+  expect(rolloutBudget(replace('25%', '25%'), 10)).toEqual({ maxSurge: 3, maxUnavailable: 2 });
+  expect(rolloutBudget(replace('100%', '0%'), 4)).toEqual({ maxSurge: 4, maxUnavailable: 0 });
+  expect(rolloutBudget(replace('0%', '10%'), 4)).toEqual({ maxSurge: 1, maxUnavailable: 0 });
+  expect(rolloutBudget(replace(0, '50%'), 4)).toEqual({ maxSurge: 0, maxUnavailable: 2 });
+});
 
 describe('victims', () => {
   const candidates = [server(1, 'running'), server(2, 'new'), server(3, 'rebooting'), server(4, 'starting'), server(5, 'running'), server(6, 'new')];
