@@ -23,7 +23,7 @@ import { DEFAULT_TYPE_SETTINGS } from './registry.ts';
 import { rolloutBudget, type RolloutBudget, type RolloutPolicy } from './rollout-policy.ts';
 import { splitProvisioned } from './replacements.ts';
 import { selectServers } from './server-rows.ts';
-import { insertNewServers } from './server-writes.ts';
+import { insertNewServers, newServerRecord } from './server-writes.ts';
 import type { ServerNameAction } from './server-names.ts';
 import { isProvisioned, type ServerStatus } from './statuses.ts';
 
@@ -249,27 +249,7 @@ export async function plannedServers(em: EntityManager, type: ResolvedServerType
   let nextId = Number(sequence[0]?.next ?? 1);
   const planned = (replaces: ServerRecord | null): ServerRecord => {
     const id = nextId++;
-    return {
-      id,
-      name: serverName({ id, serverType: type.name, provider: type.provider }),
-      serverType: type.name,
-      provider: type.provider,
-      status: 'new',
-      statusUpdatedAt: now,
-      providerId: null,
-      addresses: {},
-      template: structuredClone(type.template),
-      templateHash: type.templateHash,
-      meta: {},
-      rebootRequestedAt: null,
-      rebootSentAt: null,
-      drainDeadline: null,
-      drainClaimedAt: null,
-      replacesServerId: replaces?.id ?? null,
-      lastError: null,
-      createdAt: now,
-      updatedAt: now,
-    };
+    return newServerRecord(type, id, serverName({ id, serverType: type.name, provider: type.provider }), replaces?.id ?? null, now);
   };
   for (let index = 0; index < plan.missing; index += 1) servers.push(planned(null));
   const replacements: { create: string; replaces: string }[] = [];

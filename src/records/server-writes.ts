@@ -53,30 +53,33 @@ export async function insertNewServers(
      select "id", null, 'new', ?, ?::timestamptz from new_servers`,
     [...ids.flatMap((id, index) => [id, names[index], type.name, type.provider, 'new', now, '{}', template, type.templateHash, '{}', replaces[index] ?? null, now, now]), reason, now],
   );
-  const servers = ids.map(
-    (id, index): ServerRecord => ({
-      id,
-      name: names[index] as string,
-      serverType: type.name,
-      provider: type.provider,
-      status: 'new',
-      statusUpdatedAt: now,
-      providerId: null,
-      addresses: {},
-      template: structuredClone(type.template),
-      templateHash: type.templateHash,
-      meta: {},
-      rebootRequestedAt: null,
-      rebootSentAt: null,
-      drainDeadline: null,
-      drainClaimedAt: null,
-      replacesServerId: replaces[index] ?? null,
-      lastError: null,
-      createdAt: now,
-      updatedAt: now,
-    }),
-  );
+  const servers = ids.map((id, index) => newServerRecord(type, id, names[index] as string, replaces[index] ?? null, now));
   return { servers, events: servers.map((server) => ({ name: 'creating', payload: { server, from: null, reason } })) };
+}
+
+/** The record of a server of `type` inserted at `now` with `id` and `name` (replacing server `replaces`, or null). */
+export function newServerRecord(type: ResolvedServerType, id: number, name: string, replaces: number | null, now: Date): ServerRecord {
+  return {
+    id,
+    name,
+    serverType: type.name,
+    provider: type.provider,
+    status: 'new',
+    statusUpdatedAt: now,
+    providerId: null,
+    addresses: {},
+    template: structuredClone(type.template),
+    templateHash: type.templateHash,
+    meta: {},
+    rebootRequestedAt: null,
+    rebootSentAt: null,
+    drainDeadline: null,
+    drainClaimedAt: null,
+    replacesServerId: replaces,
+    lastError: null,
+    createdAt: now,
+    updatedAt: now,
+  };
 }
 
 /** What a status move may change besides the status. Fields left out keep their stored value. */

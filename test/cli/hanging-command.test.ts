@@ -41,8 +41,8 @@ test('marks the server stuck starting past its boot timeout and prints it; the f
   expect(JSON.parse(result.stdout)).toEqual([
     { id: stuck!.id, name: stuck!.name, serverType: 'demo', hungIn: 'starting', since: since.toISOString(), timeoutSeconds: 60 },
   ]);
-  // Marked hanging; the default policy (hangingServers: delete) then sends it on its way out of the cloud.
-  expect((await world.records.statusHistory(stuck!.id)).slice(-2).map((change) => `${change.from}>${change.to}`)).toEqual(['starting>hanging', 'hanging>stopping']);
+  // Marked hanging; the default policy (hangingServers: delete) then drains it (at once: no hook) and sends it on its way out of the cloud.
+  expect((await world.records.statusHistory(stuck!.id)).slice(-3).map((change) => `${change.from}>${change.to}`)).toEqual(['starting>hanging', 'hanging>draining', 'draining>stopping']);
   expect((await world.records.server(fresh!.id)).status).toBe('starting');
 
   const again = await runCli(world.cliEnv, 'hanging', '--type', 'demo');

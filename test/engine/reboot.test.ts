@@ -222,8 +222,8 @@ test('a reboot the cloud refuses errors the server with the provider\'s error (t
   const errored = await world.records.server(refused.id);
   expect(errored.status).toBe('stopping');
   expect(errored.lastError).toMatchObject({ class: 'InvalidRequestError', message: expect.stringContaining('HTTP 422 unsupported_error') });
-  expect(await lastTransitions(refused.id, 3)).toEqual(['running>rebooting', 'rebooting>errored', 'errored>stopping']);
-  expect((await world.records.statusHistory(refused.id)).at(-2)?.reason).toBe('the cloud refused to reboot it');
+  expect(await lastTransitions(refused.id, 4)).toEqual(['running>rebooting', 'rebooting>errored', 'errored>draining', 'draining>stopping']);
+  expect((await world.records.statusHistory(refused.id)).at(-3)?.reason).toBe('the cloud refused to reboot it');
   expect(rebootActions(rows)).toEqual(plus(before, 1, [other]));
 
   await world.engine.converge('demo', { pollMs: 100 });
