@@ -50,6 +50,8 @@ export interface RecordedRequest {
   code?: string;
   /** True when the answer was dropped after the action was taken (a lost response). */
   lost?: true;
+  /** The JSON body of a POST, PUT, PATCH or DELETE that had one (e.g. a create's `server_type` and `location`). */
+  body?: unknown;
 }
 
 /** The local cloud's state at one moment. */

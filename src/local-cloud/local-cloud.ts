@@ -31,7 +31,7 @@ export interface LocalCloud {
   statusHistory(serverId: number): StatusEntry[];
   /** The settings in force. */
   settings(): CloudSettings;
-  /** Changes settings (delays, capacity, quota, faults); throws LocalCloudConfigError for bad values. */
+  /** Changes settings (delays, capacity, quota, sizes sold out, faults); throws LocalCloudConfigError for bad values. */
   updateSettings(patch: SettingsPatch): CloudSettings;
   /** Answers the next `error.count` matching API requests with that error, before anything is done. */
   failNext(error: InjectedError): void;
@@ -106,7 +106,7 @@ function linkHeader(request: ApiRequest, answer: ApiResponse, requestPath: strin
  */
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const resolved = resolveOptions(options);
-  let settings: CloudSettings = { delays: resolved.delays, capacity: resolved.capacity, quota: resolved.quota, faults: resolved.faults };
+  let settings: CloudSettings = { delays: resolved.delays, capacity: resolved.capacity, quota: resolved.quota, soldOut: resolved.soldOut, faults: resolved.faults };
   const faults = new FaultInjector(settings.faults, resolved.seed);
   const store = new CloudStore({
     settings: () => settings,
@@ -152,8 +152,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       'ratelimit-remaining': String(rate.remaining),
       'ratelimit-reset': String(rate.resetAt),
     };
+    // What was asked for: the body of a request that changes something (a create's size and location, ...).
+    const asked = MUTATING.has(apiRequest.method) && apiRequest.body !== undefined ? { body: structuredClone(apiRequest.body) } : {};
     const fail = (error: CloudApiError, extraHeaders: Record<string, string> = {}) => {
-      record({ method: apiRequest.method, path: requestPath, status: error.status, code: error.code });
+      record({ method: apiRequest.method, path: requestPath, status: error.status, code: error.code, ...asked });
       send(response, error.status, error.body(), { ...headers, ...extraHeaders });
     };
     if (!rate.allowed) {
@@ -181,11 +183,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     }
     if (MUTATING.has(apiRequest.method) && faults.losesResponse()) {
       stats.lostResponses += 1;
-      record({ method: apiRequest.method, path: requestPath, status: answer.status, lost: true });
+      record({ method: apiRequest.method, path: requestPath, status: answer.status, lost: true, ...asked });
       response.socket?.destroy();
       return;
     }
-    record({ method: apiRequest.method, path: requestPath, status: answer.status });
+    record({ method: apiRequest.method, path: requestPath, status: answer.status, ...asked });
     send(response, answer.status, answer.body, { ...headers, ...linkHeader(apiRequest, answer, requestPath) });
   }
 

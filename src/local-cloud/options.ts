@@ -20,10 +20,14 @@ const faultsSchema = z.strictObject({
   brokenSnapshots: z.array(z.string()).optional(),
 });
 
+/** `size@location` (that size in that location), `size` (that size everywhere) or `@location` (every size there). */
+const soldOutEntry = z.string().regex(/^(?:[A-Za-z0-9][A-Za-z0-9._-]*(?:@[A-Za-z0-9][A-Za-z0-9._-]*)?|@[A-Za-z0-9][A-Za-z0-9._-]*)$/, 'size@location, size or @location');
+
 /** The settings that can change while the cloud runs (in process or through `PATCH /admin/settings`). */
 const settingsPatchSchema = z.strictObject({
   delays: delaysSchema.optional(),
   capacity: z.number().int().min(0).optional(),
+  soldOut: z.array(soldOutEntry).optional(),
   quota: z.number().int().min(0).nullable().optional(),
   faults: faultsSchema.optional(),
 });
@@ -45,7 +49,7 @@ const snapshotSchema = z.union([
 const optionsSchema = settingsPatchSchema.extend({
   /**
    * `local` (default): the token is optional and the catalogue has the local names (server types small, medium and
-   * large, location local-1). `strict`: a token is required, and the catalogue has Hetzner's names (cx22, ...,
+   * large, locations local-1 and local-2). `strict`: a token is required, and the catalogue has Hetzner's names (cx22, ...,
    * fsn1, ...). Every answer has Hetzner's full bodies and RateLimit headers in both.
    */
   profile: z.enum(['local', 'strict']).optional(),
@@ -74,7 +78,20 @@ export interface CloudSettings {
   capacity: number;
   /** How many servers the project may have; more is answered 403 `resource_limit_exceeded`. Undefined: no quota. */
   quota: number | undefined;
+  /**
+   * Sizes sold out where: `small@local-1` (that size in that location), `small` (everywhere), `@local-1` (every size
+   * there). A create of one is answered 412 `resource_unavailable`, and the server type shows it `available: false`.
+   */
+  soldOut: string[];
   faults: FaultSettings;
+}
+
+/** True when `settings` sell no `serverType` in `location` (see CloudSettings.soldOut). */
+export function isSoldOut(settings: Pick<CloudSettings, 'soldOut'>, serverType: string, location: string): boolean {
+  return settings.soldOut.some((entry) => {
+    const [size, place] = entry.split('@');
+    return (size === '' || size === serverType) && (place === undefined || place === location);
+  });
 }
 
 /** Everything startLocalCloud needs, defaults filled in. */
@@ -95,7 +112,7 @@ export const DEFAULT_DELAYS: StepDelays = { initializing: 1000, starting: 500, s
 
 /** The catalogue names of each profile. */
 const PROFILE_CATALOGUE = {
-  local: { serverTypes: ['small', 'medium', 'large'], locations: ['local-1'] },
+  local: { serverTypes: ['small', 'medium', 'large'], locations: ['local-1', 'local-2'] },
   strict: { serverTypes: ['cx22', 'cx32', 'cpx11', 'cax11', 'ccx13'], locations: ['fsn1', 'nbg1', 'hel1', 'ash', 'hil', 'sin'] },
 } as const;
 
@@ -132,8 +149,8 @@ export function resolveOptions(options: LocalCloudOptions = {}): ResolvedOptions
   ];
   return {
     ...applySettingsPatch(
-      { delays: DEFAULT_DELAYS, capacity: 100, quota: undefined, faults: NO_FAULTS },
-      { delays: parsed.delays, capacity: parsed.capacity, quota: parsed.quota, faults: parsed.faults },
+      { delays: DEFAULT_DELAYS, capacity: 100, quota: undefined, soldOut: [], faults: NO_FAULTS },
+      { delays: parsed.delays, capacity: parsed.capacity, quota: parsed.quota, soldOut: parsed.soldOut, faults: parsed.faults },
     ),
     port: parsed.port ?? 0,
     token: parsed.token,
@@ -155,6 +172,7 @@ export function applySettingsPatch(settings: CloudSettings, patch: unknown): Clo
     delays: { ...settings.delays, ...definedDelays },
     capacity: parsed.capacity ?? settings.capacity,
     quota: parsed.quota === undefined ? settings.quota : (parsed.quota ?? undefined),
+    soldOut: parsed.soldOut ?? settings.soldOut,
     faults: { ...settings.faults, ...definedFaults },
   };
 }
