@@ -131,6 +131,64 @@ export function serverName(declaration: ServerDeclaration): string {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Offerings: where a server of a type can be created, in order of preference
+
+/**
+ * One way to create a server of a type: a size in a place (Hetzner: server type and location; AWS: instance type and
+ * subnet). A template lists its offerings in order of preference: its own fields first, then each entry of its
+ * `fallbacks`, whose fields replace the template's. A create the cloud refuses for capacity moves the server on to
+ * the next offering.
+ */
+export interface Offering {
+  /** Unique among the template's offerings, e.g. `cx22@fsn1`: recorded on the server's row, skipped while unavailable, priced. */
+  name: string;
+  /** What a server on this offering is created from: the template with the offering's fields, without `fallbacks`. */
+  template: SnapshotTemplate;
+}
+
+/** The template key that lists the fallback offerings of a template, in order of preference. */
+export const FALLBACKS_KEY = 'fallbacks';
+
+/**
+ * The offerings of a template the provider has validated, in order of preference: the template itself (without
+ * `fallbacks`), then the template with the fields of each `fallbacks` entry over it, each named by `nameOf`. Throws
+ * InvalidRequestError when two offerings have the same name (a fallback that changes nothing).
+ */
+export function templateOfferings(template: SnapshotTemplate, nameOf: (offering: SnapshotTemplate) => string): Offering[] {
+  const { [FALLBACKS_KEY]: fallbacks, ...own } = template;
+  const entries = Array.isArray(fallbacks) ? (fallbacks as SnapshotTemplate[]) : [];
+  const offerings = [own, ...entries.map((entry) => ({ ...own, ...entry }))].map((offering) => ({ name: nameOf(offering), template: offering }));
+  const seen = new Set<string>();
+  for (const offering of offerings) {
+    if (seen.has(offering.name)) throw new InvalidRequestError(`the template lists offering ${offering.name} twice: each fallback must name another size or place`);
+    seen.add(offering.name);
+  }
+  return offerings;
+}
+
+/**
+ * The template a server on offering `name` of `template` is created from (see ServerProvider.offerings); the first
+ * offering's when `name` is null (a server recorded before offerings existed). Throws InvalidRequestError when the
+ * template has no offering of that name.
+ */
+export function offeringTemplate(provider: Pick<ServerProvider, 'offerings'>, template: SnapshotTemplate, name: string | null): SnapshotTemplate {
+  const offerings = provider.offerings(template);
+  const offering = name === null ? offerings[0] : offerings.find((candidate) => candidate.name === name);
+  if (!offering) throw new InvalidRequestError(`the template has no offering ${String(name)}; it offers ${offerings.map((candidate) => candidate.name).join(', ')}`);
+  return offering.template;
+}
+
+/** The hourly price of one offering, as a cloud lists it. */
+export interface OfferingPrice {
+  /** The offering's name, as the provider's `offerings` names it. */
+  offering: string;
+  /** Price per hour, net of tax, in `currency`. */
+  hourly: number;
+  /** ISO 4217 code, e.g. `EUR`. */
+  currency: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // The API side
 
 /** One server as a provider observed it. */
@@ -207,8 +265,23 @@ export interface ServerProvider {
   readonly name: string;
   /** Throws InvalidRequestError when `template` is not a valid snapshot template for this cloud. */
   checkTemplate(template: SnapshotTemplate): void;
+  /**
+   * The offerings of a valid `template`, in order of preference (see Offering; templateOfferings builds them). Pure:
+   * the same template always gives the same names. Throws InvalidRequestError for a template checkTemplate refuses.
+   */
+  offerings(template: SnapshotTemplate): Offering[];
   declareServer(declaration: ServerDeclaration, options?: pulumi.CustomResourceOptions): DeclaredServer;
   readonly api: ServerApi;
+  /**
+   * The hourly price of every offering the cloud lists; present only where the cloud publishes prices (Hetzner's
+   * pricing endpoint). Throws ProviderError subclasses only.
+   */
+  prices?(): Promise<OfferingPrice[]>;
+  /**
+   * The typed error a failed `pulumi up` reports in its text, for providers whose Pulumi side is a plugin that
+   * cannot tag its errors (see markProviderError); undefined when the text names none.
+   */
+  parseDeploymentError?(text: string): ProviderError | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -113,6 +113,23 @@ type Action = z.infer<typeof actionSchema>;
 const actionPage = z.looseObject({ actions: z.array(actionSchema) });
 const imagePage = z.looseObject({ images: z.array(z.looseObject({ id: z.number().int(), description: z.string().nullable().optional() })), meta: pagination });
 
+const money = z.looseObject({ net: z.string().regex(/^\d+(\.\d+)?$/) });
+const pricingSchema = z.looseObject({
+  pricing: z.looseObject({
+    currency: z.string().min(1),
+    server_types: z.array(z.looseObject({ name: z.string(), prices: z.array(z.looseObject({ location: z.string(), price_hourly: money })) })),
+  }),
+});
+
+/** The hourly price of one server type in one location, as `GET /pricing` lists it. */
+export interface ServerTypePrice {
+  serverType: string;
+  location: string;
+  /** Net of VAT, in `currency`. */
+  hourly: number;
+  currency: string;
+}
+
 const PROVIDER_ID = /^[1-9]\d{0,15}$/;
 const PER_PAGE = 50;
 
@@ -335,6 +352,17 @@ export class HetznerApiClient implements ServerApi {
         throw new InvalidRequestError(`the name '${spec.name}' is taken by a server without the label ${LABEL.serverId}=${serverId}`, { cause: error });
       }
     });
+  }
+
+  /**
+   * The hourly price of every server type in every location it is sold in (`GET /pricing`), in the order the API
+   * lists them: net of VAT, in the currency the API names.
+   */
+  async serverTypePrices(): Promise<ServerTypePrice[]> {
+    const { pricing } = read(pricingSchema, await withRetries(this.#retry, () => this.#getCollection('/pricing')), 'GET /pricing');
+    return pricing.server_types.flatMap((type) =>
+      type.prices.map((price) => ({ serverType: type.name, location: price.location, hourly: Number(price.price_hourly.net), currency: pricing.currency })),
+    );
   }
 
   /**

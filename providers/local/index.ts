@@ -1,20 +1,33 @@
 // The local cloud as a provider of the contract: its Pulumi side (LocalServer) and its API side (the shared
 // Hetzner API client, pointed at the local cloud).
 import type * as pulumi from '@pulumi/pulumi';
-import { serverLabels, serverName, validateDeclaration, type DeclaredServer, type ServerDeclaration, type ServerProvider, type SnapshotTemplate } from '../contract.ts';
+import { serverLabels, serverName, validateDeclaration, type DeclaredServer, type OfferingPrice, type ServerDeclaration, type ServerProvider, type SnapshotTemplate } from '../contract.ts';
 import type { HetznerApiClient } from '../hetzner-api/client.ts';
 import { localCloudClient, type LocalCloudClientOptions } from './client.ts';
 import { LocalServer } from './resource.ts';
-import { parseLocalTemplate } from './template.ts';
+import { localOfferings, parseLocalTemplate } from './template.ts';
 
 export { localCloudClient, type LocalCloudClientOptions } from './client.ts';
 export { LocalServer, type LocalServerArgs } from './resource.ts';
-export { localCreateSpec, parseLocalTemplate, type LocalTemplate } from './template.ts';
+export { localCreateSpec, localOfferings, parseLocalTemplate, type LocalTemplate } from './template.ts';
+
+/**
+ * The prices of the local cloud's offerings from its pricing endpoint: `size@location` for each size and location,
+ * and `size` alone at the price of the first location listed (the cloud's default location).
+ */
+async function localPrices(api: HetznerApiClient): Promise<OfferingPrice[]> {
+  const prices = await api.serverTypePrices();
+  const named = prices.map((price) => ({ offering: `${price.serverType}@${price.location}`, hourly: price.hourly, currency: price.currency }));
+  const firstLocation = prices[0]?.location;
+  const bare = prices.filter((price) => price.location === firstLocation).map((price) => ({ offering: price.serverType, hourly: price.hourly, currency: price.currency }));
+  return [...named, ...bare];
+}
 
 /**
  * The local cloud provider for the cloud at `options.endpoint`. Its Pulumi side declares one LocalServer per
  * server (resource and cloud name = the server id, labels from serverLabels, the token as a Pulumi secret); its
- * API side is localCloudClient(options). Throws InvalidRequestError for a bad endpoint.
+ * API side is localCloudClient(options); its prices come from the cloud's pricing endpoint. Throws
+ * InvalidRequestError for a bad endpoint.
  */
 export function localCloudProvider(options: LocalCloudClientOptions): ServerProvider & { readonly api: HetznerApiClient } {
   const api = localCloudClient(options);
@@ -22,8 +35,10 @@ export function localCloudProvider(options: LocalCloudClientOptions): ServerProv
     name: 'local',
     api,
     checkTemplate(template: SnapshotTemplate): void {
-      parseLocalTemplate(template);
+      localOfferings(template);
     },
+    offerings: localOfferings,
+    prices: () => localPrices(api),
     declareServer(declaration: ServerDeclaration, resourceOptions?: pulumi.CustomResourceOptions): DeclaredServer {
       validateDeclaration(declaration);
       const template = parseLocalTemplate(declaration.template);

@@ -11,4 +11,8 @@ export interface ProviderCatalog {
   names(): string[];
   /** Why `provider` refuses `template` (one line), or undefined when it accepts it. `provider` must exist. */
   templateProblem(provider: string, template: JsonObject): string | undefined;
+  /** The names of the offerings of a template `provider` accepts, in order of preference (e.g. `cx22@fsn1`). */
+  offerings(provider: string, template: JsonObject): string[];
+  /** True when `provider` reads the prices of its offerings from its cloud; else a budget needs prices in the stack file. */
+  publishesPrices(provider: string): boolean;
 }

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import type { ServerProvider, SnapshotTemplate } from '../../providers/contract.ts';
-import { awsProvider, parseAwsTemplate } from '../../providers/aws/index.ts';
-import { fakeProvider } from '../../providers/fake/index.ts';
-import { hcloudProvider, parseHcloudTemplate } from '../../providers/hcloud/index.ts';
-import { localCloudProvider, parseLocalTemplate } from '../../providers/local/index.ts';
+import type { Offering, ServerProvider, SnapshotTemplate } from '../../providers/contract.ts';
+import { awsOfferings, awsProvider } from '../../providers/aws/index.ts';
+import { fakeOfferings, fakeProvider } from '../../providers/fake/index.ts';
+import { hcloudOfferings, hcloudProvider } from '../../providers/hcloud/index.ts';
+import { localCloudProvider, localOfferings } from '../../providers/local/index.ts';
 import type { ProviderCatalog } from '../config/provider-catalog.ts';
 import { ProviderConfigurationError } from './errors.ts';
 
@@ -21,8 +21,13 @@ export interface ProviderSettings {
 
 interface ProviderModule {
   envPrefix: string;
-  /** Throws (InvalidRequestError) when the provider cannot create servers from `template`; needs no settings. */
-  checkTemplate(template: SnapshotTemplate): void;
+  /**
+   * The offerings of `template` (see ServerProvider.offerings); throws (InvalidRequestError) when the provider cannot
+   * create servers from it. Needs no settings.
+   */
+  offerings(template: SnapshotTemplate): Offering[];
+  /** True when the provider reads its offerings' prices from the cloud (ServerProvider.prices). */
+  publishesPrices: boolean;
   create(settings: ProviderSettings): ServerProvider;
 }
 
@@ -30,7 +35,8 @@ interface ProviderModule {
 const PROVIDER_MODULES: Readonly<Record<string, ProviderModule>> = {
   local: {
     envPrefix: 'LOCAL_CLOUD',
-    checkTemplate: parseLocalTemplate,
+    offerings: localOfferings,
+    publishesPrices: true,
     create: (settings) => {
       const token = settings.get('token');
       return localCloudProvider({ endpoint: settings.require('endpoint'), ...(token ? { token } : {}) });
@@ -40,7 +46,8 @@ const PROVIDER_MODULES: Readonly<Record<string, ProviderModule>> = {
   // or their standard variables; the API side gets the same values here.
   hcloud: {
     envPrefix: 'HCLOUD',
-    checkTemplate: parseHcloudTemplate,
+    offerings: hcloudOfferings,
+    publishesPrices: true,
     create: (settings) => {
       const endpoint = settings.get('endpoint');
       return hcloudProvider({ token: settings.require('token'), ...(endpoint ? { endpoint } : {}) });
@@ -48,14 +55,15 @@ const PROVIDER_MODULES: Readonly<Record<string, ProviderModule>> = {
   },
   aws: {
     envPrefix: 'AWS',
-    checkTemplate: parseAwsTemplate,
+    offerings: awsOfferings,
+    publishesPrices: false,
     create: (settings) => {
       const region = settings.get('region');
       const endpoint = settings.get('endpoint');
       return awsProvider({ ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}) });
     },
   },
-  fake: { envPrefix: 'FAKE_CLOUD', checkTemplate: () => {}, create: (settings) => fakeProvider(settings.get('stateDir') ?? join(settings.dataDir, 'fake-cloud')) },
+  fake: { envPrefix: 'FAKE_CLOUD', offerings: fakeOfferings, publishesPrices: false, create: (settings) => fakeProvider(settings.get('stateDir') ?? join(settings.dataDir, 'fake-cloud')) },
 };
 
 /** Names of the provider modules a stack file may use. */
@@ -67,12 +75,14 @@ export const BUILT_IN_PROVIDERS: ProviderCatalog = {
   names: () => [...PROVIDER_NAMES],
   templateProblem(provider, template) {
     try {
-      PROVIDER_MODULES[provider]!.checkTemplate(template);
+      PROVIDER_MODULES[provider]!.offerings(template);
       return undefined;
     } catch (error) {
       return error instanceof Error ? error.message : String(error);
     }
   },
+  offerings: (provider, template) => PROVIDER_MODULES[provider]!.offerings(template).map((offering) => offering.name),
+  publishesPrices: (provider) => PROVIDER_MODULES[provider]!.publishesPrices,
 };
 
 /**
