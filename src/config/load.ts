@@ -47,6 +47,19 @@ export async function loadDeploymentConfig(stacksDir: string, catalog?: Provider
       collect(error);
     }
   }
+  if (catalog) problems.push(...unpricedUnderProviderBudgets(serverTypes, providers, catalog, join(stacksDir, PROVIDER_LIMITS_FILE)));
   if (problems.length > 0) throw new StackConfigError(problems);
   return { serverTypes, providers };
+}
+
+/**
+ * A provider budget needs a price for every offering of every type on the provider: one problem per type whose
+ * provider publishes no prices and whose stack file leaves offerings unpriced.
+ */
+function unpricedUnderProviderBudgets(serverTypes: readonly ServerTypeConfig[], providers: Record<string, ProviderLimits>, catalog: ProviderCatalog, file: string): StackConfigProblem[] {
+  return serverTypes.flatMap((type) => {
+    const unpriced = type.offerings.filter((offering) => type.prices[offering] === undefined);
+    if (providers[type.provider]?.budgetPerHour === undefined || catalog.publishesPrices(type.provider) || unpriced.length === 0) return [];
+    return [{ file, key: `providers.${type.provider}.budgetPerHour`, problem: `provider ${type.provider} publishes no prices: ${type.file} must give dynamic-servers:prices for ${unpriced.join(', ')}` }];
+  });
 }

@@ -14,14 +14,17 @@ export const PROVIDER_LIMITS_FILE = 'providers.yaml';
 export interface ProviderLimits {
   /** At most this many provisioned servers on the provider; undefined means no limit. */
   maxServers?: number;
+  /** At most this much money per hour for the provider's provisioned servers, all types together; undefined means no budget. */
+  budgetPerHour?: number;
 }
 
 const limitsSchema = z.strictObject({
   maxServers: z.number().int().min(0).max(1_000_000).optional(),
+  budgetPerHour: z.number().positive().max(10_000_000).optional(),
 });
 
 /**
- * Parses and validates `stacks/providers.yaml` (`providers: { <name>: { maxServers: N } }`). Returns the limits by
+ * Parses and validates `stacks/providers.yaml` (`providers: { <name>: { maxServers: N, budgetPerHour: M } }`). Returns the limits by
  * provider name, or throws StackConfigError listing every problem with its line. With a `catalog`, an unknown
  * provider name is a problem too.
  */
@@ -54,7 +57,10 @@ export function parseProviderLimitsFile(file: string, text: string, catalog?: Pr
       problems.push({ file, key: [key, ...at].join('.'), line: lineOf(['providers', name, ...at]) ?? line, problem: issue?.message ?? 'invalid' });
       continue;
     }
-    limits[name] = parsed.data.maxServers === undefined ? {} : { maxServers: parsed.data.maxServers };
+    limits[name] = {
+      ...(parsed.data.maxServers === undefined ? {} : { maxServers: parsed.data.maxServers }),
+      ...(parsed.data.budgetPerHour === undefined ? {} : { budgetPerHour: parsed.data.budgetPerHour }),
+    };
   }
   if (problems.length > 0) throw new StackConfigError(problems);
   return limits;

@@ -7,17 +7,28 @@ import type { DeploymentConfig } from './load.ts';
 import { loadDeploymentConfig } from './load.ts';
 import type { ProviderCatalog } from './provider-catalog.ts';
 
-/** What the registry receives for `config`: each type's provider, template and settings, and the provider limits. */
+/** What the registry receives for `config`: each type's provider, template, offerings and settings, and the provider limits and budgets. */
 export function publicationOf(config: DeploymentConfig, projectDir?: string): Publication {
   return {
     serverTypes: config.serverTypes.map((type) => ({
       name: type.type,
       provider: type.provider,
       template: type.template,
-      settings: { maxServers: type.maxServers ?? null, timeouts: type.timeouts, hangingServers: type.hangingServers, erroredServers: type.erroredServers },
+      settings: {
+        maxServers: type.maxServers ?? null,
+        timeouts: type.timeouts,
+        hangingServers: type.hangingServers,
+        erroredServers: type.erroredServers,
+        offerings: type.offerings,
+        prices: type.prices,
+        budgetPerHour: type.budgetPerHour ?? null,
+        unavailableOfferingSeconds: type.unavailableOfferingSeconds,
+      },
       source: projectDir === undefined ? type.file : relative(projectDir, type.file),
     })),
-    providers: Object.fromEntries(Object.entries(config.providers).map(([provider, limits]) => [provider, { maxServers: limits.maxServers ?? null }])),
+    providers: Object.fromEntries(
+      Object.entries(config.providers).map(([provider, limits]) => [provider, { maxServers: limits.maxServers ?? null, budgetPerHour: limits.budgetPerHour ?? null }]),
+    ),
   };
 }
 

@@ -41,6 +41,17 @@ export interface ServerTypeConfig {
   hangingServers: FailurePolicy;
   /** What becomes of its servers that error while the cloud has them: deleted (default) or kept. */
   erroredServers: FailurePolicy;
+  /**
+   * The template's offerings in order of preference, by name (`small@local-1`), as its provider names them; empty
+   * when the file was read without the providers (no catalog).
+   */
+  offerings: string[];
+  /** Hourly prices of offerings, by offering name, given in the file (they win over the cloud's price list). */
+  prices: Record<string, number>;
+  /** At most this much money per hour for the type's provisioned servers together; undefined means no budget. */
+  budgetPerHour?: number;
+  /** Seconds an offering the cloud refused for capacity is skipped by every worker (default 180). */
+  unavailableOfferingSeconds: number;
   /** Config keys (any namespace) whose values are `secure:` secrets. */
   secretKeys: string[];
 }
@@ -56,6 +67,11 @@ function wholeNumber(min: number, max: number) {
   return z.preprocess((value) => (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value), z.number().int().min(min).max(max));
 }
 
+/** An amount of money, also when Pulumi stored it as a string (`"0.25"`); at most `max`. */
+export function money(max: number) {
+  return z.preprocess((value) => (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value), z.number().min(0).max(max));
+}
+
 const seconds = wholeNumber(1, 86_400);
 const ownKeys = {
   provider: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a provider name such as local, hcloud or aws'),
@@ -67,6 +83,9 @@ const ownKeys = {
   deleteTimeoutSeconds: seconds,
   hangingServers: z.enum(FAILURE_POLICIES, { error: `must be ${FAILURE_POLICIES.join(' or ')}` }),
   erroredServers: z.enum(FAILURE_POLICIES, { error: `must be ${FAILURE_POLICIES.join(' or ')}` }),
+  budgetPerHour: money(1_000_000).refine((amount) => amount > 0, 'must be more than 0'),
+  prices: z.record(z.string().min(1), money(100_000)),
+  unavailableOfferingSeconds: seconds,
 } as const;
 type OwnKey = keyof typeof ownKeys;
 const REQUIRED: readonly OwnKey[] = ['provider', 'template'];
@@ -154,6 +173,7 @@ export function parseStackFile(file: string, text: string, catalog?: ProviderCat
       problems.push({ file, key: templateKey, line: templateLine, problem: `has keys that look like secrets (${secrets.join(', ')}); templates are copied onto server rows, so keep secrets in secure provider config` });
     }
   }
+  let offerings: string[] = [];
   if (catalog && own.provider !== undefined) {
     const providerKey = `${NAMESPACE}:provider`;
     const provider = own.provider as string;
@@ -162,7 +182,9 @@ export function parseStackFile(file: string, text: string, catalog?: ProviderCat
     } else if (own.template !== undefined) {
       const rejection = catalog.templateProblem(provider, own.template as JsonObject);
       if (rejection !== undefined) problems.push({ file, key: templateKey, line: templateLine, problem: `provider ${provider} rejects it: ${rejection.replace(/\s*\n\s*/g, '; ')}` });
+      else offerings = catalog.offerings(provider, own.template as JsonObject);
     }
+    if (offerings.length > 0) problems.push(...priceProblems(file, provider, offerings, own, catalog, (key) => lineOf(document, lines, ['config', key])));
   }
   if (problems.length > 0) throw new StackConfigError(problems);
 
@@ -180,6 +202,36 @@ export function parseStackFile(file: string, text: string, catalog?: ProviderCat
     },
     hangingServers: (own.hangingServers as FailurePolicy | undefined) ?? DEFAULT_TYPE_SETTINGS.hangingServers,
     erroredServers: (own.erroredServers as FailurePolicy | undefined) ?? DEFAULT_TYPE_SETTINGS.erroredServers,
+    offerings,
+    prices: (own.prices as Record<string, number> | undefined) ?? {},
+    ...(own.budgetPerHour === undefined ? {} : { budgetPerHour: own.budgetPerHour as number }),
+    unavailableOfferingSeconds: (own.unavailableOfferingSeconds as number | undefined) ?? DEFAULT_TYPE_SETTINGS.unavailableOfferingSeconds,
     secretKeys,
   };
+}
+
+/**
+ * The problems of a file's prices against its template's `offerings`: a price of an offering the template does not
+ * have, and, for a budget on a provider that publishes no prices, an offering without a price.
+ */
+function priceProblems(
+  file: string,
+  provider: string,
+  offerings: readonly string[],
+  own: Partial<Record<OwnKey, unknown>>,
+  catalog: ProviderCatalog,
+  lineOf: (key: string) => number | undefined,
+): StackConfigProblem[] {
+  const problems: StackConfigProblem[] = [];
+  const pricesKey = `${NAMESPACE}:prices`;
+  const prices = (own.prices as Record<string, number> | undefined) ?? {};
+  for (const offering of Object.keys(prices).filter((name) => !offerings.includes(name))) {
+    problems.push({ file, key: `${pricesKey}.${offering}`, line: lineOf(pricesKey), problem: `is not an offering of the template; its offerings are ${offerings.join(', ')}` });
+  }
+  const unpriced = offerings.filter((offering) => prices[offering] === undefined);
+  if (own.budgetPerHour !== undefined && !catalog.publishesPrices(provider) && unpriced.length > 0) {
+    const budgetKey = `${NAMESPACE}:budgetPerHour`;
+    problems.push({ file, key: budgetKey, line: lineOf(budgetKey), problem: `provider ${provider} publishes no prices: give ${pricesKey} for ${unpriced.join(', ')}` });
+  }
+  return problems;
 }

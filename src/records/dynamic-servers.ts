@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { DEFAULT_SERVER_TYPE, type LimitHitPolicy } from './config.ts';
 import { changeServerCount, type CountChange } from './count-change.ts';
+import { readCosts, type TypeCost } from './costs.ts';
 import { ServerRecordNotFoundError } from './errors.ts';
 import type { DynamicServersEventName, Listener } from './events.ts';
 import { parseCount, parseStep } from './input.ts';
@@ -192,6 +193,14 @@ export class DynamicServers {
   /** The type's desired-state document: its count, its version and the version last applied. */
   desiredState(serverType: string = DEFAULT_SERVER_TYPE): Promise<DesiredStateRecord> {
     return this.#core.run(async () => findDesiredState(this.#core.fork(), await this.#core.publishedName(serverType)));
+  }
+
+  /**
+   * What each server type costs (see TypeCost): the money per hour of its servers the cloud has now, and the money
+   * spent this month so far, from the status history; with its budget.
+   */
+  costs(): Promise<TypeCost[]> {
+    return this.#core.run(() => readCosts(this.#core.fork(), new Date()));
   }
 
   /** The configured server types (the newest published version of each stack file), by name. */

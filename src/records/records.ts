@@ -27,6 +27,14 @@ export interface ServerRecord {
   rebootRequestedAt: Date | null;
   /** When a verify pass claimed sending the current reboot to the cloud (see DynamicServers.claimReboot); null otherwise. */
   rebootSentAt: Date | null;
+  /**
+   * The offering of its template it runs on, or is to be created on (`small@local-2`): the first one available when
+   * it was asked for, then the next whenever the cloud refused a create for capacity. Null for a type with one
+   * unnamed offering.
+   */
+  offering: string | null;
+  /** The offering's hourly price when it was chosen (money per hour, net of tax), or null when none was known. */
+  hourlyPrice: number | null;
   lastError: ServerError | null;
   createdAt: Date;
   updatedAt: Date;
@@ -78,6 +86,8 @@ export function toServerRecord(server: ServerEntity): ServerRecord {
     meta: structuredClone(server.meta),
     rebootRequestedAt: server.rebootRequestedAt ?? null,
     rebootSentAt: server.rebootSentAt ?? null,
+    offering: server.offering ?? null,
+    hourlyPrice: server.hourlyPrice === null || server.hourlyPrice === undefined ? null : Number(server.hourlyPrice),
     lastError: server.lastErrorClass
       ? { class: server.lastErrorClass, message: server.lastErrorMessage ?? '', stack: server.lastErrorStack ?? null }
       : null,

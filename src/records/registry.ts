@@ -34,6 +34,17 @@ export interface ServerTypeSettings {
   hangingServers: FailurePolicy;
   /** What becomes of its servers that error. */
   erroredServers: FailurePolicy;
+  /**
+   * The names of the template's offerings in order of preference, as its provider names them (`small@local-1`);
+   * empty for a type published without them: its servers have one unnamed offering, the template itself.
+   */
+  offerings: string[];
+  /** Hourly prices of offerings by name, from the stack file; they win over the prices the workers read from the cloud. */
+  prices: Record<string, number>;
+  /** Most money per hour for the type's provisioned servers together, or null for no budget. */
+  budgetPerHour: number | null;
+  /** Seconds an offering the cloud refused for capacity is skipped by every worker. */
+  unavailableOfferingSeconds: number;
 }
 
 /** The settings of a stack file that sets nothing but its provider and template. */
@@ -42,6 +53,10 @@ export const DEFAULT_TYPE_SETTINGS: Readonly<ServerTypeSettings> = Object.freeze
   timeouts: Object.freeze({ newSeconds: 600, bootSeconds: 600, stopSeconds: 600, deleteSeconds: 600 }),
   hangingServers: 'delete',
   erroredServers: 'delete',
+  offerings: Object.freeze([]) as unknown as string[],
+  prices: Object.freeze({}) as Record<string, number>,
+  budgetPerHour: null,
+  unavailableOfferingSeconds: 180,
 });
 
 /** One server type to publish, as the config layer validated it. */
@@ -58,6 +73,8 @@ export interface ServerTypeDefinition {
 export interface ProviderSettings {
   /** Most provisioned servers on the provider, all types together, or null for no limit. */
   maxServers: number | null;
+  /** Most money per hour for the provider's provisioned servers, all types together, or null for no budget. */
+  budgetPerHour: number | null;
 }
 
 /** Everything one publication says: the complete set of types and provider limits (absent ones are retired). */
@@ -123,7 +140,17 @@ function storedSettings(json: unknown): ServerTypeSettings {
     timeouts: { ...DEFAULT_TYPE_SETTINGS.timeouts, ...stored.timeouts },
     hangingServers: stored.hangingServers ?? DEFAULT_TYPE_SETTINGS.hangingServers,
     erroredServers: stored.erroredServers ?? DEFAULT_TYPE_SETTINGS.erroredServers,
+    offerings: [...(stored.offerings ?? DEFAULT_TYPE_SETTINGS.offerings)],
+    prices: { ...(stored.prices ?? DEFAULT_TYPE_SETTINGS.prices) },
+    budgetPerHour: stored.budgetPerHour ?? DEFAULT_TYPE_SETTINGS.budgetPerHour,
+    unavailableOfferingSeconds: stored.unavailableOfferingSeconds ?? DEFAULT_TYPE_SETTINGS.unavailableOfferingSeconds,
   };
+}
+
+/** Provider settings as stored, with the defaults of keys added after they were published. */
+function storedProviderSettings(json: unknown): ProviderSettings {
+  const stored = (json ?? {}) as Partial<ProviderSettings>;
+  return { maxServers: stored.maxServers ?? null, budgetPerHour: stored.budgetPerHour ?? null };
 }
 
 interface TypeRow {
@@ -167,7 +194,7 @@ function toPublishedProvider(row: ProviderRow): PublishedProvider {
   return {
     provider: row.provider,
     version: Number(row.version),
-    settings: { maxServers: (row.settings as Partial<ProviderSettings> | null)?.maxServers ?? null },
+    settings: storedProviderSettings(row.settings),
     contentHash: row.content_hash,
     publishedAt: new Date(row.published_at),
     retiredAt: row.retired_at === null ? null : new Date(row.retired_at),
@@ -285,14 +312,20 @@ export async function resolveServerType(em: EntityManager, serverType: string): 
   const row = rows[0];
   if (!row || row.retired_at !== null) return undefined;
   const type = toPublishedType(row);
+  const provider = storedProviderSettings(row.provider_settings);
   return {
     name: type.name,
     provider: type.provider,
     maximum: type.settings.maxServers,
-    providerMaximum: (row.provider_settings as Partial<ProviderSettings> | null)?.maxServers ?? null,
+    providerMaximum: provider.maxServers,
     template: type.template,
     templateHash: type.templateHash,
     hangingServers: type.settings.hangingServers,
     erroredServers: type.settings.erroredServers,
+    offerings: type.settings.offerings,
+    prices: type.settings.prices,
+    budget: type.settings.budgetPerHour,
+    providerBudget: provider.budgetPerHour,
+    unavailableOfferingSeconds: type.settings.unavailableOfferingSeconds,
   };
 }

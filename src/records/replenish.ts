@@ -6,8 +6,10 @@ import { countLimits } from './count-change.ts';
 import { createsPaused } from './create-backoff.ts';
 import { bumpDesiredVersion, readTypeState } from './desired-state.ts';
 import { noEffects, type Effects } from './effects.ts';
-import { fitUnderLimits } from './limits.ts';
+import { UnknownPriceError } from './errors.ts';
+import { fitUnderLimits, type CountedLimit } from './limits.ts';
 import { lockServerType } from './locks.ts';
+import { chooseOffering } from './offerings.ts';
 import { insertNewServers } from './server-writes.ts';
 import type { ServerNameAction } from './server-names.ts';
 
@@ -22,10 +24,20 @@ export interface Replenishment {
   createsPausedUntil: Date | null;
 }
 
+/** The limits `count` reads, or null when a budget needs a price nobody knows (a replacement waits for it). */
+async function withKnownPrices(count: () => Promise<CountedLimit[]>): Promise<CountedLimit[] | null> {
+  try {
+    return await count();
+  } catch (error) {
+    if (error instanceof UnknownPriceError) return null;
+    throw error;
+  }
+}
+
 /**
  * Makes up the type's desired count in the caller's transaction under the type's lock: when fewer servers count
- * than the desired count, creates the difference (as far as the limits allow; no `limitHit` event, the change that
- * set the count had its own) with their history rows and `creating` events, bumps the desired-state version and
+ * than the desired count, creates the difference on the type's first available offering (as far as the limits and
+ * budgets allow, none while a budget needs an unknown price; no `limitHit` event, the change that set the count had its own) with their history rows and `creating` events, bumps the desired-state version and
  * wakes the workers. Creates nothing while the type's creates are paused. Safe to call at any time: with nothing
  * missing it writes nothing.
  */
@@ -46,11 +58,12 @@ export async function replenishServers(
     createsPausedUntil: paused ? state.createsPausedUntil : null,
   };
   if (replenishment.missing === 0 || paused) return { replenishment, effects };
-  const limits = await countLimits(em, type, state.provisioned);
-  const { allowed } = fitUnderLimits(replenishment.missing, limits, { serverType: type.name, provider: type.provider });
+  const offering = await chooseOffering(em, type, now);
+  const limits = await withKnownPrices(() => countLimits(em, type, state.provisioned, offering));
+  const { allowed } = limits ? fitUnderLimits(replenishment.missing, limits, { serverType: type.name, provider: type.provider }) : { allowed: 0 };
   if (allowed === 0) return { replenishment, effects };
   const reason = `replaces servers that no longer count (${state.provisioned} of ${state.desiredCount} desired)`;
-  const { servers, events } = await insertNewServers(em, type, allowed, serverName, reason, now);
+  const { servers, events } = await insertNewServers(em, type, allowed, offering, serverName, reason, now);
   replenishment.createdServerIds = servers.map((server) => server.id);
   replenishment.missing -= allowed;
   effects.events.push(...events);

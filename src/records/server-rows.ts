@@ -25,6 +25,8 @@ interface ServerRowJson {
   meta: JsonObject;
   reboot_requested_at: string | null;
   reboot_sent_at: string | null;
+  offering: string | null;
+  hourly_price: number | string | null;
   last_error_class: string | null;
   last_error_message: string | null;
   last_error_stack: string | null;
@@ -48,6 +50,8 @@ function fromRowJson(row: ServerRowJson): ServerRecord {
     meta: row.meta,
     rebootRequestedAt: row.reboot_requested_at === null ? null : new Date(row.reboot_requested_at),
     rebootSentAt: row.reboot_sent_at === null ? null : new Date(row.reboot_sent_at),
+    offering: row.offering,
+    hourlyPrice: row.hourly_price === null ? null : Number(row.hourly_price),
     lastError: row.last_error_class === null ? null : { class: row.last_error_class, message: row.last_error_message ?? '', stack: row.last_error_stack },
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),

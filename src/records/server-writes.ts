@@ -5,6 +5,7 @@ import { InvalidServerNameError } from './errors.ts';
 import { STATUS_EVENT, type PendingEvent } from './events.ts';
 import type { JsonObject } from './json.ts';
 import type { ServerError, ServerRecord } from './records.ts';
+import type { ChosenOffering } from './offerings.ts';
 import { checkedServerName, type ServerNameAction } from './server-names.ts';
 import type { ServerStatus } from './statuses.ts';
 
@@ -25,8 +26,8 @@ async function reserveServerIds(em: EntityManager, count: number): Promise<numbe
 }
 
 /**
- * Inserts `count` servers of `type` with status `new`, each with its `null → new` history row. Names come from
- * `serverName`; a bad name, or one given twice, throws InvalidServerNameError before anything is inserted (a name
+ * Inserts `count` servers of `type` with status `new` on `offering` at its price, each with its `null → new`
+ * history row. Names come from `serverName`; a bad name, or one given twice, throws InvalidServerNameError before anything is inserted (a name
  * another server already has fails on the table's unique constraint). Returns the new servers and their
  * `creating` events.
  */
@@ -34,6 +35,7 @@ export async function insertNewServers(
   em: EntityManager,
   type: ResolvedServerType,
   count: number,
+  offering: ChosenOffering,
   serverName: ServerNameAction,
   reason: string,
   now: Date,
@@ -44,12 +46,12 @@ export async function insertNewServers(
   const template = JSON.stringify(type.template);
   await em.execute(
     `with new_servers as (
-       insert into "server" ("id", "name", "type", "provider", "status", "status_updated_at", "addresses", "template", "template_hash", "meta", "created_at", "updated_at")
-       values ${placeholders(count, ['', '', '', '', '', '::timestamptz', '::jsonb', '::jsonb', '', '::jsonb', '::timestamptz', '::timestamptz'])}
+       insert into "server" ("id", "name", "type", "provider", "status", "status_updated_at", "addresses", "template", "template_hash", "meta", "offering", "hourly_price", "created_at", "updated_at")
+       values ${placeholders(count, ['', '', '', '', '', '::timestamptz', '::jsonb', '::jsonb', '', '::jsonb', '', '::numeric', '::timestamptz', '::timestamptz'])}
        returning "id")
      insert into "server_status_change" ("server_id", "from_status", "to_status", "reason", "changed_at")
      select "id", null, 'new', ?, ?::timestamptz from new_servers`,
-    [...ids.flatMap((id, index) => [id, names[index], type.name, type.provider, 'new', now, '{}', template, type.templateHash, '{}', now, now]), reason, now],
+    [...ids.flatMap((id, index) => [id, names[index], type.name, type.provider, 'new', now, '{}', template, type.templateHash, '{}', offering.name, offering.hourlyPrice, now, now]), reason, now],
   );
   const servers = ids.map(
     (id, index): ServerRecord => ({
@@ -66,6 +68,8 @@ export async function insertNewServers(
       meta: {},
       rebootRequestedAt: null,
       rebootSentAt: null,
+      offering: offering.name,
+      hourlyPrice: offering.hourlyPrice,
       lastError: null,
       createdAt: now,
       updatedAt: now,

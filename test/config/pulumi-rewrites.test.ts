@@ -32,7 +32,8 @@ test('after pulumi stack init and config set --secret, validate, publish, reconc
     .replace(/\n {2}dynamic-servers:(maxServers|bootTimeoutSeconds): \d+/g, '')
     .replace(
       'config:\n',
-      'config:\n  dynamic-servers:maxServers: 7\n  dynamic-servers:newTimeoutSeconds: 89\n  dynamic-servers:bootTimeoutSeconds: 90\n  dynamic-servers:stopTimeoutSeconds: 91\n  dynamic-servers:deleteTimeoutSeconds: 92\n  dynamic-servers:erroredServers: keep\n',
+      'config:\n  dynamic-servers:maxServers: 7\n  dynamic-servers:newTimeoutSeconds: 89\n  dynamic-servers:bootTimeoutSeconds: 90\n  dynamic-servers:stopTimeoutSeconds: 91\n  dynamic-servers:deleteTimeoutSeconds: 92\n  dynamic-servers:erroredServers: keep\n' +
+        '  dynamic-servers:budgetPerHour: 0.05\n  dynamic-servers:unavailableOfferingSeconds: 93\n  dynamic-servers:prices:\n    small: 0.004\n',
     );
   await writeFile(file, original);
 
@@ -42,6 +43,7 @@ test('after pulumi stack init and config set --secret, validate, publish, reconc
   // Pulumi did rewrite it: quoted numbers, a salt, the secret.
   expect(rewritten).toContain('dynamic-servers:maxServers: "7"');
   expect(rewritten).toContain('dynamic-servers:deleteTimeoutSeconds: "92"');
+  expect(rewritten).toContain('dynamic-servers:budgetPerHour: "0.05"');
   expect(rewritten).toMatch(/encryptionsalt: v1:/);
   expect(rewritten).toMatch(/local:token:\n\s+secure: v1:/);
 
@@ -53,6 +55,10 @@ test('after pulumi stack init and config set --secret, validate, publish, reconc
     timeouts: { newSeconds: 89, bootSeconds: 90, stopSeconds: 91, deleteSeconds: 92 },
     hangingServers: 'delete',
     erroredServers: 'keep',
+    offerings: ['small'],
+    prices: { small: 0.004 },
+    budgetPerHour: 0.05,
+    unavailableOfferingSeconds: 93,
   });
 
   await world.records.ensure('rewritten', 1);

@@ -44,6 +44,9 @@ test('a valid stack file becomes a server type with defaults for what it leaves 
     timeouts: { newSeconds: 30, bootSeconds: 120, stopSeconds: 600, deleteSeconds: 600 },
     hangingServers: 'keep',
     erroredServers: 'delete',
+    offerings: [],
+    prices: {},
+    unavailableOfferingSeconds: 180,
     secretKeys: ['dynamic-servers:apiToken'],
   });
 });
@@ -70,6 +73,53 @@ describe('with the providers known: an unknown provider or a template the provid
 
   test('a valid file passes', () => {
     expect(parseStackFile('stacks/Pulumi.worker.yaml', VALID, BUILT_IN_PROVIDERS).provider).toBe('local');
+  });
+});
+
+describe('offerings, prices and budgets', () => {
+  const FALLBACKS = VALID.replace('    size: small\n', '    size: small\n    location: local-1\n    fallbacks:\n      - location: local-2\n      - size: medium\n');
+
+  test("the template's offerings in order, prices of them, a budget and the time an unavailable offering is skipped", () => {
+    const text = `${FALLBACKS}  dynamic-servers:budgetPerHour: "0.25"\n  dynamic-servers:unavailableOfferingSeconds: 60\n  dynamic-servers:prices:\n    small@local-2: 0.004\n    medium@local-1: "0.01"\n`;
+    expect(parseStackFile('stacks/Pulumi.worker.yaml', text, BUILT_IN_PROVIDERS)).toMatchObject({
+      offerings: ['small@local-1', 'small@local-2', 'medium@local-1'],
+      prices: { 'small@local-2': 0.004, 'medium@local-1': 0.01 },
+      budgetPerHour: 0.25,
+      unavailableOfferingSeconds: 60,
+    });
+  });
+
+  test('a price of an offering the template does not have, a budget of 0, a repeated offering', () => {
+    expect(problemsOfWith(`${FALLBACKS}  dynamic-servers:prices:\n    large@local-1: 0.02\n`)).toEqual([
+      { key: 'dynamic-servers:prices.large@local-1', line: 17, problem: 'is not an offering of the template; its offerings are small@local-1, small@local-2, medium@local-1' },
+    ]);
+    expect(problemsOfWith(`${VALID}  dynamic-servers:budgetPerHour: 0\n`)).toEqual([{ key: 'dynamic-servers:budgetPerHour', line: 13, problem: 'must be more than 0 (got 0)' }]);
+    expect(problemsOfWith(FALLBACKS.replace('      - size: medium\n', '      - size: small\n'))).toEqual([
+      { key: 'dynamic-servers:template', line: 3, problem: expect.stringMatching(/lists offering small@local-1 twice/) },
+    ]);
+  });
+
+  test('a budget on a provider that publishes no prices needs a price for every offering', () => {
+    const aws = `config:\n  dynamic-servers:provider: aws\n  dynamic-servers:template:\n    ami:\n      id: ami-0123456789abcdef0\n    instanceType: t3.small\n    fallbacks:\n      - instanceType: t3.medium\n  dynamic-servers:budgetPerHour: 1\n`;
+    expect(problemsOfWith(aws)).toEqual([{ key: 'dynamic-servers:budgetPerHour', line: 9, problem: 'provider aws publishes no prices: give dynamic-servers:prices for t3.small, t3.medium' }]);
+    expect(parseStackFile('stacks/Pulumi.worker.yaml', `${aws}  dynamic-servers:prices:\n    t3.small: 0.02\n    t3.medium: 0.04\n`, BUILT_IN_PROVIDERS).budgetPerHour).toBe(1);
+  });
+
+  test("a provider's budget in providers.yaml, which also needs prices on a provider that publishes none", async () => {
+    expect(parseProviderLimitsFile('stacks/providers.yaml', 'providers:\n  hcloud:\n    budgetPerHour: 2.5\n', BUILT_IN_PROVIDERS)).toEqual({ hcloud: { budgetPerHour: 2.5 } });
+    const dir = await tempDir('stacks');
+    try {
+      const stacks = join(dir.path, 'stacks');
+      await mkdir(stacks);
+      await writeFile(join(stacks, 'Pulumi.ec2.yaml'), 'config:\n  dynamic-servers:provider: aws\n  dynamic-servers:template:\n    ami:\n      id: ami-0123456789abcdef0\n    instanceType: t3.small\n');
+      await writeFile(join(stacks, 'providers.yaml'), 'providers:\n  aws:\n    budgetPerHour: 3\n');
+      const failure = await loadDeploymentConfig(stacks, BUILT_IN_PROVIDERS).catch((error: unknown) => error);
+      expect((failure as StackConfigError).problems).toEqual([
+        { file: join(stacks, 'providers.yaml'), key: 'providers.aws.budgetPerHour', problem: `provider aws publishes no prices: ${join(stacks, 'Pulumi.ec2.yaml')} must give dynamic-servers:prices for t3.small` },
+      ]);
+    } finally {
+      await dir.remove();
+    }
   });
 });
 

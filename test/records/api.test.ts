@@ -66,6 +66,7 @@ describe('open', () => {
       { name: '0002-add-reboot-sent-at' },
       { name: '0003-create-config-registry' },
       { name: '0004-add-create-backoff' },
+      { name: '0008-add-offerings-and-prices' },
     ]);
     const { MikroORM } = await import('@mikro-orm/postgresql');
     const { RECORD_ENTITIES } = await import('../../src/records/entities/index.ts');

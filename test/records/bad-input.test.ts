@@ -214,7 +214,7 @@ test('a database where nothing was ever published: NothingPublishedError, saying
 
 test('the protected state is the seeded one, so the comparisons above compared something', async () => {
   const checksums = await database.checksums();
-  expect(Object.keys(checksums).sort()).toEqual(['desired_state', 'dynamic_servers_migrations', 'provider_config', 'server', 'server_status_change', 'server_type_config']);
+  expect(Object.keys(checksums).sort()).toEqual(['desired_state', 'dynamic_servers_migrations', 'offering_price', 'provider_config', 'server', 'server_status_change', 'server_type_config', 'unavailable_offering']);
   expect(checksums.server_type_config).toMatch(/^2 rows/);
   expect(checksums.server).toMatch(/^6 rows/);
   expect(checksums.server_status_change).toMatch(/^9 rows/);

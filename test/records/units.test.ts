@@ -1,7 +1,7 @@
 // The pure parts of the records: victim choice, limit arithmetic, template hashes and option validation.
 // (Server types and their limits are validated where they are written: test/config/stack-file.test.ts.)
 import { describe, expect, test } from '@jest/globals';
-import { DynamicServers, InvalidConfigurationError, VictimStrategyError, notRunningFirstThenNewest, type ServerRecord, type ServerStatus } from '../../src/api.ts';
+import { DynamicServers, InvalidConfigurationError, VictimStrategyError, endOfPaidHourFirst, notRunningFirstThenNewest, type ServerRecord, type ServerStatus } from '../../src/api.ts';
 import { fitUnderLimits } from '../../src/records/limits.ts';
 import { templateHash } from '../../src/records/template.ts';
 import { chooseVictims } from '../../src/records/victims.ts';
@@ -10,7 +10,7 @@ function server(id: number, status: ServerStatus): ServerRecord {
   const at = new Date(0);
   return {
     id, name: `worker-${id}`, serverType: 'worker', provider: 'local', status, statusUpdatedAt: at, providerId: null, addresses: {},
-    template: {}, templateHash: templateHash({}), meta: {}, rebootRequestedAt: null, rebootSentAt: null, lastError: null, createdAt: at, updatedAt: at,
+    template: {}, templateHash: templateHash({}), meta: {}, rebootRequestedAt: null, rebootSentAt: null, offering: null, hourlyPrice: null, lastError: null, createdAt: at, updatedAt: at,
   };
 }
 
@@ -20,6 +20,19 @@ describe('victims', () => {
   test('the default strategy stops new servers, then starting ones, then the newest of those that ran', () => {
     expect(notRunningFirstThenNewest(candidates, 6).map((victim) => victim.id)).toEqual([6, 2, 4, 5, 3, 1]);
     expect(chooseVictims(notRunningFirstThenNewest, candidates, 4).map((victim) => victim.id)).toEqual([2, 4, 5, 6]);
+  });
+
+  test('by the paid hour: servers that never ran first, then those whose started hour ends soonest', () => {
+    const now = new Date('2026-01-01T12:00:00Z');
+    const createdMinutesAgo = (id: number, status: ServerStatus, minutes: number) => ({ ...server(id, status), createdAt: new Date(now.getTime() - minutes * 60_000) });
+    const fleet = [
+      createdMinutesAgo(1, 'running', 10), // 50 minutes of its hour left
+      createdMinutesAgo(2, 'running', 115), // second hour, 5 minutes left
+      createdMinutesAgo(3, 'starting', 1),
+      createdMinutesAgo(4, 'running', 55), // 5 minutes left: a tie with 2, the newest goes first
+      createdMinutesAgo(5, 'rebooting', 30), // 30 minutes left
+    ];
+    expect(endOfPaidHourFirst(() => now)(fleet, 5).map((victim) => victim.id)).toEqual([3, 4, 2, 5, 1]);
   });
 
   test('a strategy must return exactly the requested number of distinct candidates', () => {
