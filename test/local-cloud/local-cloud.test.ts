@@ -192,6 +192,35 @@ describe('limits', () => {
     expect((await call('POST', '/servers', serverBody('c'))).status).toBe(201);
   });
 
+  test('a size sold out in a location answers 412 resource_unavailable there only, shows unavailable, and the request log keeps what was asked', async () => {
+    const { call, cloud } = await start({ soldOut: ['small@local-1'] });
+    const at = (name: string, serverType: string, location: string) => ({ ...serverBody(name), server_type: serverType, location });
+    expect(await call('POST', '/servers', at('a', 'small', 'local-1'))).toMatchObject({ status: 412, body: { error: { code: 'resource_unavailable' } } });
+    expect((await call('POST', '/servers', at('b', 'small', 'local-2'))).status).toBe(201);
+    expect((await call('POST', '/servers', at('c', 'medium', 'local-1'))).status).toBe(201);
+    const small = (await call('GET', '/server_types?name=small')).body.server_types[0];
+    expect(small.locations.map((location: { name: string; available: boolean }) => [location.name, location.available])).toEqual([
+      ['local-1', false],
+      ['local-2', true],
+    ]);
+    const creates = cloud.requests().filter((request) => request.method === 'POST');
+    expect(creates.map((request) => [(request.body as { location: string }).location, request.status, request.code])).toEqual([
+      ['local-1', 412, 'resource_unavailable'],
+      ['local-2', 201, undefined],
+      ['local-1', 201, undefined],
+    ]);
+
+    // Through the admin API, as a test in another process would: a whole location, then a size everywhere.
+    const patch = (soldOut: string[]) => fetch(`${cloud.adminUrl}/settings`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ soldOut }) });
+    expect((await patch(['@local-2'])).status).toBe(200);
+    expect((await call('POST', '/servers', at('d', 'large', 'local-2'))).status).toBe(412);
+    expect((await call('POST', '/servers', at('d', 'small', 'local-1'))).status).toBe(201);
+    expect((await patch(['medium'])).status).toBe(200);
+    expect((await call('POST', '/servers', at('e', 'medium', 'local-2'))).status).toBe(412);
+    expect((await patch(['medium@'])).status).toBe(422);
+    expect(cloud.settings().soldOut).toEqual(['medium']);
+  });
+
   test('rate limiting answers 429 rate_limit_exceeded with the RateLimit-* headers (no Retry-After: Hetzner sends none), and recovers as the bucket refills', async () => {
     const { call, clock } = await start({ rateLimit: { limit: 2, refillPerSecond: 0.25 } });
     const first = await call('GET', '/servers');

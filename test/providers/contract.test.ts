@@ -5,12 +5,14 @@ import {
   mapCloudStatus,
   markProviderError,
   OBSERVED_STATUSES,
+  offeringTemplate,
   observeStatus,
   parseProviderError,
   ProviderAuthError,
   serverLabels,
   serverName,
   ServerNotFoundError,
+  templateOfferings,
   UnexpectedResponseError,
   validateDeclaration,
   type ServerApi,
@@ -60,4 +62,21 @@ test('declarations need ids usable as names and labels, and an object template',
   ]) {
     expect(() => validateDeclaration(bad as never)).toThrow(InvalidRequestError);
   }
+});
+
+test('a template offers itself, then each fallback over it, in order; a repeated offering is refused', () => {
+  const nameOf = (offering: Record<string, unknown>) => `${String(offering.size)}@${String(offering.location)}`;
+  const template = { image: 'base', size: 'small', location: 'one', fallbacks: [{ location: 'two' }, { size: 'medium' }] };
+  expect(templateOfferings(template, nameOf)).toEqual([
+    { name: 'small@one', template: { image: 'base', size: 'small', location: 'one' } },
+    { name: 'small@two', template: { image: 'base', size: 'small', location: 'two' } },
+    { name: 'medium@one', template: { image: 'base', size: 'medium', location: 'one' } },
+  ]);
+  expect(templateOfferings({ image: 'base', size: 'small', location: 'one' }, nameOf).map((offering) => offering.name)).toEqual(['small@one']);
+  expect(() => templateOfferings({ ...template, fallbacks: [{ location: 'one' }] }, nameOf)).toThrow(InvalidRequestError);
+
+  const provider = { offerings: (given: Record<string, unknown>) => templateOfferings(given, nameOf) };
+  expect(offeringTemplate(provider, template, 'medium@one')).toEqual({ image: 'base', size: 'medium', location: 'one' });
+  expect(offeringTemplate(provider, template, null)).toEqual({ image: 'base', size: 'small', location: 'one' });
+  expect(() => offeringTemplate(provider, template, 'large@one')).toThrow(/no offering large@one; it offers small@one, small@two, medium@one/);
 });

@@ -123,3 +123,32 @@ test('a bad declaration or template throws InvalidRequestError before any resour
   }
   expect(registered).toEqual([]);
 });
+
+test('a template with fallbacks: each offering declares its own instance type and subnet, the rest of the template unchanged', async () => {
+  const { offeringTemplate } = await import('../../../providers/contract.ts');
+  const { declareServers } = await import('../../../src/engine/declared-servers.ts');
+  const template = { ami: { id: 'ami-03cf127a' }, instanceType: 'c7g.large', subnetId: 'subnet-0aa11', keyName: 'ops', fallbacks: [{ subnetId: 'subnet-0bb22' }, { instanceType: 'm7g.large' }] };
+  const provider = aws.awsProvider();
+  try {
+    expect(provider.offerings(template).map((offering) => offering.name)).toEqual(['c7g.large@subnet-0aa11', 'c7g.large@subnet-0bb22', 'm7g.large@subnet-0aa11']);
+    expect(offeringTemplate(provider, template, null)).toEqual({ ami: { id: 'ami-03cf127a' }, instanceType: 'c7g.large', subnetId: 'subnet-0aa11', keyName: 'ops' });
+    const row = { id: 7, name: 'workers-7', status: 'new', providerId: null, template, offering: 'm7g.large@subnet-0aa11' } as unknown as Parameters<typeof declareServers>[2][number];
+    const declared = declareServers(provider, 'workers', [row, { ...row, name: 'workers-8', offering: 'c7g.large@subnet-0bb22' }, { ...row, name: 'workers-9', offering: 't3.nano' }]);
+    await Promise.all(Object.values(declared.providerIds).map(settled));
+    expect(declared.failures).toEqual([{ name: 'workers-9', errorClass: 'InvalidRequestError', message: expect.stringMatching(/no offering t3\.nano/) }]);
+  } finally {
+    provider.api.close();
+  }
+  expect(registered.map((resource) => [resource.name, resource.inputs.instanceType, resource.inputs.subnetId, resource.inputs.keyName])).toEqual([
+    ['workers-7', 'm7g.large', 'subnet-0aa11', 'ops'],
+    ['workers-8', 'c7g.large', 'subnet-0bb22', 'ops'],
+  ]);
+});
+
+test('a fallback that names nothing, an unknown field or a repeated offering is refused', async () => {
+  const { InvalidRequestError } = await import('../../../providers/contract.ts');
+  const base = { ami: { id: 'ami-03cf127a' }, instanceType: 't3.micro' };
+  for (const fallbacks of [[{}], [{ region: 'eu-west-1' }], [{ instanceType: 't3.micro' }], []]) {
+    expect(() => aws.awsOfferings({ ...base, fallbacks })).toThrow(InvalidRequestError);
+  }
+});
