@@ -1,5 +1,5 @@
 import type * as pulumi from '@pulumi/pulumi';
-import type { ServerProvider } from '../../providers/contract.ts';
+import { offeringTemplate, type ServerProvider } from '../../providers/contract.ts';
 import type { ServerRecord } from '../records/records.ts';
 
 /**
@@ -38,7 +38,8 @@ export interface DeclaredServers {
 
 /**
  * Declares, through `provider`'s Pulumi side, every server of `servers` that isDeclared, each from the template
- * stored on its row (a changed stack template never touches existing servers). Returns the provider id outputs
+ * stored on its row (a changed stack template never touches existing servers), on the offering its row records (the
+ * template with that offering's size and place; the first offering for a row that records none). Returns the provider id outputs
  * by server name, which the program exports as `providerIds`, and the servers whose declaration threw (a template
  * the provider rejects, say): they are left out, so the rest of the update proceeds. A server the cloud already
  * has (a provider id) cannot be left out, as the update would delete it: its declaration's error is thrown, failing
@@ -50,7 +51,8 @@ export function declareServers(provider: ServerProvider, serverType: string, ser
   for (const server of servers) {
     if (!isDeclared(server)) continue;
     try {
-      declared.providerIds[server.name] = provider.declareServer({ serverId: server.name, serverType, template: server.template }).providerId;
+      const template = offeringTemplate(provider, server.template, server.offering);
+      declared.providerIds[server.name] = provider.declareServer({ serverId: server.name, serverType, template }).providerId;
     } catch (error) {
       if (server.providerId !== null) throw error;
       const failure = error instanceof Error ? error : new Error(String(error));

@@ -1,5 +1,5 @@
 import type { Stack } from '@pulumi/pulumi/automation/index.js';
-import { parseProviderError, type ServerProvider } from '../../providers/contract.ts';
+import { InsufficientCapacityError, parseProviderError, type ProviderError, type ServerProvider } from '../../providers/contract.ts';
 import type { EngineRecords } from '../records/engine-records.ts';
 import { InvalidTransitionError } from '../records/errors.ts';
 import type { ServerRecord } from '../records/records.ts';
@@ -54,6 +54,12 @@ export interface ReconcileReport {
   failed: ResourceFailure[];
   /** Servers whose declaration threw: recorded errored, left out of the update. */
   undeclared: DeclarationFailure[];
+  /**
+   * Servers moved on to another offering before being created: their offering was refused for capacity by this
+   * update's `up`, or marked unavailable by any worker. Those with no offering left are errored (in `failed` when
+   * this update's create was refused).
+   */
+  offeringMoves: { name: string; from: string; to: string | null }[];
   recovery: RecoveryReport;
   /** Labelled servers no stack declared (left by a crash), deleted through the provider's API. */
   leaksDeleted: string[];
@@ -116,6 +122,7 @@ export class StackEngine {
         deleting: [],
         failed: [],
         undeclared: [],
+        offeringMoves: [],
         recovery: { staleLocksRemoved: 0, pendingOperations: 0 },
         leaksDeleted: [],
       };
@@ -128,6 +135,7 @@ export class StackEngine {
           report.recovery = await recoverStack(context.stack, this.#options.backendUrl, await this.#projectName());
           recoveryDue = false;
         }
+        if (await this.#skipUnavailableOfferings(context.provider, rows, report)) rows = await records.servers({ serverType, status: LIVE_STATUSES });
         context.rows = rows;
         context.declarationFailures = [];
         const collector = new StepFailureCollector();
@@ -148,7 +156,7 @@ export class StackEngine {
         }
         const outputs = await context.stack.outputs();
         const providerIds = (outputs.providerIds?.value ?? {}) as Record<string, string>;
-        await this.#recordResults(rows, providerIds, failures, report);
+        await this.#recordResults(context.provider, rows, providerIds, failures, report);
         await this.#recordDeclarationFailures(rows, context.declarationFailures, report);
         // Leaks are measured against the rows this update declared, not its outputs: a program cut short by one
         // server's failure exports no ids, yet the servers it did create are tracked and must stay.
@@ -237,6 +245,22 @@ export class StackEngine {
     this.#contexts.clear();
   }
 
+  /**
+   * Reads the hourly prices of the offerings of `serverType`'s provider from its cloud and records them for every
+   * process (budgets and costs use them), when the provider publishes prices and they were last recorded more than
+   * `maxAgeMs` ago (default 0: always). Returns how many prices were recorded (0 when none were read).
+   */
+  async refreshPrices(serverType: string, maxAgeMs = 0): Promise<number> {
+    const { records } = this.#options;
+    const { provider } = await this.#context(serverType);
+    if (!provider.prices) return 0;
+    const readAt = await records.pricesReadAt(provider.name);
+    if (readAt !== null && Date.now() - readAt.getTime() < maxAgeMs) return 0;
+    const prices = await provider.prices();
+    await records.recordPrices(provider.name, prices);
+    return prices.length;
+  }
+
   /** The provider of `serverType`, configured from its stack config (secrets decrypted in memory only). */
   async provider(serverType: string): Promise<ServerProvider> {
     return (await this.#context(serverType)).provider;
@@ -274,13 +298,41 @@ export class StackEngine {
     return holder.context;
   }
 
-  async #recordResults(rows: readonly ServerRecord[], providerIds: Record<string, string>, failures: ResourceFailure[], report: ReconcileReport): Promise<void> {
+  /**
+   * Moves each server waiting to be created whose offering some worker found unavailable on to the next offering
+   * before `up` tries it (see EngineRecords.moveToNextOffering); true when any moved (or was errored).
+   */
+  async #skipUnavailableOfferings(provider: ServerProvider, rows: readonly ServerRecord[], report: ReconcileReport): Promise<boolean> {
+    const waiting = rows.filter((row) => row.status === 'new' && row.providerId === null && row.offering !== null);
+    const unavailable = new Set<string>();
+    for (const name of new Set(waiting.map((row) => row.provider))) {
+      for (const offering of await this.#options.records.unavailableOfferings(name)) unavailable.add(`${name}/${offering}`);
+    }
+    let changed = false;
+    for (const row of waiting.filter((candidate) => unavailable.has(`${candidate.provider}/${candidate.offering!}`))) {
+      const offerings = offeringNames(provider, row);
+      if (!offerings) continue;
+      const moved = await this.#options.records.moveToNextOffering(row.id, offerings, { status: row.status, since: row.statusUpdatedAt });
+      if (!moved.server) continue;
+      report.offeringMoves.push({ name: row.name, from: row.offering!, to: moved.movedTo });
+      changed = true;
+    }
+    return changed;
+  }
+
+  async #recordResults(provider: ServerProvider, rows: readonly ServerRecord[], providerIds: Record<string, string>, failures: ResourceFailure[], report: ReconcileReport): Promise<void> {
     const { records } = this.#options;
     for (const row of rows) {
       const failure = failures.find((candidate) => candidate.name === row.name);
       await movedOnMeanwhile(async () => {
-        if (failure && (row.status === 'new' || row.status === 'stopping')) {
-          const typed = parseProviderError(failure.message);
+        const typed = failure ? deploymentError(provider, failure.message) : undefined;
+        const offerings = typed instanceof InsufficientCapacityError && row.status === 'new' && row.providerId === null ? offeringNames(provider, row) : null;
+        if (failure && offerings) {
+          const seen = { status: row.status, since: row.statusUpdatedAt };
+          const moved = await records.moveToNextOffering(row.id, offerings, seen, { class: typed!.name, message: failure.message, stack: null });
+          if (moved.server) report.offeringMoves.push({ name: row.name, from: row.offering!, to: moved.movedTo });
+          if (moved.server && moved.movedTo === null) report.failed.push(failure);
+        } else if (failure && (row.status === 'new' || row.status === 'stopping')) {
           const recorded = await records.recordFailure(
             row.id,
             'errored',
@@ -327,6 +379,21 @@ async function movedOnMeanwhile(record: () => Promise<unknown>): Promise<void> {
     await record();
   } catch (error) {
     if (!(error instanceof InvalidTransitionError)) throw error;
+  }
+}
+
+/** The typed error a failed step's text carries: the provider's tag (markProviderError), else the provider's own reading. */
+function deploymentError(provider: ServerProvider, text: string): ProviderError | undefined {
+  return parseProviderError(text) ?? provider.parseDeploymentError?.(text);
+}
+
+/** The offering names of the template on `row`, or null when the row records no offering or its template is refused. */
+function offeringNames(provider: ServerProvider, row: ServerRecord): string[] | null {
+  if (row.offering === null) return null;
+  try {
+    return provider.offerings(row.template).map((offering) => offering.name);
+  } catch {
+    return null;
   }
 }
 

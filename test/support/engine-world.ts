@@ -51,10 +51,11 @@ export interface EngineWorld {
 /**
  * Starts a world with one server type `serverType` on the local cloud, its stack file published. `token`, when given, is required by the
  * cloud and stored in the stack file only as a Pulumi secret (`pulumi config set --secret`). `stackConfig` adds
- * plain keys to the stack file (e.g. `{ 'dynamic-servers:bootTimeoutSeconds': 1 }`).
+ * plain keys to the stack file (e.g. `{ 'dynamic-servers:bootTimeoutSeconds': 1 }`); `template` replaces the
+ * template's YAML lines (default `snapshot: base-snapshot`, `size: small`).
  */
 export async function startEngineWorld(
-  options: { serverType?: string; token?: string; cloud?: LocalCloudOptions; maxServers?: number; stackConfig?: Record<string, string | number> } = {},
+  options: { serverType?: string; token?: string; cloud?: LocalCloudOptions; maxServers?: number; stackConfig?: Record<string, string | number>; template?: string[] } = {},
 ): Promise<EngineWorld> {
   const serverType = options.serverType ?? 'demo';
   const pulumiEngine = await requireEngine();
@@ -69,8 +70,7 @@ export async function startEngineWorld(
       'config:',
       '  dynamic-servers:provider: local',
       '  dynamic-servers:template:',
-      '    snapshot: base-snapshot',
-      '    size: small',
+      ...(options.template ?? ['snapshot: base-snapshot', 'size: small']).map((line) => `    ${line}`),
       ...(options.maxServers === undefined ? [] : [`  dynamic-servers:maxServers: ${options.maxServers}`]),
       ...Object.entries(options.stackConfig ?? {}).map(([key, value]) => `  ${key}: ${value}`),
       `  local:endpoint: ${cloud.url}`,
