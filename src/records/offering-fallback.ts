@@ -109,7 +109,6 @@ export async function moveToNextOffering(
     effects.wake.push(type.name);
     return { server: { ...current, offering: next.name, hourlyPrice: next.hourlyPrice, updatedAt: now }, effects, movedTo: next.name };
   }
-  const tried = offerings.slice(0, offerings.indexOf(current.offering) + 1);
   const error: ServerError = {
     class: 'InsufficientCapacityError',
     message:
@@ -117,7 +116,7 @@ export async function moveToNextOffering(
       `and every other (${offerings.filter((name) => name !== current.offering).join(', ') || 'none'}) was tried before, is unavailable or would exceed a budget`,
     stack: null,
   };
-  const reason = tried.length === offerings.length ? 'the cloud has no room on any of its offerings' : 'no offering of its type is available';
+  const reason = refusal ? `the cloud has no room on ${current.offering}, and no offering is left` : `its offering ${current.offering} is unavailable, and no offering is left`;
   const failed = await recordServerFailure(em, ref, 'errored', { reason, error }, serverName, now, seen);
   return { server: failed.server, effects: { events: [...effects.events, ...failed.effects.events], wake: [...effects.wake, ...failed.effects.wake] }, movedTo: null };
 }
