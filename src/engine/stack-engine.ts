@@ -244,7 +244,7 @@ export class StackEngine {
     const stack = await openTypeStack(this.#options, serverType, program);
     const config = await readStackConfig(stack);
     const providerName = config['dynamic-servers:provider'];
-    const provider = createProvider(providerName ?? '', config, this.#options.dataDir, this.#options.env);
+    const provider = await createProvider(providerName ?? '', config, { projectDir: this.#options.projectDir, dataDir: this.#options.dataDir, env: this.#options.env });
     holder.context = { stack, provider, rows: [] };
     return holder.context;
   }

@@ -20,5 +20,5 @@ try {
 } finally {
   await records.close();
 }
-const provider = createProvider(providerName, config, process.env.DYNAMIC_SERVERS_DATA_DIR ?? '.data');
+const provider = await createProvider(providerName, config, { projectDir: process.cwd(), dataDir: process.env.DYNAMIC_SERVERS_DATA_DIR ?? '.data' });
 export const providerIds = declareServers(provider, serverType, rows);

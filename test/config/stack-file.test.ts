@@ -56,7 +56,18 @@ test('values Pulumi rewrote as strings mean what they meant: "10" is 10, and a n
 describe('with the providers known: an unknown provider or a template the provider rejects is a problem on its line', () => {
   test('a misspelt provider', () => {
     const problems = problemsOfWith(VALID.replace('provider: local', 'provider: hcluod'));
-    expect(problems).toEqual([{ key: 'dynamic-servers:provider', line: 2, problem: 'unknown provider "hcluod"; known providers: aws, fake, hcloud, local' }]);
+    expect(problems).toEqual([{ key: 'dynamic-servers:provider', line: 2, problem: 'unknown provider "hcluod"; built-in providers: aws, fake, hcloud, local' }]);
+  });
+
+  test('a provider package is named by its npm name, scoped or not; a path or a name npm refuses is no provider name', () => {
+    for (const name of ["'@acme/dynamic-servers-foo'", 'dynamic-servers-provider-foo']) {
+      expect(parseStackFile('stacks/Pulumi.worker.yaml', VALID.replace('provider: local', `provider: ${name}`)).provider).toBe(name.replaceAll("'", ''));
+    }
+    for (const name of ['../providers/foo', "'@Acme/Foo'", "'@acme/'", 'foo/bar', "'./foo'"]) {
+      expect(problemsOf('stacks/Pulumi.worker.yaml', VALID.replace('provider: local', `provider: ${name}`))).toEqual([
+        { key: 'dynamic-servers:provider', line: 2, problem: expect.stringMatching(/^must be a built-in provider \(local, hcloud, aws\) or the npm name of a provider package/) },
+      ]);
+    }
   });
 
   test('a template the provider refuses', () => {
