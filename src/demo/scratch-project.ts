@@ -3,9 +3,10 @@
 // of the checkout.
 import { copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../package-layout.ts';
 
 /** The checkout this module belongs to: where Pulumi.yaml, stacks/, src/ and node_modules are. */
-export const CHECKOUT_DIR = join(import.meta.dirname, '..', '..');
+export const CHECKOUT_DIR = PACKAGE_ROOT;
 
 /**
  * Creates a project in `projectDir` (which must not exist yet or be empty): Pulumi.yaml copied from `checkoutDir`,

@@ -2,8 +2,17 @@
 // log lines collected.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../package-layout.ts';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'dynamic-servers.js');
+const BIN = join(PACKAGE_ROOT, 'bin', 'dynamic-servers.js');
+
+/** How to start the command: this package's bin on this Node by default, or another command (e.g. a project's `npx dynamic-servers`). */
+export interface WorkerLaunch {
+  /** The command and its first arguments; `worker` and the worker's arguments follow. */
+  command: [string, ...string[]];
+  /** Its working directory (default: this process's). */
+  cwd?: string;
+}
 
 /** One JSON line a worker wrote to stderr. */
 export interface WorkerLogLine {
@@ -37,11 +46,17 @@ export function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 /**
- * Starts `dynamic-servers worker <args>` with `env`; resolves once it reported `worker-started`. `onLine`, when
- * given, sees each JSON log line as it arrives.
+ * Starts `dynamic-servers worker <args>` with `env` (through `launch` when given); resolves once it reported
+ * `worker-started`. `onLine`, when given, sees each JSON log line as it arrives.
  */
-export async function startWorkerProcess(env: NodeJS.ProcessEnv, args: string[] = [], onLine?: (line: WorkerLogLine) => void): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [BIN, 'worker', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+export async function startWorkerProcess(
+  env: NodeJS.ProcessEnv,
+  args: string[] = [],
+  onLine?: (line: WorkerLogLine) => void,
+  launch: WorkerLaunch = { command: [process.execPath, BIN] },
+): Promise<WorkerProcess> {
+  const [command, ...first] = launch.command;
+  const child = spawn(command, [...first, 'worker', ...args], { env, cwd: launch.cwd, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   const lines: WorkerLogLine[] = [];
   const text: string[] = [];
   let started: () => void = () => {};

@@ -1,5 +1,9 @@
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../package-layout.ts';
+
+/** The plugins' own sources, plain JavaScript shipped as they are (also in an install, beside the compiled dist/). */
+const PLUGIN_SOURCES = join(PACKAGE_ROOT, 'src', 'toolchain', 'plugins');
 
 /**
  * Picks the Node that runs a plugin: the project's pinned `node_modules/.bin/node`, looked for from the plugin's
@@ -33,7 +37,7 @@ const RESOLVE_PROVIDER = [
  * get DYNAMIC_SERVERS_PLUGIN_PARENT (the engine's pid) and load exit-with-parent.mjs, so they end with the engine.
  */
 async function pluginFiles(): Promise<Record<string, string>> {
-  const read = (name: string) => readFile(new URL(`./plugins/${name}`, import.meta.url), 'utf8');
+  const read = (name: string) => readFile(join(PLUGIN_SOURCES, name), 'utf8');
   return {
     'language-host.mjs': await read('language-host.mjs'),
     'exit-with-parent.mjs': await read('exit-with-parent.mjs'),
