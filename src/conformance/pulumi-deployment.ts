@@ -8,6 +8,8 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { engineEnvironment, pulumiCommand } from '../engine/pulumi-adapter.ts';
 import { requireEngine, type Engine } from '../toolchain/engine.ts';
+
+export { providerFromFactory, type ProviderEnvironment } from '../engine/provider-settings.ts';
 import type { ServerDeployment } from '../../providers/conformance.ts';
 import { parseProviderError, validateDeclaration, type ProviderError, type ServerDeclaration, type ServerProvider } from '../../providers/contract.ts';
 

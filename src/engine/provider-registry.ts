@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { ProviderFactory, ProviderSettings, ServerProvider } from '../../providers/contract.ts';
+import type { ProviderFactory, ServerProvider } from '../../providers/contract.ts';
 import { awsProvider, parseAwsTemplate } from '../../providers/aws/index.ts';
 import { fakeProvider } from '../../providers/fake/index.ts';
 import { hcloudProvider, parseHcloudTemplate } from '../../providers/hcloud/index.ts';
@@ -8,6 +8,7 @@ import type { ProviderCatalog, ProviderCatalogLoader } from '../config/provider-
 import type { JsonObject } from '../records/json.ts';
 import { ProviderConfigurationError } from './errors.ts';
 import { importProviderPackage, ProviderPackageError } from './provider-packages.ts';
+import { providerFromFactory, type ProviderEnvironment } from './provider-settings.ts';
 
 /**
  * The providers built into this package, by the name stack files use (`dynamic-servers:provider`). These names are
@@ -107,36 +108,6 @@ export function projectProviderCatalog(projectDir: string): ProviderCatalogLoade
       templateProblem: (provider, template) => templateProblemOf(factoryOf(provider)!, template),
     };
   };
-}
-
-/** Where a provider's settings come from besides the stack config. */
-export interface ProviderEnvironment {
-  /** The directory the engine gives providers for their files. */
-  dataDir: string;
-  /** Environment variables (`<envPrefix>_<KEY>`); default process.env. */
-  env?: NodeJS.ProcessEnv;
-}
-
-/**
- * Provider `name` made by `factory` from `config` (the stack's decrypted config, `namespace:key` to value) and the
- * environment: `settings.get('endpoint')` reads `<configNamespace>:endpoint`, else `<ENV_PREFIX>_ENDPOINT`. A
- * missing required setting throws ProviderConfigurationError naming both places.
- */
-export function providerFromFactory(name: string, factory: ProviderFactory, config: Readonly<Record<string, string>>, environment: ProviderEnvironment): ServerProvider {
-  const env = environment.env ?? process.env;
-  const envName = (key: string) => `${factory.envPrefix}_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
-  const settings: ProviderSettings = {
-    dataDir: environment.dataDir,
-    get: (key) => config[`${factory.configNamespace}:${key}`] ?? env[envName(key)],
-    require(key) {
-      const value = settings.get(key);
-      if (value === undefined || value === '') {
-        throw new ProviderConfigurationError(`provider "${name}" needs ${factory.configNamespace}:${key} in the stack config or ${envName(key)} in the environment`);
-      }
-      return value;
-    },
-  };
-  return factory.create(settings);
 }
 
 /**
