@@ -56,7 +56,8 @@ function packageJson(projectName: string): string {
   )}\n`;
 }
 
-const PULUMI_YAML = `name: dynamic-servers
+/** The Pulumi.yaml of a project that has this package installed in its node_modules. */
+export const PULUMI_YAML = `name: dynamic-servers
 description: One stack per server type (stacks/Pulumi.<type>.yaml); \`pulumi preview --stack <type>\` shows what the next reconcile would change.
 runtime:
   name: nodejs

@@ -26,7 +26,7 @@ here=$(cd "$(dirname "$0")" && pwd)`;
 const RESOLVE_PROVIDER = [
   "const [major, minor] = process.versions.node.split('.').map(Number);",
   'if (major < 22 || (major === 22 && minor < 18)) {',
-  "process.stderr.write('pulumi-resource-pulumi-nodejs: the dynamic-servers providers need Node 22.18 or newer, and ' + process.execPath + ' is ' + process.version + ': no node_modules/.bin/node was found from ' + process.cwd() + ' up. Run npm install in the project, which pins its Node.\\n');",
+  "process.stderr.write('pulumi-resource-pulumi-nodejs: the dynamic-servers providers need Node 22.18 or newer, and ' + process.execPath + ' is ' + process.version + ': no node_modules/.bin/node was found from ' + process.cwd() + ' up. Run npm install in the project, which pins its Node (a project of your own pins one with the node package: npm install node@24).\\n');",
   'process.exit(1);',
   '}',
   "process.stdout.write(require.resolve('@pulumi/pulumi/cmd/dynamic-provider', { paths: [process.cwd(), process.env.DYNAMIC_SERVERS_PULUMI_SDK || process.cwd()] }));",

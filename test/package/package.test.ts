@@ -6,10 +6,11 @@
 // declarations. A provider package (test/fixtures/provider-package, its own package.json) installed there passes
 // the exported conformance suite and runs through `up`. Then, between two reconciles, the project moves to another
 // directory and the package is upgraded to a re-packed 0.1.1: the next `decrease` deletes the servers the old copy
-// created, and the state names no path of the checkout or of the old directory. Takes minutes (two installs).
+// created, and the state names no path of the checkout or of the old directory. Last, `npx dynamic-servers demo`
+// runs there. Takes minutes (two installs).
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { existsSync } from 'node:fs';
-import { copyFile, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/database.ts';
 import { INSTALLED_STACK_PROGRAM } from '../../src/init/project-files.ts';
@@ -164,6 +165,8 @@ beforeAll(async () => {
   await mkdir(join(work.path, 'b'));
   consumer = join(work.path, 'a', 'consumer');
   moved = join(work.path, 'b', 'consumer');
+  // Others may enter, as in a user's home: the demo's embedded PostgreSQL runs as user postgres when we are root.
+  for (const dir of [work.path, join(work.path, 'a'), join(work.path, 'b')]) await chmod(dir, 0o755);
   say(`checkout: ${CHECKOUT}\nproject: ${consumer} (moved later to ${moved})`);
 });
 
@@ -352,4 +355,13 @@ test('moved to another directory and upgraded to a re-packed 0.1.1 between two r
   const oldDir = consumer;
   expect({ checkout: await filesContaining(stateDir, CHECKOUT), oldDirectory: await filesContaining(stateDir, oldDir) }).toEqual({ checkout: [], oldDirectory: [] });
   expect({ checkout: await filesContaining(join(moved, 'stacks'), CHECKOUT), oldDirectory: await filesContaining(join(moved, 'stacks'), oldDir) }).toEqual({ checkout: [], oldDirectory: [] });
+}, LONG);
+
+test('`npx dynamic-servers demo` runs in the project, from the installed package', async () => {
+  await worker?.stop();
+  worker = undefined;
+  const started = performance.now();
+  const demo = await run(moved, 'npx', ['dynamic-servers', 'demo'], userEnv());
+  say(`npx dynamic-servers demo in the project (${since(started)}):\n${demo.stdout.split('\n').filter((line) => /: .*\(\d|clean shutdown|steps:/.test(line)).join('\n')}`);
+  expect(demo.stdout).toContain('clean shutdown: worker exited 0, 0 servers left in the cloud, 0 processes left');
 }, LONG);
