@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { StackConfigError } from '../config/errors.ts';
 import { loadDeploymentConfig } from '../config/load.ts';
 import { projectProviderCatalog } from '../engine/provider-registry.ts';
@@ -40,7 +40,8 @@ export function registerConfigCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  $ npx dynamic-servers validate\n  $ npx dynamic-servers validate stacks --json')
     .action(async (dir: string, options: { json?: boolean }) => {
       try {
-        const config = await loadDeploymentConfig(dir, projectProviderCatalog(resolve(dir)));
+        // Provider packages are installed in the project, the directory of the stack config directory.
+        const config = await loadDeploymentConfig(dir, projectProviderCatalog(dirname(resolve(dir))));
         if (options.json) process.stdout.write(JSON.stringify(config.serverTypes, null, 2) + '\n');
         else for (const type of config.serverTypes) process.stdout.write(`ok ${type.file} (type ${type.type}, provider ${type.provider})\n`);
       } catch (error) {

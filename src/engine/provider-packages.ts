@@ -14,6 +14,11 @@ export class ProviderPackageError extends ProviderConfigurationError {
   override name = 'ProviderPackageError';
 }
 
+/** No package of the provider's name resolves from the project (a typo, or a package not installed there). */
+export class ProviderPackageNotInstalledError extends ProviderPackageError {
+  override name = 'ProviderPackageNotInstalledError';
+}
+
 const factorySchema = z.looseObject({
   configNamespace: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be lowercase letters, digits and dashes, starting with a letter'),
   envPrefix: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must be uppercase letters, digits and underscores, starting with a letter'),
@@ -35,13 +40,14 @@ function resolvePackage(name: string, projectDir: string): string | undefined {
 /**
  * The ProviderFactory that package `name` exports as its default export, imported as `projectDir` resolves the
  * name (the package must export its main entry under a `default` or `require` condition, or as a plain string).
- * Throws ProviderPackageError when the package is not installed there, fails to load, or exports no factory.
+ * Throws ProviderPackageError when the package fails to load or exports no factory, and its subclass
+ * ProviderPackageNotInstalledError when it is not installed there.
  */
 export async function importProviderPackage(name: string, projectDir: string): Promise<ProviderFactory> {
   if (!PROVIDER_NAME_PATTERN.test(name)) throw new ProviderPackageError(`"${name}" is not the npm name of a provider package`);
   const path = resolvePackage(name, projectDir);
   if (path === undefined) {
-    throw new ProviderPackageError(`provider package "${name}" is not installed in ${projectDir}: run \`npm install ${name}\` there`);
+    throw new ProviderPackageNotInstalledError(`provider package "${name}" is not installed in ${projectDir}: run \`npm install ${name}\` there`);
   }
   let module: { default?: unknown };
   try {

@@ -7,7 +7,7 @@ import { localCloudProvider, parseLocalTemplate } from '../../providers/local/in
 import type { ProviderCatalog, ProviderCatalogLoader } from '../config/provider-catalog.ts';
 import type { JsonObject } from '../records/json.ts';
 import { ProviderConfigurationError } from './errors.ts';
-import { importProviderPackage, ProviderPackageError } from './provider-packages.ts';
+import { importProviderPackage, ProviderPackageError, ProviderPackageNotInstalledError } from './provider-packages.ts';
 import { providerFromFactory, type ProviderEnvironment } from './provider-settings.ts';
 
 /**
@@ -99,7 +99,12 @@ export function projectProviderCatalog(projectDir: string): ProviderCatalogLoade
         factories.set(name, await importProviderPackage(name, projectDir));
       } catch (error) {
         if (!(error instanceof ProviderPackageError)) throw error;
-        problems.set(name, `not a built-in provider (${PROVIDER_NAMES.join(', ')}), and ${error.message}`);
+        problems.set(
+          name,
+          error instanceof ProviderPackageNotInstalledError
+            ? `unknown provider "${name}": not a built-in provider (${PROVIDER_NAMES.join(', ')}), and no package of that name is installed in ${projectDir} (\`npm install ${name}\` there, if it is a provider package)`
+            : error.message,
+        );
       }
     }
     const factoryOf = (name: string) => BUILT_IN_FACTORIES[name] ?? factories.get(name);

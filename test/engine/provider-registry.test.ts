@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ProviderConfigurationError } from '../../src/engine/errors.ts';
-import { ProviderPackageError } from '../../src/engine/provider-packages.ts';
+import { ProviderPackageError, ProviderPackageNotInstalledError } from '../../src/engine/provider-packages.ts';
 import { createProvider, loadProviderFactory, PROVIDER_NAMES, projectProviderCatalog } from '../../src/engine/provider-registry.ts';
 import { serverIdSelector } from '../../providers/contract.ts';
 import { startLocalCloud, type LocalCloud } from '../../src/local-cloud/local-cloud.ts';
@@ -91,8 +91,9 @@ test('a provider package installed in the project is created from its namespace 
 
 test('a package that is not installed, exports no factory, or fails to load is a ProviderPackageError saying which', async () => {
   const load = (name: string) => loadProviderFactory(name, project.path);
-  await expect(load('gcp')).rejects.toThrow(ProviderPackageError);
+  await expect(load('gcp')).rejects.toThrow(ProviderPackageNotInstalledError);
   await expect(load('gcp')).rejects.toThrow(`provider package "gcp" is not installed in ${project.path}: run \`npm install gcp\` there`);
+  await expect(load('dynamic-servers-provider-nothing')).rejects.toThrow(ProviderPackageError);
   await expect(load('dynamic-servers-provider-nothing')).rejects.toThrow('provider package "dynamic-servers-provider-nothing" has no provider factory as its default export');
   await expect(load('dynamic-servers-provider-half')).rejects.toThrow(/dynamic-servers-provider-half" has no provider factory .*envPrefix: must be uppercase/);
   await expect(load('dynamic-servers-provider-broken')).rejects.toThrow('provider package "dynamic-servers-provider-broken" failed to load: this package cannot start');
@@ -104,7 +105,9 @@ test('the catalog of a project checks built-in and package providers, and runs a
   const catalog = await projectProviderCatalog(project.path)(['local', '@acme/dynamic-servers-echo', 'gcp', 'dynamic-servers-provider-nothing']);
   expect(catalog.providerProblem('local')).toBeUndefined();
   expect(catalog.providerProblem('@acme/dynamic-servers-echo')).toBeUndefined();
-  expect(catalog.providerProblem('gcp')).toBe(`not a built-in provider (aws, fake, hcloud, local), and provider package "gcp" is not installed in ${project.path}: run \`npm install gcp\` there`);
+  expect(catalog.providerProblem('gcp')).toBe(
+    `unknown provider "gcp": not a built-in provider (aws, fake, hcloud, local), and no package of that name is installed in ${project.path} (\`npm install gcp\` there, if it is a provider package)`,
+  );
   expect(catalog.providerProblem('dynamic-servers-provider-nothing')).toMatch(/has no provider factory as its default export/);
   expect(catalog.templateProblem('@acme/dynamic-servers-echo', { size: 'small' })).toBeUndefined();
   expect(catalog.templateProblem('@acme/dynamic-servers-echo', {})).toBe('echo templates need a size');
