@@ -4,7 +4,7 @@ import { awsProvider, parseAwsTemplate } from '../../providers/aws/index.ts';
 import { fakeProvider } from '../../providers/fake/index.ts';
 import { hcloudProvider, parseHcloudTemplate } from '../../providers/hcloud/index.ts';
 import { localCloudProvider, parseLocalTemplate } from '../../providers/local/index.ts';
-import type { ProviderCatalog, ProviderCatalogLoader } from '../config/provider-catalog.ts';
+import type { ProviderCatalogLoader } from '../config/provider-catalog.ts';
 import type { JsonObject } from '../records/json.ts';
 import { ProviderConfigurationError } from './errors.ts';
 import { importProviderPackage, ProviderPackageError, ProviderPackageNotInstalledError } from './provider-packages.ts';
@@ -57,7 +57,7 @@ const BUILT_IN_FACTORIES: Readonly<Record<string, ProviderFactory>> = {
 export const PROVIDER_NAMES = Object.keys(BUILT_IN_FACTORIES).sort();
 
 /** True when `name` is a built-in provider (any other name is a provider package). */
-export function isBuiltInProvider(name: string): boolean {
+function isBuiltInProvider(name: string): boolean {
   return Object.hasOwn(BUILT_IN_FACTORIES, name);
 }
 
@@ -70,12 +70,6 @@ function templateProblemOf(factory: ProviderFactory, template: JsonObject): stri
     return error instanceof Error ? error.message : String(error);
   }
 }
-
-/** The built-in providers as the config layer checks stack files against them (no credentials, no packages). */
-export const BUILT_IN_PROVIDERS: ProviderCatalog = {
-  providerProblem: (provider) => (isBuiltInProvider(provider) ? undefined : `unknown provider "${provider}"; built-in providers: ${PROVIDER_NAMES.join(', ')}`),
-  templateProblem: (provider, template) => templateProblemOf(BUILT_IN_FACTORIES[provider]!, template),
-};
 
 /**
  * The factory of provider `name`: a built-in one, or the default export of the package `name` as `projectDir`
