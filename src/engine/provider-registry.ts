@@ -61,6 +61,11 @@ function isBuiltInProvider(name: string): boolean {
   return Object.hasOwn(BUILT_IN_FACTORIES, name);
 }
 
+/** The factory of built-in provider `name`, or undefined (never a property every object has, such as `constructor`). */
+function builtInFactory(name: string): ProviderFactory | undefined {
+  return isBuiltInProvider(name) ? BUILT_IN_FACTORIES[name] : undefined;
+}
+
 /** Why `factory` refuses `template` (one line), or undefined when it accepts it. */
 function templateProblemOf(factory: ProviderFactory, template: JsonObject): string | undefined {
   try {
@@ -76,7 +81,7 @@ function templateProblemOf(factory: ProviderFactory, template: JsonObject): stri
  * resolves it. Throws ProviderPackageError (a ProviderConfigurationError) when that package cannot be used.
  */
 export async function loadProviderFactory(name: string, projectDir: string): Promise<ProviderFactory> {
-  return BUILT_IN_FACTORIES[name] ?? importProviderPackage(name, projectDir);
+  return builtInFactory(name) ?? importProviderPackage(name, projectDir);
 }
 
 /**
@@ -101,7 +106,7 @@ export function projectProviderCatalog(projectDir: string): ProviderCatalogLoade
         );
       }
     }
-    const factoryOf = (name: string) => BUILT_IN_FACTORIES[name] ?? factories.get(name);
+    const factoryOf = (name: string) => builtInFactory(name) ?? factories.get(name);
     return {
       providerProblem: (provider) => (factoryOf(provider) ? undefined : (problems.get(provider) ?? `unknown provider "${provider}"`)),
       templateProblem: (provider, template) => templateProblemOf(factoryOf(provider)!, template),

@@ -97,6 +97,8 @@ test('a package that is not installed, exports no factory, or fails to load is a
   await expect(load('dynamic-servers-provider-nothing')).rejects.toThrow('provider package "dynamic-servers-provider-nothing" has no provider factory as its default export');
   await expect(load('dynamic-servers-provider-half')).rejects.toThrow(/dynamic-servers-provider-half" has no provider factory .*envPrefix: must be uppercase/);
   await expect(load('dynamic-servers-provider-broken')).rejects.toThrow('provider package "dynamic-servers-provider-broken" failed to load: this package cannot start');
+  // A name every object has is no built-in provider.
+  await expect(load('constructor')).rejects.toThrow(ProviderPackageNotInstalledError);
   // A path is never imported as a provider.
   await expect(load('../node_modules/@acme/dynamic-servers-echo/index.js')).rejects.toThrow('is not the npm name of a provider package');
 });
