@@ -37,6 +37,8 @@ let database: EmbeddedDatabase;
 let cloud: LocalCloud;
 let worker: WorkerProcess | undefined;
 let records: DynamicServers;
+/** The npx cache entries `init` made (npx keeps a whole install per package list, about 500 MB): removed at the end. */
+let npxEntries: string[] = [];
 
 /** Seconds since `started`, for the printed timings. */
 const since = (started: number) => `${((performance.now() - started) / 1000).toFixed(1)} s`;
@@ -65,6 +67,17 @@ async function run(cwd: string, command: string, args: string[], env: NodeJS.Pro
   const result = await runCommand(command, args, { cwd, env });
   if (result.code !== 0) throw new Error(`${command} ${args.join(' ')} in ${cwd} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
   return result;
+}
+
+/** The entries of npm's npx cache that installed `spec`. */
+async function npxEntriesOf(spec: string): Promise<string[]> {
+  const npxDir = join((await run(work.path, 'npm', ['config', 'get', 'cache'])).stdout.trim(), '_npx');
+  const entries: string[] = [];
+  for (const entry of await readdir(npxDir).catch(() => [] as string[])) {
+    const manifest = await readFile(join(npxDir, entry, 'package.json'), 'utf8').catch(() => '');
+    if (manifest.includes(spec)) entries.push(join(npxDir, entry));
+  }
+  return entries;
 }
 
 /** The project's own Node (from the `node` package init adds), which runs its scripts. */
@@ -176,6 +189,7 @@ afterAll(async () => {
   await cloud?.stop();
   await database?.stop();
   await work?.remove();
+  for (const entry of npxEntries) await rm(entry, { recursive: true, force: true });
 }, 120_000);
 
 test('npm pack: compiled JavaScript with declarations, the bin, the plugins and the demo\'s stack file; no tests, benches or sources; under 1 MB', async () => {
@@ -203,7 +217,10 @@ test('npm pack: compiled JavaScript with declarations, the bin, the plugins and 
 test('`npx dynamic-servers init` on the machine\'s Node makes the project, and `npm install <tarball>` gives it its own copy', async () => {
   let started = performance.now();
   // npx brings a Node new enough along; the machine's own (20 here) would be refused by the bin, saying so.
-  const init = await run(join(work.path, 'a'), 'npx', ['--yes', '-p', `node@${PINNED_NODE}`, '-p', tarball, '--', 'dynamic-servers', 'init', 'consumer']);
+  const init = await runCommand('npx', ['--yes', '-p', `node@${PINNED_NODE}`, '-p', tarball, '--', 'dynamic-servers', 'init', 'consumer'], { cwd: join(work.path, 'a'), env: userEnv() });
+  npxEntries = await npxEntriesOf(tarball);
+  // npm's own warnings aside (its Node is the machine's), init wrote nothing on stderr.
+  expect({ code: init.code, stderr: init.stderr.split('\n').filter((line) => !/^npm warn |^\s*$/.test(line)) }).toEqual({ code: 0, stderr: [] });
   say(`npx dynamic-servers init consumer (${since(started)}):\n${init.stdout}`);
   expect(init.stdout).toContain(`Made a deployment project in ${consumer}`);
 
