@@ -1,5 +1,6 @@
-// The provider contract: what every cloud module in providers/ gives the engine, and the typed errors the engine
-// acts on. A provider has two sides:
+// The provider contract: what every cloud module gives the engine (the built-in ones in providers/, and provider
+// packages, which import it as `dynamic-servers/provider`), and the typed errors the engine acts on. A provider has
+// two sides:
 //  - the Pulumi side declares the resources of one server inside a Pulumi program (run by `pulumi up`);
 //  - the API side observes servers, lists them by label, and stops or reboots them where the cloud can.
 // This module has no runtime dependency (its Pulumi imports are types only), so a dynamic provider running in
@@ -209,6 +210,59 @@ export interface ServerProvider {
   checkTemplate(template: SnapshotTemplate): void;
   declareServer(declaration: ServerDeclaration, options?: pulumi.CustomResourceOptions): DeclaredServer;
   readonly api: ServerApi;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The provider as the engine loads it
+
+/**
+ * A provider's settings for one server type: the stack config keys of its namespace (`local:endpoint` for the
+ * key `endpoint`, secrets decrypted), else the environment variable `<envPrefix>_<KEY>` (`LOCAL_CLOUD_ENDPOINT`).
+ * Values live only in memory.
+ */
+export interface ProviderSettings {
+  get(key: string): string | undefined;
+  /** The value, or an error naming the config key and the variable that would set it. */
+  require(key: string): string;
+  /** A directory the engine owns, for providers that keep files (the fake cloud). */
+  dataDir: string;
+}
+
+/**
+ * What a provider module gives the engine: how to check a template without credentials (`dynamic-servers validate`
+ * runs it on pull requests) and how to make the provider from a server type's settings. A provider in a package of
+ * its own is the package's default export; a stack file names the package (`dynamic-servers:provider:
+ * '@acme/dynamic-servers-foo'`) and the engine imports it from the deployment project.
+ */
+export interface ProviderFactory {
+  /** The stack config namespace of its settings (`foo` reads `foo:endpoint`): lowercase letters, digits and dashes. */
+  readonly configNamespace: string;
+  /** The prefix of the environment variables of its settings (`FOO_CLOUD` reads `FOO_CLOUD_ENDPOINT`). */
+  readonly envPrefix: string;
+  /** Throws (InvalidRequestError) when the provider cannot create servers from `template`; needs no settings. */
+  checkTemplate(template: SnapshotTemplate): void;
+  /** The provider configured by `settings`; throws when a setting it needs is missing or malformed. */
+  create(settings: ProviderSettings): ServerProvider;
+}
+
+/**
+ * Imports `specifier`, a package name or an exported subpath of a package (`@acme/dynamic-servers-foo/client`),
+ * never a path, as the deployment project resolves it: from the directory in DYNAMIC_SERVERS_MODULE_DIR when set
+ * (the conformance harness sets it), else from the working directory, which Pulumi's dynamic-provider plugin sets to
+ * the project's. The package must export the subpath under a `default` (or `require`) condition.
+ *
+ * For the methods of a dynamic resource: Pulumi serializes them into the stack's state and runs them in its plugin
+ * process, so they capture only this function and a specifier, and load their code through it. The state then
+ * names no path of a checkout or an install, and the project can move, or its packages be upgraded, between two
+ * `up`s: the next delete runs the code installed then. It uses nothing but dynamic imports, so Pulumi can serialize it.
+ * `Module` is the module's type (`typeof import('./client.ts')`), for the caller's type checks only.
+ */
+export async function importFromProject<Module = Record<string, unknown>>(specifier: string): Promise<Module> {
+  const { createRequire } = await import('node:module');
+  const { join } = await import('node:path');
+  const { pathToFileURL } = await import('node:url');
+  const base = process.env.DYNAMIC_SERVERS_MODULE_DIR || process.cwd();
+  return import(pathToFileURL(createRequire(join(base, 'package.json')).resolve(specifier)).href);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

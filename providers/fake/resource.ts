@@ -1,10 +1,11 @@
 // The Pulumi side of the fake provider: a dynamic resource whose create and delete act on the fake cloud's state
-// directory. Like every dynamic provider, its methods capture nothing but a module URL (a string) and load the
-// fake cloud with a dynamic import when the engine's plugin runs them.
+// directory. Like every dynamic provider, its methods capture nothing but a package specifier (a string) and
+// importFromProject, and load the fake cloud from the project when the engine's plugin runs them.
 import * as pulumi from '@pulumi/pulumi';
+import { importFromProject } from '../contract.ts';
 
-/** Absolute URL of the fake cloud module, captured by value by the serialized provider methods. */
-const FAKE_CLOUD_MODULE = new URL('./fake-cloud.ts', import.meta.url).href;
+/** The fake cloud module as this package exports it, captured by value by the serialized provider methods. */
+const FAKE_CLOUD_MODULE = 'dynamic-servers/providers/fake/fake-cloud';
 
 /** The properties of a FakeServer in Pulumi state. */
 export interface FakeServerProperties {
@@ -23,7 +24,7 @@ const fakeServerProvider: pulumi.dynamic.ResourceProvider<FakeServerProperties, 
   },
 
   async create(inputs) {
-    const fake = await import(FAKE_CLOUD_MODULE);
+    const fake = await importFromProject<typeof import('./fake-cloud.ts')>(FAKE_CLOUD_MODULE);
     try {
       const server = await new fake.FakeCloud(inputs.stateDir).create({ name: inputs.name, labels: inputs.labels, template: inputs.template });
       return { id: server.providerId, outs: inputs };
@@ -37,7 +38,7 @@ const fakeServerProvider: pulumi.dynamic.ResourceProvider<FakeServerProperties, 
   },
 
   async delete(id, props) {
-    const fake = await import(FAKE_CLOUD_MODULE);
+    const fake = await importFromProject<typeof import('./fake-cloud.ts')>(FAKE_CLOUD_MODULE);
     try {
       await new fake.FakeCloud(props.stateDir).delete(id);
     } catch (error) {

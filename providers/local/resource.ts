@@ -1,11 +1,12 @@
 // The Pulumi side of the local cloud provider: a dynamic resource whose create and delete go through the API
 // client (client.ts). Pulumi serializes the provider's methods into the state and runs them in its dynamic-provider plugin
-// (another process), so the methods capture nothing but the client module's URL (a string) and load the client
-// with a dynamic import each time they run.
+// (another process), so the methods capture nothing but the client's package specifier (a string) and
+// importFromProject, and load the client from the project each time they run: no path enters the state.
 import * as pulumi from '@pulumi/pulumi';
+import { importFromProject } from '../contract.ts';
 
-/** Absolute URL of the API client module, captured by value by the serialized provider methods. */
-const CLIENT_MODULE = new URL('./client.ts', import.meta.url).href;
+/** The API client module as this package exports it, captured by value by the serialized provider methods. */
+const CLIENT_MODULE = 'dynamic-servers/providers/local/client';
 
 /** The properties of a LocalServer in Pulumi state. `token` is a Pulumi secret: encrypted in state, never in logs. */
 export interface LocalServerProperties {
@@ -38,7 +39,7 @@ const localServerProvider: pulumi.dynamic.ResourceProvider<LocalServerProperties
   },
 
   async create(inputs) {
-    const local = await import(CLIENT_MODULE);
+    const local = await importFromProject<typeof import('./client.ts')>(CLIENT_MODULE);
     try {
       const server = await local.createLocalServer(inputs);
       return { id: server.providerId, outs: { ...inputs, ipv4: server.ipv4 ?? '' } };
@@ -48,7 +49,7 @@ const localServerProvider: pulumi.dynamic.ResourceProvider<LocalServerProperties
   },
 
   async read(id, props) {
-    const local = await import(CLIENT_MODULE);
+    const local = await importFromProject<typeof import('./client.ts')>(CLIENT_MODULE);
     try {
       const server = await local.observeLocalServer(props!.endpoint, props!.token, id);
       return { id, props: { ...props!, ipv4: server.ipv4 ?? '', labels: server.labels } };
@@ -64,7 +65,7 @@ const localServerProvider: pulumi.dynamic.ResourceProvider<LocalServerProperties
   },
 
   async delete(id, props) {
-    const local = await import(CLIENT_MODULE);
+    const local = await importFromProject<typeof import('./client.ts')>(CLIENT_MODULE);
     try {
       await local.deleteLocalServer(props.endpoint, props.token, id);
     } catch (error) {

@@ -5,6 +5,7 @@ import { diagnose, formatReports } from './doctor.ts';
 import { registerEngineCommands } from './engine-commands.ts';
 import { EXIT, describeFailure, formatFailure } from './exit-codes.ts';
 import { registerHangingCommand } from './hanging-command.ts';
+import { registerInitCommand } from './init-command.ts';
 import { registerMonitorCommand } from './monitor-command.ts';
 import { registerRecordsCommands } from './records-commands.ts';
 import { registerConfigCommands } from './config-commands.ts';
@@ -34,6 +35,7 @@ program
     process.exitCode = reports.every((report) => report.ok) ? EXIT.ok : EXIT.unavailable;
   });
 
+registerInitCommand(program);
 registerConfigCommands(program);
 registerEngineCommands(program);
 registerRecordsCommands(program);

@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { FAILURE_POLICIES, type FailurePolicy } from '../records/config.ts';
-import { NAME_PATTERN, nameSchema } from '../records/input.ts';
+import { NAME_PATTERN, nameSchema, providerNameSchema } from '../records/input.ts';
 import { jsonObjectSchema, type JsonObject } from '../records/json.ts';
 import { DEFAULT_TYPE_SETTINGS } from '../records/registry.ts';
 import { secretLookingKeys } from '../records/template.ts';
@@ -29,7 +29,7 @@ export interface ServerTypeConfig {
   /** The type's name, from the file name `Pulumi.<type>.yaml`; also the Pulumi stack name. */
   type: string;
   file: string;
-  /** Name of the provider its servers run on (e.g. `local`, `hcloud`, `aws`). */
+  /** Name of the provider its servers run on: a built-in one (`local`, `hcloud`, `aws`) or a provider package's npm name. */
   provider: string;
   /** The snapshot template new servers of this type are created from; the provider checks its fields. */
   template: JsonObject;
@@ -58,7 +58,7 @@ function wholeNumber(min: number, max: number) {
 
 const seconds = wholeNumber(1, 86_400);
 const ownKeys = {
-  provider: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a provider name such as local, hcloud or aws'),
+  provider: providerNameSchema,
   template: jsonObjectSchema,
   maxServers: wholeNumber(0, 10_000),
   newTimeoutSeconds: seconds,
@@ -96,10 +96,20 @@ export function serverTypeOfFile(file: string): string | undefined {
 }
 
 /**
+ * The provider a stack file's text names (`dynamic-servers:provider`), or undefined when it names none or is not
+ * YAML: what a catalog must know before the file is checked (see ProviderCatalogLoader).
+ */
+export function providerNamedIn(text: string): string | undefined {
+  const value = parseDocument(text).getIn(['config', `${NAMESPACE}:provider`]);
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
  * Parses and validates the text of `stacks/Pulumi.<type>.yaml`. Returns the server type, or throws
  * StackConfigError listing every problem with its file, key and line: a missing or unknown `dynamic-servers:`
  * key, a value of the wrong shape, a credential-looking key in plain text, a template key that looks like a
- * secret. With a `catalog`, also an unknown provider and a template the provider rejects.
+ * secret. With a `catalog`, also a provider it cannot give (unknown, or a package not installed) and a template the
+ * provider rejects.
  */
 export function parseStackFile(file: string, text: string, catalog?: ProviderCatalog): ServerTypeConfig {
   const type = serverTypeOfFile(file) ?? '';
@@ -157,8 +167,9 @@ export function parseStackFile(file: string, text: string, catalog?: ProviderCat
   if (catalog && own.provider !== undefined) {
     const providerKey = `${NAMESPACE}:provider`;
     const provider = own.provider as string;
-    if (!catalog.has(provider)) {
-      problems.push({ file, key: providerKey, line: lineOf(document, lines, ['config', providerKey]), problem: `unknown provider "${provider}"; known providers: ${catalog.names().join(', ')}` });
+    const providerProblem = catalog.providerProblem(provider);
+    if (providerProblem !== undefined) {
+      problems.push({ file, key: providerKey, line: lineOf(document, lines, ['config', providerKey]), problem: providerProblem });
     } else if (own.template !== undefined) {
       const rejection = catalog.templateProblem(provider, own.template as JsonObject);
       if (rejection !== undefined) problems.push({ file, key: templateKey, line: templateLine, problem: `provider ${provider} rejects it: ${rejection.replace(/\s*\n\s*/g, '; ')}` });

@@ -1,34 +1,22 @@
 import { join } from 'node:path';
-import type { ServerProvider, SnapshotTemplate } from '../../providers/contract.ts';
+import type { ProviderFactory, ServerProvider } from '../../providers/contract.ts';
 import { awsProvider, parseAwsTemplate } from '../../providers/aws/index.ts';
 import { fakeProvider } from '../../providers/fake/index.ts';
 import { hcloudProvider, parseHcloudTemplate } from '../../providers/hcloud/index.ts';
 import { localCloudProvider, parseLocalTemplate } from '../../providers/local/index.ts';
-import type { ProviderCatalog } from '../config/provider-catalog.ts';
+import type { ProviderCatalogLoader } from '../config/provider-catalog.ts';
+import type { JsonObject } from '../records/json.ts';
 import { ProviderConfigurationError } from './errors.ts';
+import { importProviderPackage, ProviderPackageError, ProviderPackageNotInstalledError } from './provider-packages.ts';
+import { providerFromFactory, type ProviderEnvironment } from './provider-settings.ts';
 
 /**
- * A provider's settings: the stack config keys of its namespace (`local:endpoint`, with secrets decrypted),
- * then environment variables `<ENV_PREFIX>_<KEY>` (`LOCAL_CLOUD_ENDPOINT`). Values live only in memory.
+ * The providers built into this package, by the name stack files use (`dynamic-servers:provider`). These names are
+ * reserved: any other name is a provider package (see provider-packages.ts).
  */
-export interface ProviderSettings {
-  get(key: string): string | undefined;
-  /** The value, or ProviderConfigurationError naming the config key and the variable that would set it. */
-  require(key: string): string;
-  /** A directory the engine owns, for providers that keep files (the fake cloud). */
-  dataDir: string;
-}
-
-interface ProviderModule {
-  envPrefix: string;
-  /** Throws (InvalidRequestError) when the provider cannot create servers from `template`; needs no settings. */
-  checkTemplate(template: SnapshotTemplate): void;
-  create(settings: ProviderSettings): ServerProvider;
-}
-
-/** The provider modules in providers/, by the name stack files use (`dynamic-servers:provider`). */
-const PROVIDER_MODULES: Readonly<Record<string, ProviderModule>> = {
+const BUILT_IN_FACTORIES: Readonly<Record<string, ProviderFactory>> = {
   local: {
+    configNamespace: 'local',
     envPrefix: 'LOCAL_CLOUD',
     checkTemplate: parseLocalTemplate,
     create: (settings) => {
@@ -39,6 +27,7 @@ const PROVIDER_MODULES: Readonly<Record<string, ProviderModule>> = {
   // The hcloud and aws Pulumi plugins read their own namespace of the stack config (hcloud:token, aws:region)
   // or their standard variables; the API side gets the same values here.
   hcloud: {
+    configNamespace: 'hcloud',
     envPrefix: 'HCLOUD',
     checkTemplate: parseHcloudTemplate,
     create: (settings) => {
@@ -47,6 +36,7 @@ const PROVIDER_MODULES: Readonly<Record<string, ProviderModule>> = {
     },
   },
   aws: {
+    configNamespace: 'aws',
     envPrefix: 'AWS',
     checkTemplate: parseAwsTemplate,
     create: (settings) => {
@@ -55,44 +45,85 @@ const PROVIDER_MODULES: Readonly<Record<string, ProviderModule>> = {
       return awsProvider({ ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}) });
     },
   },
-  fake: { envPrefix: 'FAKE_CLOUD', checkTemplate: () => {}, create: (settings) => fakeProvider(settings.get('stateDir') ?? join(settings.dataDir, 'fake-cloud')) },
-};
-
-/** Names of the provider modules a stack file may use. */
-export const PROVIDER_NAMES = Object.keys(PROVIDER_MODULES).sort();
-
-/** The built-in providers as the config layer checks stack files against them (no credentials needed). */
-export const BUILT_IN_PROVIDERS: ProviderCatalog = {
-  has: (provider) => Object.hasOwn(PROVIDER_MODULES, provider),
-  names: () => [...PROVIDER_NAMES],
-  templateProblem(provider, template) {
-    try {
-      PROVIDER_MODULES[provider]!.checkTemplate(template);
-      return undefined;
-    } catch (error) {
-      return error instanceof Error ? error.message : String(error);
-    }
+  fake: {
+    configNamespace: 'fake',
+    envPrefix: 'FAKE_CLOUD',
+    checkTemplate: () => {},
+    create: (settings) => fakeProvider(settings.get('stateDir') ?? join(settings.dataDir, 'fake-cloud')),
   },
 };
 
+/** Names of the built-in providers, sorted. */
+export const PROVIDER_NAMES = Object.keys(BUILT_IN_FACTORIES).sort();
+
+/** True when `name` is a built-in provider (any other name is a provider package). */
+function isBuiltInProvider(name: string): boolean {
+  return Object.hasOwn(BUILT_IN_FACTORIES, name);
+}
+
+/** The factory of built-in provider `name`, or undefined (never a property every object has, such as `constructor`). */
+function builtInFactory(name: string): ProviderFactory | undefined {
+  return isBuiltInProvider(name) ? BUILT_IN_FACTORIES[name] : undefined;
+}
+
+/** Why `factory` refuses `template` (one line), or undefined when it accepts it. */
+function templateProblemOf(factory: ProviderFactory, template: JsonObject): string | undefined {
+  try {
+    factory.checkTemplate(template);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
 /**
- * The provider `name` configured from `config` (the stack's decrypted config, `namespace:key` to value) and
- * the environment. Throws ProviderConfigurationError for an unknown provider or a missing setting.
+ * The factory of provider `name`: a built-in one, or the default export of the package `name` as `projectDir`
+ * resolves it. Throws ProviderPackageError (a ProviderConfigurationError) when that package cannot be used.
  */
-export function createProvider(name: string, config: Readonly<Record<string, string>>, dataDir: string, env: NodeJS.ProcessEnv = process.env): ServerProvider {
-  const module = PROVIDER_MODULES[name];
-  if (!module) throw new ProviderConfigurationError(`unknown provider "${name}"; expected one of ${PROVIDER_NAMES.join(', ')}`);
-  const envName = (key: string) => `${module.envPrefix}_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
-  const settings: ProviderSettings = {
-    dataDir,
-    get: (key) => config[`${name}:${key}`] ?? env[envName(key)],
-    require(key) {
-      const value = settings.get(key);
-      if (value === undefined || value === '') {
-        throw new ProviderConfigurationError(`provider "${name}" needs ${name}:${key} in the stack config or ${envName(key)} in the environment`);
+export async function loadProviderFactory(name: string, projectDir: string): Promise<ProviderFactory> {
+  return builtInFactory(name) ?? importProviderPackage(name, projectDir);
+}
+
+/**
+ * The catalog that the stack files of the project in (or above) `projectDir` are checked against: the built-in
+ * providers, and the provider packages the files name, imported from the project (each one's checkTemplate runs).
+ */
+export function projectProviderCatalog(projectDir: string): ProviderCatalogLoader {
+  return async (providers) => {
+    const factories = new Map<string, ProviderFactory>();
+    const problems = new Map<string, string>();
+    for (const name of new Set(providers)) {
+      if (isBuiltInProvider(name)) continue;
+      try {
+        factories.set(name, await importProviderPackage(name, projectDir));
+      } catch (error) {
+        if (!(error instanceof ProviderPackageError)) throw error;
+        problems.set(
+          name,
+          error instanceof ProviderPackageNotInstalledError
+            ? `unknown provider "${name}": not a built-in provider (${PROVIDER_NAMES.join(', ')}), and no package of that name is installed in ${projectDir} (\`npm install ${name}\` there, if it is a provider package)`
+            : error.message,
+        );
       }
-      return value;
-    },
+    }
+    const factoryOf = (name: string) => builtInFactory(name) ?? factories.get(name);
+    return {
+      providerProblem: (provider) => (factoryOf(provider) ? undefined : (problems.get(provider) ?? `unknown provider "${provider}"`)),
+      templateProblem: (provider, template) => templateProblemOf(factoryOf(provider)!, template),
+    };
   };
-  return module.create(settings);
+}
+
+/**
+ * The provider `name` configured from `config` and the environment (see providerFromFactory); a provider package is
+ * imported from `projectDir`. Throws ProviderConfigurationError for a provider that is neither built in nor an
+ * installed package, or a missing setting.
+ */
+export async function createProvider(
+  name: string,
+  config: Readonly<Record<string, string>>,
+  options: ProviderEnvironment & { projectDir: string },
+): Promise<ServerProvider> {
+  if (!name) throw new ProviderConfigurationError(`the stack config names no provider (dynamic-servers:provider); built-in providers: ${PROVIDER_NAMES.join(', ')}`);
+  return providerFromFactory(name, await loadProviderFactory(name, options.projectDir), config, options);
 }

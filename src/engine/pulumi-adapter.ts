@@ -3,6 +3,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { ConcurrentUpdateError, PulumiCommand, type EngineEvent } from '@pulumi/pulumi/automation/index.js';
+import { nodeOptionsForPackage } from '../package-layout.ts';
 import type { Engine } from '../toolchain/engine.ts';
 import { pulumiSdkDir } from '../toolchain/versions.ts';
 
@@ -16,16 +17,20 @@ export function enginePath(engine: Engine): string {
 
 /**
  * Environment for every CLI invocation on `engine`: its bin directory first on PATH (so the engine finds the
- * language host and dynamic-provider plugins beside it), no update check, no plugin downloads, and the SDK
- * the plugins fall back to when a program's directory has no node_modules (inline programs in temp dirs).
- * `extra` (backend URL, passphrase, ...) wins over the defaults.
+ * language host and dynamic-provider plugins beside it), no update check, no plugin downloads, the SDK
+ * the plugins fall back to when a program's directory has no node_modules (inline programs in temp dirs), and,
+ * when this package runs from its sources, the export condition under which the plugins resolve
+ * `dynamic-servers/...` (the provider modules the state names) to those sources. `extra` (backend URL,
+ * passphrase, ...) wins over the defaults.
  */
 export function engineEnvironment(engine: Engine, extra: Record<string, string> = {}): Record<string, string> {
+  const nodeOptions = nodeOptionsForPackage();
   return {
     PATH: `${enginePath(engine)}${delimiter}${process.env.PATH ?? ''}`,
     PULUMI_SKIP_UPDATE_CHECK: 'true',
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: 'true',
     DYNAMIC_SERVERS_PULUMI_SDK: pulumiSdkDir(),
+    ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }),
     ...extra,
   };
 }

@@ -269,7 +269,7 @@ export class StackEngine {
     const { config, secrets } = await readStackConfig(stack);
     this.#options.onSecrets?.(secrets);
     const providerName = config['dynamic-servers:provider'];
-    const provider = createProvider(providerName ?? '', config, this.#options.dataDir, this.#options.env);
+    const provider = await createProvider(providerName ?? '', config, { projectDir: this.#options.projectDir, dataDir: this.#options.dataDir, env: this.#options.env });
     holder.context = { stack, provider, rows: [], declarationFailures: [] };
     return holder.context;
   }

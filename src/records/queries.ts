@@ -5,7 +5,7 @@ import { DesiredState } from './entities/desired-state.ts';
 import { Server } from './entities/server.ts';
 import { ServerStatusChange } from './entities/server-status-change.ts';
 import { InvalidInputError } from './errors.ts';
-import { describeValue, nameSchema } from './input.ts';
+import { describeValue, nameSchema, providerNameSchema } from './input.ts';
 import { toDesiredStateRecord, toServerRecord, toStatusChangeRecord, type DesiredStateRecord, type ServerRecord, type StatusChangeRecord } from './records.ts';
 import { SERVER_NAME_PATTERN } from './server-names.ts';
 import { PROVISIONED_STATUSES, SERVER_STATUSES, type ServerStatus } from './statuses.ts';
@@ -25,7 +25,7 @@ export interface ServerQuery {
 const statusSchema = z.enum(SERVER_STATUSES);
 const querySchema = z.strictObject({
   serverType: nameSchema.optional(),
-  provider: nameSchema.optional(),
+  provider: providerNameSchema.optional(),
   status: z.union([statusSchema, z.array(statusSchema).min(1)]).optional(),
   provisioned: z.boolean().optional(),
   limit: z.number().int().min(1).max(10_000).optional(),

@@ -2,6 +2,10 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cacheRoot } from './paths.ts';
+import { PACKAGE_ROOT } from '../package-layout.ts';
+
+/** The plugins' own sources, plain JavaScript shipped as they are (also in an install, beside the compiled dist/). */
+const PLUGIN_SOURCES = join(PACKAGE_ROOT, 'src', 'toolchain', 'plugins');
 
 /**
  * Picks the Node that runs a plugin: the project's pinned `node_modules/.bin/node`, looked for from the plugin's
@@ -24,7 +28,7 @@ here=$(cd "$(dirname "$0")" && pwd)`;
 const RESOLVE_PROVIDER = [
   "const [major, minor] = process.versions.node.split('.').map(Number);",
   'if (major < 22 || (major === 22 && minor < 18)) {',
-  "process.stderr.write('pulumi-resource-pulumi-nodejs: the dynamic-servers providers need Node 22.18 or newer, and ' + process.execPath + ' is ' + process.version + ': no node_modules/.bin/node was found from ' + process.cwd() + ' up. Run npm install in the project, which pins its Node.\\n');",
+  "process.stderr.write('pulumi-resource-pulumi-nodejs: the dynamic-servers providers need Node 22.18 or newer, and ' + process.execPath + ' is ' + process.version + ': no node_modules/.bin/node was found from ' + process.cwd() + ' up. Run npm install in the project, which pins its Node (a project of your own pins one with the node package: npm install node@24).\\n');",
   'process.exit(1);',
   '}',
   "process.stdout.write(require.resolve('@pulumi/pulumi/cmd/dynamic-provider', { paths: [process.cwd(), process.env.DYNAMIC_SERVERS_PULUMI_SDK || process.cwd()] }));",
@@ -35,7 +39,7 @@ const RESOLVE_PROVIDER = [
  * get DYNAMIC_SERVERS_PLUGIN_PARENT (the engine's pid) and load exit-with-parent.mjs, so they end with the engine.
  */
 async function pluginFiles(): Promise<Record<string, string>> {
-  const read = (name: string) => readFile(new URL(`./plugins/${name}`, import.meta.url), 'utf8');
+  const read = (name: string) => readFile(join(PLUGIN_SOURCES, name), 'utf8');
   return {
     'language-host.mjs': await read('language-host.mjs'),
     'exit-with-parent.mjs': await read('exit-with-parent.mjs'),

@@ -1,14 +1,18 @@
 // Stack files: every problem is reported with its file, key and line; a valid file becomes a server type.
 import { describe, expect, test } from '@jest/globals';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StackConfigError } from '../../src/config/errors.ts';
 import { loadDeploymentConfig } from '../../src/config/load.ts';
 import { parseProviderLimitsFile } from '../../src/config/provider-limits-file.ts';
 import { parseStackFile } from '../../src/config/stack-file.ts';
-import { BUILT_IN_PROVIDERS } from '../../src/engine/provider-registry.ts';
+import { projectProviderCatalog } from '../../src/engine/provider-registry.ts';
 import { runCommand } from '../../src/toolchain/run-command.ts';
 import { tempDir } from '../support/temp-dir.ts';
+
+/** The providers of a project that has no provider package installed: the built-in ones. */
+const BUILT_IN_PROVIDERS = await projectProviderCatalog(tmpdir())(['hcluod']);
 
 const VALID = `config:
   dynamic-servers:provider: local
@@ -60,7 +64,18 @@ test('values Pulumi rewrote as strings mean what they meant: "10" is 10, and a n
 describe('with the providers known: an unknown provider or a template the provider rejects is a problem on its line', () => {
   test('a misspelt provider', () => {
     const problems = problemsOfWith(VALID.replace('provider: local', 'provider: hcluod'));
-    expect(problems).toEqual([{ key: 'dynamic-servers:provider', line: 2, problem: 'unknown provider "hcluod"; known providers: aws, fake, hcloud, local' }]);
+    expect(problems).toEqual([{ key: 'dynamic-servers:provider', line: 2, problem: expect.stringMatching(/^unknown provider "hcluod": not a built-in provider \(aws, fake, hcloud, local\), and no package of that name is installed/) }]);
+  });
+
+  test('a provider package is named by its npm name, scoped or not; a path or a name npm refuses is no provider name', () => {
+    for (const name of ["'@acme/dynamic-servers-foo'", 'dynamic-servers-provider-foo']) {
+      expect(parseStackFile('stacks/Pulumi.worker.yaml', VALID.replace('provider: local', `provider: ${name}`)).provider).toBe(name.replaceAll("'", ''));
+    }
+    for (const name of ['../providers/foo', "'@Acme/Foo'", "'@acme/'", 'foo/bar', "'./foo'"]) {
+      expect(problemsOf('stacks/Pulumi.worker.yaml', VALID.replace('provider: local', `provider: ${name}`))).toEqual([
+        { key: 'dynamic-servers:provider', line: 2, problem: expect.stringMatching(/^must be a built-in provider \(local, hcloud, aws\) or the npm name of a provider package/) },
+      ]);
+    }
   });
 
   test('a template the provider refuses', () => {
