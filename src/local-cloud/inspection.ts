@@ -41,6 +41,8 @@ export interface RequestStats {
 
 /** One API request the cloud answered (or dropped the answer of). */
 export interface RecordedRequest {
+  /** When the cloud answered it (or dropped its answer), in milliseconds since the epoch, by the machine's clock. */
+  at: number;
   method: string;
   /** The path below the host, query included (e.g. `/v1/servers?label_selector=a%3Db`). */
   path: string;

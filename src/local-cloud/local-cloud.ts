@@ -138,8 +138,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     removeServer: (id: number) => store.remove(id),
   };
 
-  function record(entry: RecordedRequest): void {
-    log.push(entry);
+  function record(entry: Omit<RecordedRequest, 'at'>): void {
+    log.push({ at: Date.now(), ...entry });
     if (log.length > REQUEST_LOG_SIZE) log.splice(0, log.length - REQUEST_LOG_SIZE);
   }
 
