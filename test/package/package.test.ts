@@ -206,10 +206,10 @@ test('npm pack: compiled JavaScript with declarations, the bin, the plugins and 
   expect(report!.size).toBeLessThan(1_000_000);
   const paths = report!.files.map((file) => file.path);
   // Besides dist/: the bin, the plugins' JavaScript (copied into the engine cache as it is), the demo's stack file.
-  const outside = paths.filter((path) => !/^(dist\/|bin\/dynamic-servers\.js$|src\/toolchain\/plugins\/[\w-]+\.mjs$|stacks\/Pulumi\.demo\.yaml$|package\.json$|README\.md$)/.test(path));
+  const outside = paths.filter((path) => !/^(dist\/|bin\/dynamic-servers\.js$|src\/toolchain\/plugins\/[\w-]+\.mjs$|src\/operations\/status-page\.html$|stacks\/Pulumi\.demo\.yaml$|package\.json$|README\.md$)/.test(path));
   expect(outside).toEqual([]);
   expect(paths.filter((path) => path.endsWith('.ts') && !path.endsWith('.d.ts'))).toEqual([]);
-  expect(paths).toEqual(expect.arrayContaining([INSTALLED_STACK_PROGRAM, 'dist/src/api.js', 'dist/src/api.d.ts', 'dist/providers/contract.d.ts', 'dist/src/cli/main.js', 'src/toolchain/plugins/language-host.mjs']));
+  expect(paths).toEqual(expect.arrayContaining([INSTALLED_STACK_PROGRAM, 'dist/src/api.js', 'dist/src/api.d.ts', 'dist/providers/contract.d.ts', 'dist/src/cli/main.js', 'src/toolchain/plugins/language-host.mjs', 'src/operations/status-page.html']));
   // prepack built dist/ for the tarball and postpack removed it: the checkout runs its sources only.
   expect(existsSync(join(CHECKOUT, 'dist'))).toBe(false);
 }, LONG);
