@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { enginePath } from '../engine/pulumi-adapter.ts';
 import { installEngine } from '../toolchain/engine.ts';
 import { diagnose, formatReports } from './doctor.ts';
 import { registerEngineCommands } from './engine-commands.ts';
@@ -57,11 +56,11 @@ toolchain
 
 toolchain
   .command('path')
-  .description('Print the directories of the pinned Pulumi CLI and its plugins (a PATH fragment), to put first on PATH for `pulumi preview`.')
+  .description('Print the directory of the pinned Pulumi CLI and its plugins, to put first on PATH for `pulumi preview`.')
   .addHelpText('after', '\nExample:\n  $ export PATH="$(npx dynamic-servers toolchain path):$PATH" && pulumi preview --stack demo')
   .action(async () => {
     const engine = await installEngine();
-    process.stdout.write(`${enginePath(engine)}\n`);
+    process.stdout.write(`${engine.binDir}\n`);
   });
 
 registerLocalCloudCommand(program);

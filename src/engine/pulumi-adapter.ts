@@ -8,14 +8,6 @@ import type { Engine } from '../toolchain/engine.ts';
 import { pulumiSdkDir } from '../toolchain/versions.ts';
 
 /**
- * The directories to put first on PATH for `engine`: the plugins this package provides (for an engine built from
- * source), then the engine's own directory. Joined with the platform's PATH delimiter.
- */
-export function enginePath(engine: Engine): string {
-  return [engine.pluginDir, engine.binDir].filter((dir): dir is string => dir !== undefined).join(delimiter);
-}
-
-/**
  * Environment for every CLI invocation on `engine`: its bin directory first on PATH (so the engine finds the
  * language host and dynamic-provider plugins beside it), no update check, no plugin downloads, the SDK
  * the plugins fall back to when a program's directory has no node_modules (inline programs in temp dirs), and,
@@ -26,7 +18,7 @@ export function enginePath(engine: Engine): string {
 export function engineEnvironment(engine: Engine, extra: Record<string, string> = {}): Record<string, string> {
   const nodeOptions = nodeOptionsForPackage();
   return {
-    PATH: `${enginePath(engine)}${delimiter}${process.env.PATH ?? ''}`,
+    PATH: `${engine.binDir}${delimiter}${process.env.PATH ?? ''}`,
     PULUMI_SKIP_UPDATE_CHECK: 'true',
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: 'true',
     DYNAMIC_SERVERS_PULUMI_SDK: pulumiSdkDir(),

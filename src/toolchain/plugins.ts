@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { cacheRoot } from './paths.ts';
+import { chmod, copyFile, link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { PACKAGE_ROOT } from '../package-layout.ts';
 
 /** The plugins' own sources, plain JavaScript shipped as they are (also in an install, beside the compiled dist/). */
@@ -58,34 +57,37 @@ DYNAMIC_SERVERS_PLUGIN_PARENT=$PPID exec "$node" --import "$here/exit-with-paren
 }
 
 /**
- * Makes the nodejs language host and the dynamic-provider plugin (which a `pulumi` built from source lacks)
- * available in a directory of the cache named by the hash of their contents (`<cache>/plugins/<hash>`), and returns
- * it. Several versions of this package on one machine (two deployments, or an upgrade under way) share the cache
- * without ever overwriting each other's plugins. The directory is written once, to a temporary name renamed into
- * place, so a reader never sees half of it; a warm call only checks that it exists.
+ * A directory `<bin>` holding the Pulumi CLI at `pulumiPath` (hard-linked, so the CLI finds its plugins beside
+ * itself, as it expects, without warnings) and the nodejs language host and dynamic-provider plugin this package
+ * provides (which a `pulumi` built from source lacks), under `parent`, named by the hash of the plugins' contents.
+ * Several versions of this package on one machine (two deployments, or an upgrade under way) share the cache
+ * without ever running each other's plugins. Written once, to a temporary name renamed into place, so no reader
+ * sees half of it; a warm call only checks that it exists. Returns the directory.
  */
-export async function installPluginShims(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function binDirWithPlugins(pulumiPath: string, parent: string): Promise<string> {
   const files = Object.entries(await pluginFiles()).sort(([a], [b]) => a.localeCompare(b));
   const hash = createHash('sha256');
   for (const [name, content] of files) hash.update(`${name}\0${content}\0`);
-  const dir = join(cacheRoot(env), 'plugins', hash.digest('hex').slice(0, 16));
-  const complete = await readFile(join(dir, PLUGIN_SHIMS.dynamicProvider), 'utf8').then(
+  const dir = join(parent, hash.digest('hex').slice(0, 16), 'bin');
+  const complete = await stat(join(dir, PLUGIN_SHIMS.dynamicProvider)).then(
     () => true,
     () => false,
   );
   if (complete) return dir;
-  const partial = `${dir}.partial-${process.pid}-${Date.now()}`;
-  await mkdir(partial, { recursive: true });
-  for (const [name, content] of files) {
-    await writeFile(join(partial, name), content);
-    await chmod(join(partial, name), 0o755);
-  }
-  // Another process may have put the same directory in place meanwhile: its content is the same.
-  await rename(partial, dir).catch(async (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
-    const { rm } = await import('node:fs/promises');
+  const partial = `${dirname(dir)}.partial-${process.pid}-${Date.now()}`;
+  await mkdir(join(partial, 'bin'), { recursive: true });
+  try {
+    await link(pulumiPath, join(partial, 'bin', 'pulumi')).catch(() => copyFile(pulumiPath, join(partial, 'bin', 'pulumi')));
+    for (const [name, content] of files) {
+      await writeFile(join(partial, 'bin', name), content);
+      await chmod(join(partial, 'bin', name), 0o755);
+    }
+    await rename(partial, dirname(dir));
+  } catch (error) {
     await rm(partial, { recursive: true, force: true });
-  });
+    // Another process put the same directory in place meanwhile: its content is the same.
+    if (!['ENOTEMPTY', 'EEXIST'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+  }
   return dir;
 }
 
