@@ -58,12 +58,12 @@ export interface Runtime {
  */
 export async function openRuntime(
   settings: RuntimeSettings = runtimeSettings(),
-  options: Pick<EngineRecordsOptions, 'onWork' | 'onConfig'> & Pick<StackEngineOptions, 'onUpdate'> = {},
+  options: Pick<EngineRecordsOptions, 'onWork' | 'onConfig'> & Pick<StackEngineOptions, 'onUpdate' | 'onRecovery'> = {},
 ): Promise<Runtime> {
   const pulumiEngine = await requireEngine();
-  const { onUpdate, ...recordsOptions } = options;
+  const { onUpdate, onRecovery, ...recordsOptions } = options;
   const records = await EngineRecords.openForEngine({ databaseUrl: settings.databaseUrl, ...recordsOptions });
-  const engine = new StackEngine({ ...settings, engine: pulumiEngine, records, ...(onUpdate ? { onUpdate } : {}) });
+  const engine = new StackEngine({ ...settings, engine: pulumiEngine, records, ...(onUpdate ? { onUpdate } : {}), ...(onRecovery ? { onRecovery } : {}) });
   return { settings, records, engine, close: () => records.close() };
 }
 

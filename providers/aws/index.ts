@@ -8,7 +8,7 @@ import { parseAwsTemplate } from './template.ts';
 
 export { AwsApiClient, runInstancesInput, type AwsApiOptions, type AwsServerSpec } from './api-client.ts';
 export { awsErrorFromText, errorFromAws } from './errors.ts';
-export { declareAwsInstance } from './program.ts';
+export { AWS_UNREADABLE_INPUTS, declareAwsInstance } from './program.ts';
 export { EC2_INSTANCE_STATES, TERMINATED } from './status.ts';
 export { NAME_TAG, parseAwsTemplate, spotOptions, type AwsTemplate } from './template.ts';
 

@@ -10,7 +10,7 @@ import { parseHcloudTemplate } from './template.ts';
 export { HetznerApiClient, type ServerCreateSpec } from '../hetzner-api/client.ts';
 export { HETZNER_STATUS_MAPPING, RUNNING_ACTION_STATUSES } from '../hetzner-api/status.ts';
 export { hcloudErrorFromText } from './errors.ts';
-export { declareHcloudServer, type DeclaredHcloudServer, type HcloudConnection } from './program.ts';
+export { declareHcloudServer, HCLOUD_UNREADABLE_INPUTS, type DeclaredHcloudServer, type HcloudConnection } from './program.ts';
 export { hcloudCreateSpec, parseHcloudTemplate, type HcloudTemplate } from './template.ts';
 
 /** The public Hetzner Cloud API. */

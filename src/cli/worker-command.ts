@@ -88,6 +88,8 @@ export function registerWorkerCommand(program: Command): void {
         },
         onConfig: () => void syncServerTypes(),
         onUpdate: (update) => logLine({ event: 'stack-update', ...update }),
+        // What a reconcile recovered from a dead update: cancelled Pulumi locks, adopted servers, deleted leaks.
+        onRecovery: (serverType, recovery, leaksDeleted) => logLine({ event: 'stack-recovery', serverType, ...recovery, leaksDeleted }),
       });
       const publish = async (when: string) => {
         try {

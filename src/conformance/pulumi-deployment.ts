@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { engineEnvironment, pulumiCommand } from '../engine/pulumi-adapter.ts';
 import type { Engine } from '../toolchain/engine.ts';
 import type { ServerDeployment } from '../../providers/conformance.ts';
-import { parseProviderError, validateDeclaration, type ProviderError, type ServerDeclaration, type ServerProvider } from '../../providers/contract.ts';
+import { validateDeclaration, type ProviderError, type ServerDeclaration, type ServerProvider } from '../../providers/contract.ts';
 
 /** Where and how the stack lives. */
 export interface PulumiDeploymentOptions {
@@ -81,7 +81,7 @@ export async function openPulumiDeployment(options: PulumiDeploymentOptions): Pr
         outputs = (await stack.up(options.onOutput ? { onOutput: options.onOutput } : {})).outputs;
       } catch (error) {
         const text = error instanceof Error ? error.message : String(error);
-        throw new DeploymentError(`pulumi up on stack ${options.stackName} failed: ${text}`, parseProviderError(text), error);
+        throw new DeploymentError(`pulumi up on stack ${options.stackName} failed: ${text}`, options.provider.parseDeploymentError(text), error);
       }
       const ids = (outputs.providerIds?.value ?? {}) as Record<string, string>;
       return new Map(Object.entries(ids));

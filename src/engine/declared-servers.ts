@@ -24,15 +24,23 @@ export function isDeclared(server: Pick<ServerRecord, 'status' | 'providerId'>):
 
 /**
  * Declares, through `provider`'s Pulumi side, every server of `servers` that isDeclared, each from the template
- * stored on its row (a changed stack template never touches existing servers). Returns the provider id outputs
- * by server name, which the program exports as `providerIds`. Used by the engine's inline program and by the
- * Pulumi.yaml program, so `pulumi preview` shows exactly what the next reconcile does.
+ * stored on its row (a changed stack template never touches existing servers) and labelled with `installation`;
+ * a server named in `adoptions` takes that existing cloud server instead of creating one. Returns the provider id
+ * outputs by server name, which the program exports as `providerIds`. Used by the engine's inline program and by
+ * the Pulumi.yaml program, so `pulumi preview` shows what the next reconcile does.
  */
-export function declareServers(provider: ServerProvider, serverType: string, servers: readonly ServerRecord[]): Record<string, pulumi.Output<string>> {
+export function declareServers(
+  provider: ServerProvider,
+  serverType: string,
+  installation: string,
+  servers: readonly ServerRecord[],
+  adoptions: ReadonlyMap<string, string> = new Map(),
+): Record<string, pulumi.Output<string>> {
   const providerIds: Record<string, pulumi.Output<string>> = {};
   for (const server of servers) {
     if (!isDeclared(server)) continue;
-    providerIds[server.name] = provider.declareServer({ serverId: server.name, serverType, template: server.template }).providerId;
+    const adopt = adoptions.get(server.name);
+    providerIds[server.name] = provider.declareServer({ installation, serverId: server.name, serverType, template: server.template, ...(adopt === undefined ? {} : { adopt }) }).providerId;
   }
   return providerIds;
 }

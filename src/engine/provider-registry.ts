@@ -33,7 +33,9 @@ const PROVIDER_MODULES: Readonly<Record<string, ProviderModule>> = {
     checkTemplate: parseLocalTemplate,
     create: (settings) => {
       const token = settings.get('token');
-      return localCloudProvider({ endpoint: settings.require('endpoint'), ...(token ? { token } : {}) });
+      // `local:adoptOnCreate: false` (a testing aid) makes its create as little idempotent as the native plugins'.
+      const adoptOnCreate = booleanSetting(settings, 'adoptOnCreate');
+      return localCloudProvider({ endpoint: settings.require('endpoint'), ...(token ? { token } : {}), ...(adoptOnCreate === undefined ? {} : { adoptOnCreate }) });
     },
   },
   // The hcloud and aws Pulumi plugins read their own namespace of the stack config (hcloud:token, aws:region)
@@ -57,6 +59,14 @@ const PROVIDER_MODULES: Readonly<Record<string, ProviderModule>> = {
   },
   fake: { envPrefix: 'FAKE_CLOUD', checkTemplate: () => {}, create: (settings) => fakeProvider(settings.get('stateDir') ?? join(settings.dataDir, 'fake-cloud')) },
 };
+
+/** The boolean setting `key` (`true` or `false`, as Pulumi stores config values), or undefined; ProviderConfigurationError otherwise. */
+function booleanSetting(settings: ProviderSettings, key: string): boolean | undefined {
+  const value = settings.get(key);
+  if (value === undefined || value === '') return undefined;
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new ProviderConfigurationError(`${key} must be true or false, got ${JSON.stringify(value)}`);
+}
 
 /** Names of the provider modules a stack file may use. */
 export const PROVIDER_NAMES = Object.keys(PROVIDER_MODULES).sort();

@@ -21,4 +21,4 @@ try {
   await records.close();
 }
 const provider = createProvider(providerName, config, process.env.DYNAMIC_SERVERS_DATA_DIR ?? '.data');
-export const providerIds = declareServers(provider, serverType, rows);
+export const providerIds = declareServers(provider, serverType, records.installationId, rows);

@@ -35,6 +35,8 @@ export interface CountChangeSettings {
   onLimitHit: LimitHitPolicy;
   victimStrategy: VictimStrategy;
   serverName: ServerNameAction;
+  /** The installation id the name action is told. */
+  installation: string;
   /** Written on every history row of the change (e.g. `ensure(worker, 5)`). */
   reason: string;
 }
@@ -82,7 +84,7 @@ export async function changeServerCount(
     }
     if (allowed === 0) return { change, effects };
     change.version = version + 1;
-    const { servers, events } = await insertNewServers(em, type, allowed, settings.serverName, reason, now);
+    const { servers, events } = await insertNewServers(em, type, allowed, settings.serverName, settings.installation, reason, now);
     change.createdServerIds = servers.map((server) => server.id);
     effects.events.unshift(...events);
   } else if (wanted < provisioned) {

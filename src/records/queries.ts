@@ -90,3 +90,10 @@ export async function findStatusHistory(em: EntityManager, serverId: number): Pr
 export async function findDesiredState(em: EntityManager, serverType: string): Promise<DesiredStateRecord> {
   return toDesiredStateRecord(serverType, await em.findOne(DesiredState, { serverType }));
 }
+
+/** The id of the installation this database belongs to (the one row its migration made). */
+export async function readInstallationId(em: EntityManager): Promise<string> {
+  const rows = await em.execute<{ id: string }[]>('select "id" from "installation"');
+  if (rows.length !== 1) throw new Error(`the installation table holds ${rows.length} rows; it must hold exactly one`);
+  return rows[0]!.id;
+}

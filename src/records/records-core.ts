@@ -13,9 +13,9 @@ import { EventFeed, notifyEffects } from './event-feed.ts';
 import { ServerEvents, type DynamicServersEventName } from './events.ts';
 import { parseName } from './input.ts';
 import { migrateRecords, openRecordsOrm } from './orm.ts';
-import { findServer } from './queries.ts';
+import { findServer, readInstallationId } from './queries.ts';
 import { anythingPublished, listServerTypes, listServerTypeVersions } from './registry.ts';
-import { typeAndIdName, type ServerNameAction } from './server-names.ts';
+import { typeIdAndInstallationName, type ServerNameAction } from './server-names.ts';
 import { notRunningFirstThenNewest, type VictimStrategy } from './victims.ts';
 
 /** How a records core opens: the public options of DynamicServers.open and what only the engine sets. */
@@ -52,6 +52,8 @@ export class RecordsCore {
   readonly onLimitHit: LimitHitPolicy;
   readonly victimStrategy: VictimStrategy;
   readonly serverName: ServerNameAction;
+  /** The id of this database's installation (its `installation` row); every server it creates carries it. */
+  installationId = '';
   /** Tags this core's notifications, so its feed skips its own events. */
   readonly #origin: string;
   #feed: EventFeed | null = null;
@@ -65,7 +67,7 @@ export class RecordsCore {
     this.events = events;
     this.onLimitHit = options.onLimitHit ?? 'emit';
     this.victimStrategy = options.victimStrategy ?? notRunningFirstThenNewest;
-    this.serverName = options.serverName ?? typeAndIdName;
+    this.serverName = options.serverName ?? typeIdAndInstallationName;
     this.#origin = randomUUID();
   }
 
@@ -97,6 +99,7 @@ export class RecordsCore {
     const core = new RecordsCore(orm, options, events);
     try {
       await migrateRecords(orm, options.databaseUrl);
+      core.installationId = await readInstallationId(orm.em.fork());
       core.#feed = await EventFeed.start({
         databaseUrl: options.databaseUrl,
         origin: core.#origin,

@@ -26,7 +26,7 @@ async function reserveServerIds(em: EntityManager, count: number): Promise<numbe
 
 /**
  * Inserts `count` servers of `type` with status `new`, each with its `null → new` history row. Names come from
- * `serverName`; a bad name, or one given twice, throws InvalidServerNameError before anything is inserted (a name
+ * `serverName` (told the `installation`); a bad name, or one given twice, throws InvalidServerNameError before anything is inserted (a name
  * another server already has fails on the table's unique constraint). Returns the new servers and their
  * `creating` events.
  */
@@ -35,11 +35,12 @@ export async function insertNewServers(
   type: ResolvedServerType,
   count: number,
   serverName: ServerNameAction,
+  installation: string,
   reason: string,
   now: Date,
 ): Promise<{ servers: ServerRecord[]; events: PendingEvent[] }> {
   const ids = await reserveServerIds(em, count);
-  const names = ids.map((id) => checkedServerName(serverName({ id, serverType: type.name, provider: type.provider })));
+  const names = ids.map((id) => checkedServerName(serverName({ id, serverType: type.name, provider: type.provider, installation })));
   if (new Set(names).size !== names.length) throw new InvalidServerNameError(`the server name action gave the same name to two new servers: ${names.join(', ')}`);
   const template = JSON.stringify(type.template);
   await em.execute(

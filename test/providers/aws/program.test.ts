@@ -44,7 +44,7 @@ beforeEach(() => {
 });
 
 const settled = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
-const declaration = (template: Record<string, unknown>): ServerDeclaration => ({ serverId: 'workers-7', serverType: 'workers', template });
+const declaration = (template: Record<string, unknown>): ServerDeclaration => ({ installation: 'inst0001', serverId: 'workers-7', serverType: 'workers', template });
 
 const representative = {
   ami: { selector: { role: 'worker', release: '2025-06' }, owners: ['self', '123456789012'] },
@@ -89,7 +89,7 @@ test('an instance from the newest AMI carrying the tags gets every template inpu
     subnetId: 'subnet-0aa11',
     vpcSecurityGroupIds: ['sg-0bb22', 'sg-0cc33'],
     keyName: 'ops',
-    tags: { team: 'queue', Name: 'workers-7', 'managed-by': 'dynamic-servers', 'server-type': 'workers', 'server-id': 'workers-7' },
+    tags: { team: 'queue', Name: 'workers-7', 'managed-by': 'dynamic-servers', installation: 'inst0001', 'server-type': 'workers', 'server-id': 'workers-7' },
     userData: '#!/bin/sh\nsystemctl start worker\n',
     userDataReplaceOnChange: true,
     instanceMarketOptions: { marketType: 'spot', spotOptions: { maxPrice: '0.05', instanceInterruptionBehavior: 'terminate', spotInstanceType: 'one-time' } },
@@ -107,7 +107,7 @@ test('an AMI id is used as it is, without a lookup; optional settings are left o
   expect(registered[0]!.inputs).toEqual({
     ami: 'ami-03cf127a',
     instanceType: 't3.micro',
-    tags: { Name: 'workers-7', 'managed-by': 'dynamic-servers', 'server-type': 'workers', 'server-id': 'workers-7' },
+    tags: { Name: 'workers-7', 'managed-by': 'dynamic-servers', installation: 'inst0001', 'server-type': 'workers', 'server-id': 'workers-7' },
   });
 });
 

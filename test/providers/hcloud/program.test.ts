@@ -62,7 +62,7 @@ const representative = {
   publicIpv6: false,
 };
 
-const declaration = (template: Record<string, unknown>): ServerDeclaration => ({ serverId: 'workers-7', serverType: 'workers', template });
+const declaration = (template: Record<string, unknown>): ServerDeclaration => ({ installation: 'inst0001', serverId: 'workers-7', serverType: 'workers', template });
 
 test('a server from the newest snapshot matching the selector gets every template input, labelled and shut down before deletion', async () => {
   const provider = hcloud.hcloudProvider({ endpoint: 'https://hcloud.test/v1', token: 'the-token', tokenInState: true });
@@ -83,7 +83,7 @@ test('a server from the newest snapshot matching the selector gets every templat
     image: '777001',
     serverType: 'cx32',
     location: 'nbg1',
-    labels: { team: 'queue', 'managed-by': 'dynamic-servers', 'server-type': 'workers', 'server-id': 'workers-7' },
+    labels: { team: 'queue', 'managed-by': 'dynamic-servers', installation: 'inst0001', 'server-type': 'workers', 'server-id': 'workers-7' },
     sshKeys: ['ops-key'],
     userData: '#cloud-config\nruncmd: [systemctl start worker]\n',
     firewallIds: [11],
@@ -115,7 +115,7 @@ test('by default the token stays out of the program (the plugin reads HCLOUD_TOK
     image: '123456',
     serverType: 'cx22',
     location: 'fsn1',
-    labels: { 'managed-by': 'dynamic-servers', 'server-type': 'workers', 'server-id': 'workers-7' },
+    labels: { 'managed-by': 'dynamic-servers', installation: 'inst0001', 'server-type': 'workers', 'server-id': 'workers-7' },
     publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
     shutdownBeforeDeletion: true,
   });
