@@ -119,13 +119,15 @@ export function isConcurrentUpdate(error: unknown): boolean {
 }
 
 /**
- * The lock owners a ConcurrentUpdateError names. DIY backends (file://, postgres://, s3://, ...) list each lock as
- * `created by user@host (pid N) at time`; Pulumi Cloud names none, which gives one owner `unknown`.
+ * The lock owners a ConcurrentUpdateError names, each once (the error's text holds the CLI's output more than
+ * once). DIY backends (file://, postgres://, s3://, ...) list each lock as `created by user@host (pid N) at time`;
+ * Pulumi Cloud names none, which gives one owner `unknown`.
  */
 export function stackLockOwners(error: unknown): StackLockOwner[] {
   const text = error instanceof Error ? error.message : String(error);
-  const owners = [...text.matchAll(LOCK_OWNER)].map((match) => ({ owner: `${match[1]}@${match[2]}`, host: match[2]!, pid: Number(match[3]), since: match[4]! }));
-  return owners.length > 0 ? owners : [{ owner: 'unknown', host: 'unknown', pid: null, since: null }];
+  const owners = new Map<string, StackLockOwner>();
+  for (const match of text.matchAll(LOCK_OWNER)) owners.set(match[0], { owner: `${match[1]}@${match[2]}`, host: match[2]!, pid: Number(match[3]), since: match[4]! });
+  return owners.size > 0 ? [...owners.values()] : [{ owner: 'unknown', host: 'unknown', pid: null, since: null }];
 }
 
 /** A resource of an exported deployment: its name and the cloud's id for it. */
@@ -143,6 +145,11 @@ export function stackResources(deployment: { deployment?: { resources?: { urn: s
   return (deployment.deployment?.resources ?? [])
     .filter((resource) => resource.custom !== false && isDeclaredResourceType(resource.type) && typeof resource.id === 'string' && resource.id !== '')
     .map((resource) => ({ name: resourceNameOfUrn(resource.urn), type: resource.type, id: resource.id! }));
+}
+
+/** The URN of the stack resource itself (`pulumi:pulumi:Stack`) in an exported deployment, if it has one. */
+export function stackUrn(deployment: { deployment?: { resources?: { urn: string; type: string }[] } }): string | undefined {
+  return deployment.deployment?.resources?.find((resource) => resource.type === 'pulumi:pulumi:Stack')?.urn;
 }
 
 /** Operations the engine had started but not finished when its process died, from an exported deployment. */

@@ -7,7 +7,7 @@ import type { Stack } from '@pulumi/pulumi/automation/index.js';
 import { LABEL, serverTypeSelector, type ObservedServer, type ServerProvider } from '../../providers/contract.ts';
 import type { ServerRecord } from '../records/records.ts';
 import { StackBusyError } from './errors.ts';
-import { isConcurrentUpdate, pendingOperations, stackLockOwners, stackResources, type StackLockOwner } from './pulumi-adapter.ts';
+import { isConcurrentUpdate, pendingOperations, stackLockOwners, stackResources, stackUrn, type StackLockOwner } from './pulumi-adapter.ts';
 
 /** A server a dead update had created and the engine took into the stack instead of creating another. */
 export interface AdoptedServer {
@@ -22,13 +22,18 @@ export interface RecoveryReport {
   staleLocks: StackLockOwner[];
   /** Operations the dead updates left unfinished (creates, deletes), seen once their locks were cancelled. */
   pendingOperations: number;
+  /**
+   * Pending creates dropped from the state once the update after the cancel had settled them (Pulumi keeps a pending
+   * create until someone says what became of it; the engine adopted or recreated each, or its sweep deleted it).
+   */
+  pendingCreatesCleared: number;
   /** Servers found in the cloud for rows the stack did not hold, taken into the stack instead of created again. */
   adopted: AdoptedServer[];
 }
 
 /** A report of nothing recovered. */
 export function emptyRecoveryReport(): RecoveryReport {
-  return { staleLocks: [], pendingOperations: 0, adopted: [] };
+  return { staleLocks: [], pendingOperations: 0, pendingCreatesCleared: 0, adopted: [] };
 }
 
 /** True when the report says recovery did something. */
@@ -71,6 +76,21 @@ export async function upCancellingStaleLocks<T>(stack: Stack, update: () => Prom
     if (!isConcurrentUpdate(error)) throw error;
     throw new StackBusyError(`stack ${stack.name} was locked again right after its stale lock was cancelled: another update runs on it outside this engine`, { cause: error });
   }
+}
+
+/**
+ * Drops the pending creates a dead update left in `stack`'s state (Pulumi keeps them, asking a human to say what
+ * became of each), for a caller whose `up` and sweep have since settled them: each such server was adopted or
+ * created again, or deleted as a leak. A targeted refresh of the stack resource alone with `--clear-pending-creates`:
+ * no resource is read, no secret leaves the engine. Returns how many it dropped.
+ */
+export async function clearSettledPendingCreates(stack: Stack): Promise<number> {
+  const deployment = await stack.exportStack();
+  const creates = pendingOperations(deployment).filter((operation) => operation.type === 'creating').length;
+  const urn = stackUrn(deployment);
+  if (creates === 0 || urn === undefined) return 0;
+  await stack.refresh({ clearPendingCreates: true, target: [urn] });
+  return creates;
 }
 
 /** The names and cloud ids of the servers `stack` holds, read from its exported state. */

@@ -9,6 +9,7 @@ import { createProvider } from './provider-registry.ts';
 import { PlannedStepCollector, StepFailureCollector, type ResourceFailure } from './pulumi-adapter.ts';
 import { stepError } from './step-errors.ts';
 import {
+  clearSettledPendingCreates,
   deleteLeakedServers,
   emptyRecoveryReport,
   listOwnServers,
@@ -130,6 +131,7 @@ export class StackEngine {
     try {
       let desired = await records.desiredState(serverType);
       let rows = await records.servers({ serverType, status: LIVE_STATUSES });
+      let pendingSettled = false;
       while (desired.version > desired.appliedVersion || needsStackWork(rows)) {
         const context = await this.#context(serverType);
         const holdings = memoize(() => stackHoldings(context.stack));
@@ -164,6 +166,10 @@ export class StackEngine {
         const recordedIds = new Set(recorded.flatMap((row) => (row.providerId === null ? [] : [row.providerId])));
         const cloud = await listOwnServers(context.provider, installation, serverType);
         report.leaksDeleted.push(...(await deleteLeakedServers(context.provider, cloud, recordedIds, memoize(() => stackHoldings(context.stack)))));
+        if (report.recovery.pendingOperations > 0 && !pendingSettled) {
+          report.recovery.pendingCreatesCleared = await clearSettledPendingCreates(context.stack);
+          pendingSettled = true;
+        }
         await records.markApplied(serverType, desired.version);
         desired = await records.desiredState(serverType);
         rows = await records.servers({ serverType, status: LIVE_STATUSES });

@@ -38,10 +38,13 @@ export function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 
 /**
  * Starts `dynamic-servers worker <args>` with `env`; resolves once it reported `worker-started`. `onLine`, when
- * given, sees each JSON log line as it arrives.
+ * given, sees each JSON log line as it arrives. `launcher`, when given, is a command the worker runs under (e.g.
+ * `unshare --uts sh -c 'hostname h && exec "$@"' sh`, for a host name of its own); it must exec the worker, so the
+ * worker keeps the launcher's pid and process group.
  */
-export async function startWorkerProcess(env: NodeJS.ProcessEnv, args: string[] = [], onLine?: (line: WorkerLogLine) => void): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [BIN, 'worker', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+export async function startWorkerProcess(env: NodeJS.ProcessEnv, args: string[] = [], onLine?: (line: WorkerLogLine) => void, launcher: readonly string[] = []): Promise<WorkerProcess> {
+  const command = [...launcher, process.execPath, BIN, 'worker', ...args];
+  const child = spawn(command[0]!, command.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   const lines: WorkerLogLine[] = [];
   const text: string[] = [];
   let started: () => void = () => {};

@@ -69,6 +69,14 @@ export interface EngineWorldOptions {
   backend?: 'file' | 'postgres';
   /** Give the world's commands a PULUMI_HOME of their own (`pulumiHome`), instead of the user's ~/.pulumi. */
   ownPulumiHome?: boolean;
+  /**
+   * `hcloud`: the type uses the hcloud provider against the world's cloud in its strict (Hetzner) profile, the
+   * `token` (64 characters, required) stored as the secret `hcloud:token`. `aws`: the type uses the aws provider,
+   * its API side against `awsEndpoint` (moto) in region `awsRegion`. Default `local`.
+   */
+  provider?: 'local' | 'hcloud' | 'aws';
+  awsEndpoint?: string;
+  awsRegion?: string;
 }
 
 /**
@@ -80,20 +88,23 @@ export async function startEngineWorld(options: EngineWorldOptions = {}): Promis
   const pulumiEngine = await requireEngine();
   const work = await tempDir('engine-world');
   const database = await startEmbeddedPostgres('engine_world');
-  const cloud = options.sharedCloud ?? (await startLocalCloud({ ...options.cloud, ...(options.token ? { token: options.token } : {}) }));
+  const hcloud = options.provider === 'hcloud';
+  if (hcloud && options.token?.length !== 64) throw new Error('an hcloud world needs a 64-character token');
+  const cloud = options.sharedCloud ?? (await startLocalCloud({ ...options.cloud, ...(hcloud ? { profile: 'strict' as const } : {}), ...(options.token ? { token: options.token } : {}) }));
   const projectDir = join(work.path, 'project');
   const dataDir = join(work.path, 'data');
   await mkdir(join(dataDir, 'state'), { recursive: true });
+  const providerLines = {
+    hcloud: ['  dynamic-servers:provider: hcloud', '  dynamic-servers:template:', '    snapshot:', '      id: 1001', '    serverType: cx22', '    location: fsn1', `  hcloud:endpoint: ${cloud.url}`],
+    aws: ['  dynamic-servers:provider: aws', '  dynamic-servers:template:', '    ami:', '      id: ami-03cf127a', '    instanceType: t3.micro', `  aws:region: ${options.awsRegion ?? 'eu-central-1'}`, `  aws:endpoint: ${options.awsEndpoint ?? ''}`],
+    local: ['  dynamic-servers:provider: local', '  dynamic-servers:template:', '    snapshot: base-snapshot', '    size: small', `  local:endpoint: ${cloud.url}`],
+  }[options.provider ?? 'local'];
   await createScratchProject(projectDir, {
     [serverType]: [
       'config:',
-      '  dynamic-servers:provider: local',
-      '  dynamic-servers:template:',
-      '    snapshot: base-snapshot',
-      '    size: small',
+      ...providerLines,
       ...(options.maxServers === undefined ? [] : [`  dynamic-servers:maxServers: ${options.maxServers}`]),
       ...Object.entries(options.stackConfig ?? {}).map(([key, value]) => `  ${key}: ${value}`),
-      `  local:endpoint: ${cloud.url}`,
       '',
     ].join('\n'),
   });
@@ -108,7 +119,7 @@ export async function startEngineWorld(options: EngineWorldOptions = {}): Promis
   if (options.ownPulumiHome) await mkdir(pulumiHome, { recursive: true });
   if (options.token) {
     const stack = await openTypeStack(settings, serverType, async () => {});
-    await stack.setConfig('local:token', { value: options.token, secret: true });
+    await stack.setConfig(hcloud ? 'hcloud:token' : 'local:token', { value: options.token, secret: true });
   }
   const records = await EngineRecords.openForEngine({ databaseUrl: database.url });
   await publishProject(records, projectDir);
