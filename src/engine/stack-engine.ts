@@ -190,6 +190,7 @@ export class StackEngine {
   async preview(serverType: string): Promise<PlannedChanges> {
     const context = await this.#context(serverType);
     context.rows = await this.#options.records.servers({ serverType, status: LIVE_STATUSES });
+    context.adoptions = new Map();
     const collector = new PlannedStepCollector();
     const result = await context.stack.preview({ onEvent: collector.onEvent });
     return {

@@ -4,7 +4,7 @@
 // blobs decoded). Shown for the local provider (servers created, deleted, one refused for capacity) and for hcloud
 // against the Hetzner API simulator: the hcloud Pulumi plugin cannot run here, so its `up` fails for the missing
 // plugin, while the API side lists and observes with the token (the request log shows it was sent) and the row runs.
-import { afterAll, expect, test } from '@jest/globals';
+import { afterEach, expect, test } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { serverLabels } from '../../providers/contract.ts';
 import { hcloudApiClient, hcloudCreateSpec, parseHcloudTemplate } from '../../providers/hcloud/index.ts';
@@ -15,10 +15,13 @@ import { startJobWorld, waitForStatus, type JobWorld } from './support/job-world
 const worlds: JobWorld[] = [];
 const workers: WorkerProcess[] = [];
 
-afterAll(async () => {
-  await Promise.all(workers.map((worker) => worker.stop()));
-  for (const world of worlds) await world.close();
-});
+/** Stops the test's worker and closes its world (also when the test failed). */
+async function closeAll(): Promise<void> {
+  await Promise.all(workers.splice(0).map((worker) => worker.stop()));
+  for (const world of worlds.splice(0)) await world.close();
+}
+
+afterEach(closeAll);
 
 async function until(what: string, timeoutMs: number, probe: () => boolean | Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -58,9 +61,8 @@ test('local provider: the token is nowhere in plain text after servers were crea
   // The token was used (the cloud refuses requests without it) and is stored, encrypted, in the state in PostgreSQL.
   expect(jobs.world.cloud.requests().filter((request) => request.token === 'default').length).toBeGreaterThan(0);
   expect(jobs.world.cloud.inspect().stats.unauthorized).toBe(0);
-  const state = await pulumiStateBlobs(jobs.world.database.url, 'pulumi_state', '.pulumi/stacks/');
-  expect(Object.keys(state)).toContain('.pulumi/stacks/dynamic-servers/demo.json');
-  expect(state['.pulumi/stacks/dynamic-servers/demo.json']).toMatch(/"token":\s*\{[^}]*"ciphertext"/);
+  const state = await pulumiStateBlobs(jobs.world.database.url, 'pulumi_state', '/.pulumi/stacks/dynamic-servers/demo.json');
+  expect(state['engine_world/.pulumi/stacks/dynamic-servers/demo.json']).toMatch(/"token":\s*\{[^}]*"ciphertext"/);
   const [errored] = await jobs.records.servers({ serverType: 'demo', status: 'errored' });
   expect(errored?.lastError?.class).toBe('InsufficientCapacityError');
 

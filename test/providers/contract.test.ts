@@ -8,8 +8,11 @@ import {
   observeStatus,
   parseProviderError,
   ProviderAuthError,
+  identityLabels,
+  serverIdSelector,
   serverLabels,
   serverName,
+  serverTypeSelector,
   ServerNotFoundError,
   UnexpectedResponseError,
   validateDeclaration,
@@ -65,4 +68,12 @@ test('declarations need ids usable as names and labels, an installation id, an o
   ]) {
     expect(() => validateDeclaration(bad as never)).toThrow(InvalidRequestError);
   }
+});
+
+test('every selector names the installation, so a list never returns another installation’s servers', () => {
+  expect(serverTypeSelector('3f9a0c1d', 'worker')).toEqual({ 'managed-by': 'dynamic-servers', installation: '3f9a0c1d', 'server-type': 'worker' });
+  expect(serverIdSelector('3f9a0c1d', 'worker-7')).toEqual({ 'managed-by': 'dynamic-servers', installation: '3f9a0c1d', 'server-id': 'worker-7' });
+  const labels = serverLabels({ installation: '3f9a0c1d', serverType: 'worker', serverId: 'worker-7' });
+  expect(identityLabels({ ...labels, team: 'queue' })).toEqual(serverIdSelector('3f9a0c1d', 'worker-7'));
+  expect(identityLabels({ 'managed-by': 'dynamic-servers' })).toBeUndefined();
 });

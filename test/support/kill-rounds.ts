@@ -13,7 +13,7 @@ import { duplicateServers, orphanServers } from '../../src/local-cloud/inspectio
 import type { JobWorld } from '../jobs/support/job-world.ts';
 import { waitForStatus } from '../jobs/support/job-world.ts';
 import { processTree, stillRunning } from './process-tree.ts';
-import { readStackLocks } from './stack-locks.ts';
+import { readStackLocks, type StackLock } from './stack-locks.ts';
 
 /** A `stack-recovery` line of a worker, with the worker that wrote it. */
 export interface RecoveryLine {
@@ -36,6 +36,8 @@ export interface RoundReport {
   killed: string;
   /** Processes of the killed worker's tree when it was killed (worker, Pulumi CLI, plugins); 0 without a kill. */
   killedProcesses: number;
+  /** The stack's locks right after the kill (before any worker could recover); empty without a kill. */
+  locksAtKill: StackLock[];
   recoveries: RecoveryLine[];
 }
 
@@ -115,7 +117,7 @@ export async function startKillRounds(options: Omit<KillRoundsOptions, 'targets'
   let count = (await jobs.records.servers({ serverType, provisioned: true })).length;
   const ours = () => cloud.inspect().servers.filter((server) => server.labels.installation === installation);
 
-  async function kill(target: number): Promise<{ killed: string; killedProcesses: number }> {
+  async function kill(target: number): Promise<{ killed: string; killedProcesses: number; locksAtKill: StackLock[] }> {
     const stats = () => cloud.inspect().stats;
     const injectedBefore = stats().injectedErrors;
     const hold = (method: 'POST' | 'DELETE') =>
@@ -140,18 +142,22 @@ export async function startKillRounds(options: Omit<KillRoundsOptions, 'targets'
     expect(tree.some((entry) => entry.commandLine.includes('cmd/dynamic-provider'))).toBe(true);
     killGroup(busy!.child, 'SIGKILL');
     expect(await busy!.exited).toBe('SIGKILL');
+    const cli = tree.find(isPulumiUp)!;
+    const locksAtKill = await readStackLocks(jobs.world.settings.backendUrl, 'dynamic-servers', serverType);
+    // With no other worker alive, nothing can have cancelled it yet: the killed CLI's lock is there.
+    if (workers.length === 1) expect({ round, locks: locksAtKill.map((lock) => lock.pid) }).toEqual({ round, locks: [cli.pid] });
     // The plugins run in process groups of their own and exit with the engine that started them.
     expect(await until('the killed worker’s processes to end', 30_000, async () => ((await stillRunning(tree)).length === 0 ? [] : undefined), 100)).toEqual([]);
     cloud.clearPendingFaults();
     workers.splice(workers.indexOf(busy!), 1);
     workers.push(await start());
-    return { killed: workerName(busy!), killedProcesses: tree.length };
+    return { killed: workerName(busy!), killedProcesses: tree.length, locksAtKill };
   }
 
   return {
     async round(target: number, killing = true): Promise<RoundReport> {
       round += 1;
-      const killed = killing ? await kill(target) : (await jobs.records.ensure(serverType, target), { killed: '', killedProcesses: 0 });
+      const killed = killing ? await kill(target) : (await jobs.records.ensure(serverType, target), { killed: '', killedProcesses: 0, locksAtKill: [] });
       await waitForStatus(jobs.records, serverType, 'running', target, 240_000);
       for (const status of ['new', 'starting', 'stopping', 'deleting'] as const) await waitForStatus(jobs.records, serverType, status, 0, 120_000);
       await until('the desired state to be applied', 120_000, async () => ((await jobs.records.desiredState(serverType)).workRemains ? undefined : true));

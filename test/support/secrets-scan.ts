@@ -76,12 +76,15 @@ export async function scanForSecret(secret: string, targets: SecretScanTargets):
   return report;
 }
 
-/** The decoded Pulumi state blobs of the postgres:// backend's `table` whose key starts with `prefix`, by key. */
-export async function pulumiStateBlobs(databaseUrl: string, table: string, prefix: string): Promise<Record<string, string>> {
+/**
+ * The decoded Pulumi state blobs of the postgres:// backend's `table` whose key contains `part`, by key (keys are
+ * `<database>/.pulumi/...`).
+ */
+export async function pulumiStateBlobs(databaseUrl: string, table: string, part: string): Promise<Record<string, string>> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const { rows } = await client.query<{ key: string; data: unknown }>(`select key, data from ${pg.escapeIdentifier(table)} where key like $1 order by key`, [`${prefix}%`]);
+    const { rows } = await client.query<{ key: string; data: unknown }>(`select key, data from ${pg.escapeIdentifier(table)} where strpos(key, $1) > 0 order by key`, [part]);
     return Object.fromEntries(rows.map((row) => [row.key, decodedBlob(row.data) ?? '']));
   } finally {
     await client.end();

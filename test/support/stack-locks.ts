@@ -1,6 +1,7 @@
 // The Pulumi locks a stack holds on a DIY state backend, read where the backend keeps them: lock files under
-// `.pulumi/locks/<organization>/<project>/<stack>/` (file://), or rows of the state table whose key has that prefix
-// (postgres://). Tests assert with it that no stack is left locked.
+// `.pulumi/locks/<organization>/<project>/<stack>/` (file://), or rows of the state table whose key is that path
+// after the database's name (postgres://: `<database>/.pulumi/locks/...`). Tests assert with it that no stack is left
+// locked.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +39,7 @@ export async function readStackLocks(backendUrl: string, project: string, stack:
     try {
       const exists = await client.query<{ found: string | null }>('select to_regclass($1)::text as found', [table]);
       if (exists.rows[0]?.found === null) return [];
-      const { rows } = await client.query<{ key: string; data: { data: string } }>(`select key, data from ${pg.escapeIdentifier(table)} where key like '.pulumi/locks/%' order by key`);
+      const { rows } = await client.query<{ key: string; data: { data: string } }>(`select key, data from ${pg.escapeIdentifier(table)} where key like '%.pulumi/locks/%.json' order by key`);
       return rows
         .filter((row) => row.key.split('/').slice(-3, -1).join('/') === `${project}/${stack}`)
         .map((row) => {

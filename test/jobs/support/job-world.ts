@@ -52,18 +52,21 @@ export async function startJobWorld(
   for (const type of options.extraTypes ?? []) await copyFile(join(stacks, `Pulumi.${options.serverType ?? 'demo'}.yaml`), join(stacks, `Pulumi.${type}.yaml`));
   if (options.extraTypes?.length) await publishProject(world.records, world.projectDir);
 
-  const agenda = createJobAgenda(jobStoreUrl, `test-worker-${process.pid}`);
-  const requests = new JobRequests(agenda);
+  // An Agenda connects its backend as soon as it is made: only a world with an in-process worker makes one (the
+  // worker's stop closes it), so no pool is left connected when the database stops.
+  const inProcess = options.inProcessWorker !== false;
+  const agenda = inProcess ? createJobAgenda(jobStoreUrl, `test-worker-${process.pid}`) : undefined;
+  const requests = agenda ? new JobRequests(agenda) : undefined;
   let worker: JobWorker | undefined;
   const records = await EngineRecords.openForEngine({
     databaseUrl: url,
     onWork: (serverType) => {
-      if (worker?.handles(serverType)) requests.requestReconcile(serverType).catch(() => {});
+      if (worker?.handles(serverType)) requests?.requestReconcile(serverType).catch(() => {});
     },
   });
   const engine = new StackEngine({ ...world.settings, records, databaseUrl: url, dataDir: world.dataDir, env: {} });
   const serverTypes = (await records.serverTypes()).map(workerServerType);
-  if (options.inProcessWorker !== false) {
+  if (agenda && requests) {
     worker = await startJobWorker({ agenda, jobStoreUrl, databaseUrl: url, records, engine, requests, serverTypes, housekeepingIntervalMs: 1000, onError: () => {}, ...options.worker });
   }
   return {

@@ -15,6 +15,10 @@ interface Registered {
 }
 
 let registered: Registered[] = [];
+/** Resources registered with Pulumi's `import` option: their import id. */
+let imported: { type: string; name: string; id: string }[] = [];
+/** The `ignoreChanges` of every registered resource, by name (read from the registration the mock monitor receives). */
+let ignored: Record<string, string[]> = {};
 let calls: { token: string; inputs: Record<string, unknown> }[] = [];
 let aws: AwsModule;
 
@@ -22,6 +26,7 @@ beforeAll(async () => {
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
+        if (args.id) imported.push({ type: args.type, name: args.name, id: args.id });
         registered.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
         return { id: 'i-0123456789abcdef0', state: args.inputs };
       },
@@ -35,10 +40,18 @@ beforeAll(async () => {
     'workers',
     false,
   );
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource: (request: { getName(): string; getIgnorechangesList(): string[] }, callback: unknown) => unknown };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (request, callback) => {
+    ignored[request.getName()] = request.getIgnorechangesList();
+    return register(request, callback);
+  };
   aws = await import('../../../providers/aws/index.ts');
 });
 
 beforeEach(() => {
+  imported = [];
+  ignored = {};
   registered = [];
   calls = [];
 });
@@ -122,4 +135,16 @@ test('a bad declaration or template throws InvalidRequestError before any resour
     provider.api.close();
   }
   expect(registered).toEqual([]);
+});
+
+test('a server the engine adopts is imported by its cloud id, never created, and inputs the cloud cannot give back are ignored on every server', async () => {
+  const provider = aws.awsProvider();
+  await settled(provider.declareServer({ ...declaration({ ami: { id: 'ami-03cf127a' }, instanceType: 't3.micro' }), adopt: 'i-0123456789abcdef0' }).providerId);
+  expect(imported).toEqual([{ type: 'aws:ec2/instance:Instance', name: 'workers-7', id: 'i-0123456789abcdef0' }]);
+  expect(ignored['workers-7']).toEqual(['ami', 'userData', 'userDataReplaceOnChange', 'instanceMarketOptions']);
+  imported = [];
+  await settled(provider.declareServer({ ...declaration({ ami: { id: 'ami-03cf127a' }, instanceType: 't3.micro' }), serverId: 'workers-8' }).providerId);
+  expect(imported).toEqual([]);
+  expect(ignored['workers-8']).toEqual(['ami', 'userData', 'userDataReplaceOnChange', 'instanceMarketOptions']);
+  provider.api.close();
 });
