@@ -2,6 +2,7 @@
 // lock such an update leaves is cancelled, servers it created but the stack does not hold are adopted, and servers
 // of this installation that neither a record nor the stack holds are deleted. The caller holds the type's stack
 // lock (a PostgreSQL advisory lock), the one mutex of a type's updates.
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Stack } from '@pulumi/pulumi/automation/index.js';
 import { LABEL, serverTypeSelector, type ObservedServer, type ServerProvider } from '../../providers/contract.ts';
@@ -41,12 +42,36 @@ export function recoveredAnything(report: RecoveryReport): boolean {
   return report.staleLocks.length > 0 || report.pendingOperations > 0 || report.adopted.length > 0;
 }
 
-function processAlive(pid: number): boolean {
+/**
+ * True when process `pid` of this host may still be the Pulumi CLI that took a lock: it exists, is not a zombie (a
+ * killed process its parent has not reaped yet) and, where /proc shows it, its command line names pulumi (the pid was
+ * not given to some other program since).
+ */
+async function pulumiStillRuns(pid: number): Promise<boolean> {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (stat === undefined) return true;
+  const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  if (state === 'Z' || state === 'X') return false;
+  const commandLine = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  return commandLine.includes('pulumi');
+}
+
+/** How long a lock's owner on this host is given to finish dying (a process killed a moment ago may not be gone yet). */
+const OWNER_EXIT_GRACE_MS = 5000;
+
+/** The first of `owners` (on this host) whose Pulumi CLI still runs after OWNER_EXIT_GRACE_MS, or undefined. */
+async function localOwnerStillRunning(owners: readonly StackLockOwner[]): Promise<StackLockOwner | undefined> {
+  const deadline = Date.now() + OWNER_EXIT_GRACE_MS;
+  for (;;) {
+    const running = [];
+    for (const owner of owners) if (await pulumiStillRuns(owner.pid!)) running.push(owner);
+    if (running.length === 0 || Date.now() >= deadline) return running[0];
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
@@ -55,8 +80,9 @@ function processAlive(pid: number): boolean {
  * hold the stack's Pulumi lock, so a refusal because the stack is locked (ConcurrentUpdateError, from a file://,
  * postgres:// or s3:// backend or from Pulumi Cloud) means an update that died: its lock is cancelled with
  * `stack.cancel()`, the owners and the dead update's pending operations are added to `report`, and `update` runs
- * once more. One exception: a lock taken on this host by a process that still runs (a Pulumi CLI that outlived its
- * killed worker, finishing its steps) is a StackBusyError, retried later. A second refusal is a StackBusyError.
+ * once more. One exception: a lock taken on this host by a Pulumi CLI that still runs (one that outlived its killed
+ * worker, finishing its steps) and is still running after a few seconds is a StackBusyError, retried later. A second
+ * refusal is a StackBusyError.
  */
 export async function upCancellingStaleLocks<T>(stack: Stack, update: () => Promise<T>, report: RecoveryReport): Promise<T> {
   try {
@@ -64,7 +90,7 @@ export async function upCancellingStaleLocks<T>(stack: Stack, update: () => Prom
   } catch (error) {
     if (!isConcurrentUpdate(error)) throw error;
     const owners = stackLockOwners(error);
-    const alive = owners.find((owner) => owner.host === hostname() && owner.pid !== null && processAlive(owner.pid));
+    const alive = await localOwnerStillRunning(owners.filter((owner) => owner.host === hostname() && owner.pid !== null));
     if (alive) throw new StackBusyError(`stack ${stack.name} is locked by process ${alive.pid} on this host (${alive.host}) since ${alive.since}, which still runs`, { cause: error });
     await stack.cancel();
     report.staleLocks.push(...owners);
