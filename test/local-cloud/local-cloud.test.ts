@@ -268,6 +268,11 @@ describe('fault injection', () => {
     expect(injected.headers.get('retry-after')).toBe('7');
     expect((await call('GET', '/servers/1')).status).toBe(503);
     expect((await call('GET', '/servers/1')).status).toBe(200);
+    // An exact path (the query aside) strikes the list only, not a server's own path.
+    cloud.failNext({ count: 1, status: 503, code: 'service_error', match: { method: 'GET', path: '/servers' } });
+    expect((await call('GET', '/servers/1')).status).toBe(200);
+    expect((await call('GET', '/servers?label_selector=a%3Db')).status).toBe(503);
+    expect((await call('GET', '/servers')).status).toBe(200);
   });
 
   test('a lost response drops the connection after the action was taken', async () => {

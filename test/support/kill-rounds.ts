@@ -1,8 +1,9 @@
 // Rounds of "change the count, kill the busy worker's whole process group in the middle of its `pulumi up`, let the
 // workers recover": the crash tests of the engine's own recovery. Each round holds the update at a known point with
 // the local cloud's faults, so every kill lands mid-`up`:
-// - scale-up: the answer to the first create is lost after the cloud made the server, and every later create
-//   (the retry included) is held by a Retry-After; the server the cloud made is in no state when the kill comes;
+// - scale-up: the answer to the first create is lost after the cloud made the server, and every later create and
+//   list is held by a Retry-After: the create's retry (a create again, or, with a create that adopts, a list by
+//   label first) waits inside the plugin, and the server the cloud made is in no state when the kill comes;
 // - scale-down: every delete is held by a Retry-After.
 // After each kill it checks that nothing of the killed worker runs, starts a replacement, waits for convergence and
 // checks the cloud against the records: no duplicate, no orphan, every row running or deleted, no stack lock.
@@ -120,8 +121,8 @@ export async function startKillRounds(options: Omit<KillRoundsOptions, 'targets'
   async function kill(target: number): Promise<{ killed: string; killedProcesses: number; locksAtKill: StackLock[] }> {
     const stats = () => cloud.inspect().stats;
     const injectedBefore = stats().injectedErrors;
-    const hold = (method: 'POST' | 'DELETE') =>
-      cloud.failNext({ count: 1000, status: 503, code: 'unavailable', retryAfterSeconds: HOLD_SECONDS, match: { method, pathPrefix: method === 'POST' ? '/servers' : '/servers/' } });
+    const hold = (method: 'GET' | 'POST' | 'DELETE') =>
+      cloud.failNext({ count: 1000, status: 503, code: 'unavailable', retryAfterSeconds: HOLD_SECONDS, match: method === 'DELETE' ? { method, pathPrefix: '/servers/' } : { method, path: '/servers' } });
     if (target > count) {
       const lostBefore = stats().lostResponses;
       cloud.loseNextResponses(1);
@@ -129,6 +130,7 @@ export async function startKillRounds(options: Omit<KillRoundsOptions, 'targets'
       // The cloud made the first server and dropped its answer; hold every create from now on (the retry too).
       await until('a create whose answer is lost', 120_000, () => (stats().lostResponses > lostBefore ? true : undefined), 5);
       hold('POST');
+      hold('GET');
     } else {
       hold('DELETE');
       await jobs.records.ensure(serverType, target);
