@@ -89,7 +89,7 @@ try {
     const cliStarts = (await counting.starts()) - cliBefore;
     await world.engine.converge('demo', { timeoutMs: 900_000, pollMs: 50 });
 
-    const declarations = Array.from({ length: n }, (_, index) => ({ serverId: `bare-${n}-${index}`, serverType: 'bare', template: { snapshot: 'base-snapshot', size: 'small' } }));
+    const declarations = Array.from({ length: n }, (_, index) => ({ installation: 'bench', serverId: `bare-${n}-${index}`, serverType: 'bare', template: { snapshot: 'base-snapshot', size: 'small' } }));
     started = performance.now();
     await bare.apply(declarations);
     const bareMs = performance.now() - started;

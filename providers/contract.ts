@@ -66,16 +66,28 @@ export type SnapshotTemplate = Readonly<Record<string, unknown>>;
 
 /** What the engine asks a provider's Pulumi side to declare: one server of one type. */
 export interface ServerDeclaration {
+  /**
+   * The installation the server belongs to: the id of the records database that asked for it (lowercase letters
+   * and digits, 1 to 63). Two installations may share one cloud project; each only ever selects its own servers.
+   */
+  installation: string;
   /** The server's stable id (from its record): lowercase letters, digits and inner dashes, at most 63 characters. */
   serverId: string;
   /** The server type it belongs to (one Pulumi stack per type); same character rules as serverId. */
   serverType: string;
   /** The type's stored snapshot template. */
   template: SnapshotTemplate;
+  /**
+   * The cloud id of a server that already exists for this declaration (the engine found it by its labels after a
+   * crash lost the stack's record of it): the resource must take that server into the stack instead of creating
+   * one (Pulumi's `import` option for native resources; for dynamic resources, which Pulumi cannot import, a
+   * create that returns this server). Absent: create as usual.
+   */
+  adopt?: string;
 }
 
-/** Labels on every server this project creates: who manages it, its type, and its stable id. */
-export const LABEL = { managedBy: 'managed-by', serverType: 'server-type', serverId: 'server-id' } as const;
+/** Labels on every server this project creates: who manages it, its installation, its type, and its stable id. */
+export const LABEL = { managedBy: 'managed-by', installation: 'installation', serverType: 'server-type', serverId: 'server-id' } as const;
 
 /** The value of the managed-by label. */
 export const MANAGED_BY = 'dynamic-servers';
@@ -84,11 +96,12 @@ export const MANAGED_BY = 'dynamic-servers';
 export type Labels = Readonly<Record<string, string>>;
 
 const STABLE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const INSTALLATION_ID = /^[a-z0-9]{1,63}$/;
 
 /**
- * Checks the parts of a declaration every provider relies on (ids usable as label values and host names, a
- * template object). Throws InvalidRequestError naming the bad field; provider-specific template fields are the
- * provider's to check.
+ * Checks the parts of a declaration every provider relies on (ids usable as label values and host names, an
+ * installation id, a template object, an adopted id that is a non-empty string). Throws InvalidRequestError naming
+ * the bad field; provider-specific template fields and cloud id formats are the provider's to check.
  */
 export function validateDeclaration(declaration: ServerDeclaration): void {
   for (const field of ['serverId', 'serverType'] as const) {
@@ -99,28 +112,49 @@ export function validateDeclaration(declaration: ServerDeclaration): void {
       );
     }
   }
+  if (typeof declaration.installation !== 'string' || !INSTALLATION_ID.test(declaration.installation)) {
+    throw new InvalidRequestError(`installation must be 1-63 lowercase letters or digits (got ${JSON.stringify(declaration.installation)})`);
+  }
   if (typeof declaration.template !== 'object' || declaration.template === null || Array.isArray(declaration.template)) {
     throw new InvalidRequestError(`template of server ${declaration.serverId} must be an object`);
   }
+  if (declaration.adopt !== undefined && (typeof declaration.adopt !== 'string' || declaration.adopt === '')) {
+    throw new InvalidRequestError(`adopt of server ${declaration.serverId} must be a cloud id (got ${JSON.stringify(declaration.adopt)})`);
+  }
 }
 
-/** The labels of the server `declaration` declares (managed-by, server type, server id). */
-export function serverLabels(declaration: ServerDeclaration): Labels {
+/** The labels of the server `declaration` declares (managed-by, installation, server type, server id). */
+export function serverLabels(declaration: Pick<ServerDeclaration, 'installation' | 'serverType' | 'serverId'>): Labels {
   return {
     [LABEL.managedBy]: MANAGED_BY,
+    [LABEL.installation]: declaration.installation,
     [LABEL.serverType]: declaration.serverType,
     [LABEL.serverId]: declaration.serverId,
   };
 }
 
-/** The labels that select every server of `serverType` this project manages. */
-export function serverTypeSelector(serverType: string): Labels {
-  return { [LABEL.managedBy]: MANAGED_BY, [LABEL.serverType]: serverType };
+/** The labels that select every server of `serverType` that installation `installation` manages (and no other's). */
+export function serverTypeSelector(installation: string, serverType: string): Labels {
+  return { [LABEL.managedBy]: MANAGED_BY, [LABEL.installation]: installation, [LABEL.serverType]: serverType };
 }
 
-/** The labels that select the one server with stable id `serverId` (idempotent creation looks it up by these). */
-export function serverIdSelector(serverId: string): Labels {
-  return { [LABEL.managedBy]: MANAGED_BY, [LABEL.serverId]: serverId };
+/**
+ * The labels that select the server with stable id `serverId` of installation `installation` (idempotent creation
+ * and the engine's adoption look it up by these; a server of another installation never matches).
+ */
+export function serverIdSelector(installation: string, serverId: string): Labels {
+  return { [LABEL.managedBy]: MANAGED_BY, [LABEL.installation]: installation, [LABEL.serverId]: serverId };
+}
+
+/**
+ * The labels by which a create that adopts looks for the server it may already have made: those of `labels` among
+ * managed-by, installation and server id. Undefined when `labels` has no server id (creation cannot be made
+ * idempotent).
+ */
+export function identityLabels(labels: Labels): Labels | undefined {
+  if (!labels?.[LABEL.serverId]) return undefined;
+  const keys = [LABEL.managedBy, LABEL.installation, LABEL.serverId];
+  return Object.fromEntries(keys.filter((key) => labels[key] !== undefined).map((key) => [key, labels[key]!]));
 }
 
 /**
@@ -199,9 +233,11 @@ export interface DeclaredServer {
 /**
  * A cloud as the engine uses it. `declareServer` runs inside a Pulumi program; it validates the declaration
  * (InvalidRequestError) and declares a resource named serverName(declaration) carrying serverLabels(declaration).
- * The resource's create must be idempotent (a repeated or retried create adopts the server already labelled with
- * the same server id) and returns once the cloud accepted the request; its delete returns once the cloud accepted
- * the deletion and treats not-found as done. The engine observes the rest through `api`.
+ * With `declaration.adopt`, the resource takes that existing server into the stack instead of creating one.
+ * The resource's create returns once the cloud accepted the request; it need not be idempotent (the native
+ * plugins' are not): the engine itself adopts what a crashed update created (see ServerDeclaration.adopt) and
+ * deletes servers of its installation that neither a record nor the stack holds. Its delete returns once the cloud
+ * accepted the deletion and treats not-found as done. The engine observes the rest through `api`.
  */
 export interface ServerProvider {
   /** Short name of the cloud, e.g. `local`. */
@@ -209,6 +245,13 @@ export interface ServerProvider {
   /** Throws InvalidRequestError when `template` is not a valid snapshot template for this cloud. */
   checkTemplate(template: SnapshotTemplate): void;
   declareServer(declaration: ServerDeclaration, options?: pulumi.CustomResourceOptions): DeclaredServer;
+  /**
+   * The typed error the text of a failed deployment step of this provider's resources carries (the engine's
+   * diagnostic for the resource, as the provider's Pulumi plugin wrote it), or undefined when the text names none.
+   * Dynamic providers read the tag markProviderError put there (parseProviderError); native plugins' texts carry the
+   * cloud's own error codes.
+   */
+  parseDeploymentError(text: string): ProviderError | undefined;
   readonly api: ServerApi;
 }
 

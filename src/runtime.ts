@@ -60,12 +60,12 @@ export interface Runtime {
  */
 export async function openRuntime(
   settings: RuntimeSettings = runtimeSettings(),
-  options: Pick<EngineRecordsOptions, 'onWork' | 'onConfig' | 'scrubText'> & Pick<StackEngineOptions, 'onUpdate' | 'onSecrets'> = {},
+  options: Pick<EngineRecordsOptions, 'onWork' | 'onConfig' | 'scrubText'> & Pick<StackEngineOptions, 'onUpdate' | 'onSecrets' | 'onRecovery'> = {},
 ): Promise<Runtime> {
   const pulumiEngine = await requireEngine();
-  const { onUpdate, onSecrets, ...recordsOptions } = options;
+  const { onUpdate, onSecrets, onRecovery, ...recordsOptions } = options;
   const records = await EngineRecords.openForEngine({ databaseUrl: settings.databaseUrl, ...recordsOptions });
-  const engine = new StackEngine({ ...settings, engine: pulumiEngine, records, ...(onUpdate ? { onUpdate } : {}), ...(onSecrets ? { onSecrets } : {}) });
+  const engine = new StackEngine({ ...settings, engine: pulumiEngine, records, ...(onUpdate ? { onUpdate } : {}), ...(onSecrets ? { onSecrets } : {}), ...(onRecovery ? { onRecovery } : {}) });
   return { settings, pulumi: pulumiEngine, records, engine, close: () => records.close() };
 }
 

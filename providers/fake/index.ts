@@ -1,6 +1,6 @@
 // The fake cloud as a provider of the contract, for engine tests: one-shot errors and endless variants on demand.
 import type * as pulumi from '@pulumi/pulumi';
-import { serverLabels, serverName, validateDeclaration, type DeclaredServer, type ServerDeclaration, type ServerProvider, type SnapshotTemplate } from '../contract.ts';
+import { parseProviderError, serverLabels, serverName, validateDeclaration, type DeclaredServer, type ServerDeclaration, type ServerProvider, type SnapshotTemplate } from '../contract.ts';
 import { FakeCloud } from './fake-cloud.ts';
 import { FakeServer } from './resource.ts';
 
@@ -9,7 +9,7 @@ export { FakeServer } from './resource.ts';
 
 /**
  * The fake provider on the fake cloud in `stateDir`: its Pulumi side declares one FakeServer per server (named by
- * the server id, labelled with serverLabels); its API side and its controls (`injectOnce`, `setBehaviour`) are
+ * the server id, labelled with serverLabels, taking the declaration's adopted server instead of creating one); its API side and its controls (`injectOnce`, `setBehaviour`) are
  * `cloud`. Any template object is accepted and stored as it is.
  */
 export function fakeProvider(stateDir: string): ServerProvider & { readonly api: FakeCloud; readonly cloud: FakeCloud } {
@@ -23,10 +23,17 @@ export function fakeProvider(stateDir: string): ServerProvider & { readonly api:
       validateDeclaration(declaration);
       const resource = new FakeServer(
         serverName(declaration),
-        { stateDir, name: serverName(declaration), labels: { ...serverLabels(declaration) }, template: { ...declaration.template } },
+        {
+          stateDir,
+          name: serverName(declaration),
+          labels: { ...serverLabels(declaration) },
+          template: { ...declaration.template },
+          ...(declaration.adopt === undefined ? {} : { adopt: declaration.adopt }),
+        },
         options,
       );
       return { resource, providerId: resource.id };
     },
+    parseDeploymentError: parseProviderError,
   };
 }

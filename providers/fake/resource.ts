@@ -13,6 +13,8 @@ export interface FakeServerProperties {
   name: string;
   labels: Record<string, string>;
   template: Record<string, unknown>;
+  /** The existing server the create takes instead of creating one (ServerDeclaration.adopt); read only by create. */
+  adopt?: string;
 }
 
 /** The CRUD of one fake server, run by the engine's dynamic-provider plugin. */
@@ -26,7 +28,8 @@ const fakeServerProvider: pulumi.dynamic.ResourceProvider<FakeServerProperties, 
   async create(inputs) {
     const fake = await importFromProject<typeof import('./fake-cloud.ts')>(FAKE_CLOUD_MODULE);
     try {
-      const server = await new fake.FakeCloud(inputs.stateDir).create({ name: inputs.name, labels: inputs.labels, template: inputs.template });
+      const cloud = new fake.FakeCloud(inputs.stateDir);
+      const server = inputs.adopt ? await cloud.adopt(inputs.adopt, inputs.labels) : await cloud.create({ name: inputs.name, labels: inputs.labels, template: inputs.template });
       return { id: server.providerId, outs: inputs };
     } catch (error) {
       throw fake.markProviderError(error);
@@ -53,6 +56,8 @@ export interface FakeServerArgs {
   name: pulumi.Input<string>;
   labels: pulumi.Input<Record<string, pulumi.Input<string>>>;
   template: pulumi.Input<Record<string, unknown>>;
+  /** The cloud id of an existing server to take instead of creating one (see ServerDeclaration.adopt). */
+  adopt?: pulumi.Input<string>;
 }
 
 /** One server of a fake cloud as a Pulumi resource (type `pulumi-nodejs:dynamic/fake-cloud:Server`). */

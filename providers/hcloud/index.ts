@@ -1,7 +1,7 @@
 // Hetzner Cloud as a provider of the contract: its Pulumi side (program.ts, the hcloud Pulumi plugin) and its API
 // side (the shared Hetzner API client of ../hetzner-api, pointed at Hetzner).
 import type * as pulumi from '@pulumi/pulumi';
-import type { DeclaredServer, ProviderError, ServerDeclaration, ServerProvider, SnapshotTemplate } from '../contract.ts';
+import type { DeclaredServer, ServerDeclaration, ServerProvider, SnapshotTemplate } from '../contract.ts';
 import { HetznerApiClient, type HetznerApiOptions } from '../hetzner-api/client.ts';
 import { hcloudErrorFromText } from './errors.ts';
 import { declareHcloudServer } from './program.ts';
@@ -10,7 +10,7 @@ import { parseHcloudTemplate } from './template.ts';
 export { HetznerApiClient, type ServerCreateSpec } from '../hetzner-api/client.ts';
 export { HETZNER_STATUS_MAPPING, RUNNING_ACTION_STATUSES } from '../hetzner-api/status.ts';
 export { hcloudErrorFromText } from './errors.ts';
-export { declareHcloudServer, type DeclaredHcloudServer, type HcloudConnection } from './program.ts';
+export { declareHcloudServer, HCLOUD_UNREADABLE_INPUTS, type DeclaredHcloudServer, type HcloudConnection } from './program.ts';
 export { hcloudCreateSpec, parseHcloudTemplate, type HcloudTemplate } from './template.ts';
 
 /** The public Hetzner Cloud API. */
@@ -47,13 +47,11 @@ export interface HcloudProviderOptions extends HcloudApiOptions {
 
 /**
  * The Hetzner Cloud provider. Its Pulumi side declares one hcloud Server per server (declareHcloudServer, with an
- * explicit provider when an endpoint or an explicit token is configured); its API side is hcloudApiClient(options).
- * `parseDeploymentError` reads the typed error out of a failed `up`'s text. Throws InvalidRequestError for a bad
- * endpoint.
+ * explicit provider when an endpoint or an explicit token is configured; the server the declaration adopts is
+ * imported); its API side is hcloudApiClient(options). `parseDeploymentError` reads the typed error out of the hcloud
+ * plugin's text of a failed step (Hetzner's error code). Throws InvalidRequestError for a bad endpoint.
  */
-export function hcloudProvider(
-  options: HcloudProviderOptions = {},
-): ServerProvider & { readonly api: HetznerApiClient; parseDeploymentError(text: string): ProviderError | undefined } {
+export function hcloudProvider(options: HcloudProviderOptions = {}): ServerProvider & { readonly api: HetznerApiClient } {
   const { tokenInState, ...apiOptions } = options;
   const api = hcloudApiClient(apiOptions);
   const connection = {

@@ -18,6 +18,10 @@ export interface LocalServerProperties {
   snapshot: string;
   location?: string;
   labels: Record<string, string>;
+  /** The existing server the create takes instead of creating one (ServerDeclaration.adopt); read only by create. */
+  adopt?: string;
+  /** false: create always asks for a new server, as native plugins do (a testing aid); read only by create. */
+  adoptOnCreate?: boolean;
 }
 
 /** What `up` records after creating the server. */
@@ -84,13 +88,18 @@ export interface LocalServerArgs {
   snapshot: pulumi.Input<string>;
   location?: pulumi.Input<string>;
   labels: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** The cloud id of an existing server to take instead of creating one (see ServerDeclaration.adopt). */
+  adopt?: pulumi.Input<string>;
+  /** false: create always asks for a new server, as a native plugin's does (testing aid). Default true. */
+  adoptOnCreate?: pulumi.Input<boolean>;
 }
 
 /**
  * One server of the local cloud as a Pulumi resource (type `pulumi-nodejs:dynamic/local-cloud:Server`); its id is
- * the cloud's server id. Create adopts a server already labelled with the same server id and returns once the
- * cloud accepted it; delete returns once the cloud accepted the deletion. Changing anything but the endpoint or
- * the token replaces the server (old one deleted first).
+ * the cloud's server id. Create takes the server `adopt` names when given, else adopts a server already labelled
+ * with the same identity (unless `adoptOnCreate` is false), else creates one; it returns once the cloud accepted it.
+ * Delete returns once the cloud accepted the deletion. Changing the name, size, snapshot, location or labels
+ * replaces the server (old one deleted first); the other inputs change nothing in the cloud.
  */
 export class LocalServer extends pulumi.dynamic.Resource {
   declare readonly ipv4: pulumi.Output<string>;

@@ -11,7 +11,7 @@ import { requireEngine, type Engine } from '../toolchain/engine.ts';
 
 export { providerFromFactory, type ProviderEnvironment } from '../engine/provider-settings.ts';
 import type { ServerDeployment } from '../../providers/conformance.ts';
-import { parseProviderError, validateDeclaration, type ProviderError, type ServerDeclaration, type ServerProvider } from '../../providers/contract.ts';
+import { validateDeclaration, type ProviderError, type ServerDeclaration, type ServerProvider } from '../../providers/contract.ts';
 
 /** Where and how the stack lives. */
 export interface PulumiDeploymentOptions {
@@ -96,7 +96,7 @@ export async function openPulumiDeployment(options: PulumiDeploymentOptions): Pr
         outputs = (await stack.up(options.onOutput ? { onOutput: options.onOutput } : {})).outputs;
       } catch (error) {
         const text = error instanceof Error ? error.message : String(error);
-        throw new DeploymentError(`pulumi up on stack ${options.stackName} failed: ${text}`, parseProviderError(text), error);
+        throw new DeploymentError(`pulumi up on stack ${options.stackName} failed: ${text}`, options.provider.parseDeploymentError(text), error);
       }
       const ids = (outputs.providerIds?.value ?? {}) as Record<string, string>;
       return new Map(Object.entries(ids));

@@ -55,20 +55,30 @@ function withoutSourcePositions<T>(declare: () => T): T {
 
 /**
  * Declares, through `provider`'s Pulumi side, every server of `servers` that isDeclared, each from the template
- * stored on its row (a changed stack template never touches existing servers). Returns the provider id outputs
- * by server name, which the program exports as `providerIds`, and the servers whose declaration threw (a template
- * the provider rejects, say): they are left out, so the rest of the update proceeds. A server the cloud already
- * has (a provider id) cannot be left out, as the update would delete it: its declaration's error is thrown, failing
- * the whole program. Used by the engine's inline program and by the Pulumi.yaml program, so `pulumi preview` shows
- * exactly what the next reconcile does. The resources carry no source position into
- * the state (see withoutSourcePositions).
+ * stored on its row (a changed stack template never touches existing servers) and labelled with `installation`;
+ * a server named in `adoptions` takes that existing cloud server instead of creating one. Returns the provider id
+ * outputs by server name, which the program exports as `providerIds`, and the servers whose declaration threw (a
+ * template the provider rejects, say): they are left out, so the rest of the update proceeds. A server the cloud
+ * already has (a provider id) cannot be left out, as the update would delete it: its declaration's error is thrown,
+ * failing the whole program. Used by the engine's inline program and by the Pulumi.yaml program, so `pulumi
+ * preview` shows exactly what the next reconcile does. The resources carry no source position into the state (see
+ * withoutSourcePositions).
  */
-export function declareServers(provider: ServerProvider, serverType: string, servers: readonly ServerRecord[]): DeclaredServers {
+export function declareServers(
+  provider: ServerProvider,
+  serverType: string,
+  installation: string,
+  servers: readonly ServerRecord[],
+  adoptions: ReadonlyMap<string, string> = new Map(),
+): DeclaredServers {
   const declared: DeclaredServers = { providerIds: {}, failures: [] };
   for (const server of servers) {
     if (!isDeclared(server)) continue;
+    const adopt = adoptions.get(server.name);
     try {
-      declared.providerIds[server.name] = withoutSourcePositions(() => provider.declareServer({ serverId: server.name, serverType, template: server.template }).providerId);
+      declared.providerIds[server.name] = withoutSourcePositions(
+        () => provider.declareServer({ installation, serverId: server.name, serverType, template: server.template, ...(adopt === undefined ? {} : { adopt }) }).providerId,
+      );
     } catch (error) {
       if (server.providerId !== null) throw error;
       const failure = error instanceof Error ? error : new Error(String(error));

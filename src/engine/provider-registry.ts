@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { ProviderFactory, ServerProvider } from '../../providers/contract.ts';
+import type { ProviderFactory, ProviderSettings, ServerProvider } from '../../providers/contract.ts';
 import { awsProvider, parseAwsTemplate } from '../../providers/aws/index.ts';
 import { fakeProvider } from '../../providers/fake/index.ts';
 import { hcloudProvider, parseHcloudTemplate } from '../../providers/hcloud/index.ts';
@@ -21,7 +21,9 @@ const BUILT_IN_FACTORIES: Readonly<Record<string, ProviderFactory>> = {
     checkTemplate: parseLocalTemplate,
     create: (settings) => {
       const token = settings.get('token');
-      return localCloudProvider({ endpoint: settings.require('endpoint'), ...(token ? { token } : {}) });
+      // `local:adoptOnCreate: false` (a testing aid) makes its create as little idempotent as the native plugins'.
+      const adoptOnCreate = booleanSetting(settings, 'adoptOnCreate');
+      return localCloudProvider({ endpoint: settings.require('endpoint'), ...(token ? { token } : {}), ...(adoptOnCreate === undefined ? {} : { adoptOnCreate }) });
     },
   },
   // The hcloud and aws Pulumi plugins read their own namespace of the stack config (hcloud:token, aws:region)
@@ -52,6 +54,14 @@ const BUILT_IN_FACTORIES: Readonly<Record<string, ProviderFactory>> = {
     create: (settings) => fakeProvider(settings.get('stateDir') ?? join(settings.dataDir, 'fake-cloud')),
   },
 };
+
+/** The boolean setting `key` (`true` or `false`, as Pulumi stores config values), or undefined; ProviderConfigurationError otherwise. */
+function booleanSetting(settings: ProviderSettings, key: string): boolean | undefined {
+  const value = settings.get(key);
+  if (value === undefined || value === '') return undefined;
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new ProviderConfigurationError(`${key} must be true or false, got ${JSON.stringify(value)}`);
+}
 
 /** Names of the built-in providers, sorted. */
 export const PROVIDER_NAMES = Object.keys(BUILT_IN_FACTORIES).sort();

@@ -1,17 +1,29 @@
 import type { Stack } from '@pulumi/pulumi/automation/index.js';
-import { parseProviderError, type ServerProvider } from '../../providers/contract.ts';
+import type { ServerProvider } from '../../providers/contract.ts';
 import type { EngineRecords } from '../records/engine-records.ts';
 import { InvalidTransitionError } from '../records/errors.ts';
 import type { ServerRecord } from '../records/records.ts';
 import { SERVER_STATUSES } from '../records/statuses.ts';
 import { declareServers, isDeclared, type DeclarationFailure } from './declared-servers.ts';
 import { detectDrift, type DriftReport } from './drift.ts';
-import { StackUpdateError } from './errors.ts';
+import { StackEngineError, StackUpdateError } from './errors.ts';
 import { createProvider } from './provider-registry.ts';
 import { PlannedStepCollector, StepFailureCollector, type ResourceFailure } from './pulumi-adapter.ts';
-import { deleteLeakedServers, recoverStack, type RecoveryReport } from './recovery.ts';
+import {
+  clearSettledPendingCreates,
+  deleteLeakedServers,
+  emptyRecoveryReport,
+  listOwnServers,
+  recoveredAnything,
+  serversToAdopt,
+  stackHoldings,
+  upCancellingStaleLocks,
+  type LeakedServer,
+  type RecoveryReport,
+} from './recovery.ts';
+import { stepError } from './step-errors.ts';
 import { lockReboots, lockStack } from './stack-lock.ts';
-import { openTypeStack, projectName, readStackConfig, type StackSettings } from './type-stack.ts';
+import { openTypeStack, readStackConfig, type StackSettings } from './type-stack.ts';
 import { VERIFIED_STATUSES, verifyServers, type VerifyReport } from './verifier.ts';
 
 /** How to open a StackEngine. */
@@ -28,6 +40,11 @@ export interface StackEngineOptions extends StackSettings {
   onUpdate?: (update: StackUpdate) => void;
   /** Told the decrypted secret values of a type's stack config when the engine reads it (so logs can scrub them); must not throw. */
   onSecrets?: (values: readonly string[]) => void;
+  /**
+   * Told, at the end of a reconcile (also one that failed), what it recovered from a dead update and which leaked
+   * servers it deleted, when there was anything; must not throw.
+   */
+  onRecovery?: (serverType: string, recovery: RecoveryReport, leaksDeleted: readonly LeakedServer[]) => void;
 }
 
 /** One `pulumi up` of a type's stack, as StackEngineOptions.onUpdate hears of it. */
@@ -55,8 +72,8 @@ export interface ReconcileReport {
   /** Servers whose declaration threw: recorded errored, left out of the update. */
   undeclared: DeclarationFailure[];
   recovery: RecoveryReport;
-  /** Labelled servers no stack declared (left by a crash), deleted through the provider's API. */
-  leaksDeleted: string[];
+  /** Servers of this installation and type that neither a record nor the stack held (left by a crash), deleted through the provider's API. */
+  leaksDeleted: LeakedServer[];
 }
 
 /** A planned change, by server name. */
@@ -82,6 +99,8 @@ interface TypeContext {
   rows: readonly ServerRecord[];
   /** The rows whose declaration threw in the last program run. */
   declarationFailures: DeclarationFailure[];
+  /** Rows whose existing cloud server the next program run adopts: name → cloud id; set before every up. */
+  adoptions: ReadonlyMap<string, string>;
 }
 
 /**
@@ -93,68 +112,78 @@ interface TypeContext {
 export class StackEngine {
   readonly #options: StackEngineOptions;
   readonly #contexts = new Map<string, Promise<TypeContext>>();
-  #project: string | undefined;
 
   constructor(options: StackEngineOptions) {
     this.#options = options;
   }
 
   /**
-   * Applies the desired state of `serverType`: under the type's stack lock, recovers the stack from a dead
-   * update, then while the desired version is ahead of the applied one, runs `up` (continuing past a failed
-   * server), records each server's provider id or failure, deletes leaked servers, and marks the version applied.
+   * Applies the desired state of `serverType`: under the type's stack lock, while the desired version is ahead of
+   * the applied one (or rows wait for the stack), adopts servers a dead update created for rows the stack does not
+   * hold, runs `up` (continuing past a failed server; a Pulumi lock left by a dead update is cancelled and `up` runs
+   * again, see upCancellingStaleLocks), records each server's provider id or typed failure (and the rows whose
+   * declaration threw), deletes servers of this installation that neither a record nor the stack holds, and marks
+   * the version applied.
    */
   async reconcile(serverType: string): Promise<ReconcileReport> {
     const { records } = this.#options;
+    const installation = records.installationId;
+    const report: ReconcileReport = {
+      serverType,
+      updates: 0,
+      appliedVersion: 0,
+      starting: [],
+      deleting: [],
+      failed: [],
+      undeclared: [],
+      recovery: emptyRecoveryReport(),
+      leaksDeleted: [],
+    };
     const lock = await lockStack(this.#options.databaseUrl, serverType);
     try {
-      const report: ReconcileReport = {
-        serverType,
-        updates: 0,
-        appliedVersion: 0,
-        starting: [],
-        deleting: [],
-        failed: [],
-        undeclared: [],
-        recovery: { staleLocksRemoved: 0, pendingOperations: 0 },
-        leaksDeleted: [],
-      };
       let desired = await records.desiredState(serverType);
       let rows = await records.servers({ serverType, status: LIVE_STATUSES });
-      let recoveryDue = true;
-      while (desired.version > desired.appliedVersion || needsStackWork(rows) || report.recovery.pendingOperations > 0) {
+      let pendingSettled = false;
+      while (desired.version > desired.appliedVersion || needsStackWork(rows)) {
         const context = await this.#context(serverType);
-        if (recoveryDue) {
-          report.recovery = await recoverStack(context.stack, this.#options.backendUrl, await this.#projectName());
-          recoveryDue = false;
-        }
+        const holdings = memoize(() => stackHoldings(context.stack));
+        const waiting = rows.some((row) => row.status === 'new' && row.providerId === null);
+        const adoptions = waiting ? await serversToAdopt(rows, await listOwnServers(context.provider, installation, serverType), holdings) : new Map<string, string>();
+        for (const [name, providerId] of adoptions) report.recovery.adopted.push({ name, providerId });
         context.rows = rows;
+        context.adoptions = adoptions;
         context.declarationFailures = [];
         const collector = new StepFailureCollector();
         const update = { serverType, desiredVersion: desired.version, declared: rows.filter(isDeclared).length };
         this.#options.onUpdate?.({ ...update, phase: 'start' });
         let updateError: unknown;
         try {
-          await context.stack.up({ onEvent: collector.onEvent, continueOnError: true });
+          await upCancellingStaleLocks(context.stack, () => context.stack.up({ onEvent: collector.onEvent, continueOnError: true }), report.recovery);
         } catch (error) {
           updateError = error;
         }
         this.#options.onUpdate?.({ ...update, phase: 'end', result: updateError === undefined ? 'succeeded' : 'failed' });
         report.updates += 1;
-        report.recovery.pendingOperations = 0;
         const failures = collector.failures().filter((failure) => rows.some((row) => row.name === failure.name));
         if (updateError !== undefined && failures.length === 0) {
+          if (updateError instanceof StackEngineError) throw updateError;
           throw new StackUpdateError(`pulumi up of stack ${serverType} failed: ${String((updateError as Error).message ?? updateError)}`, { cause: updateError });
         }
         const outputs = await context.stack.outputs();
         const providerIds = (outputs.providerIds?.value ?? {}) as Record<string, string>;
-        await this.#recordResults(rows, providerIds, failures, report);
+        await this.#recordResults(context.provider, rows, providerIds, failures, report);
         await this.#recordDeclarationFailures(rows, context.declarationFailures, report);
-        // Leaks are measured against the rows this update declared, not its outputs: a program cut short by one
-        // server's failure exports no ids, yet the servers it did create are tracked and must stay.
-        const undeclared = new Set(context.declarationFailures.map((failure) => failure.name));
-        const declared = new Set(rows.filter((row) => isDeclared(row) && !undeclared.has(row.name)).map((row) => row.name));
-        report.leaksDeleted.push(...(await deleteLeakedServers(context.provider, serverType, declared)));
+        // Leaks are measured by cloud id against the records and the stack, not by labels: a program cut short by
+        // one server's failure exports no ids, yet the servers it did create are in the stack and must stay, while a
+        // second server carrying a record's labels is neither the record's nor the stack's and goes.
+        const recorded = await records.servers({ serverType, status: LIVE_STATUSES });
+        const recordedIds = new Set(recorded.flatMap((row) => (row.providerId === null ? [] : [row.providerId])));
+        const cloud = await listOwnServers(context.provider, installation, serverType);
+        report.leaksDeleted.push(...(await deleteLeakedServers(context.provider, cloud, recordedIds, memoize(() => stackHoldings(context.stack)))));
+        if (report.recovery.pendingOperations > 0 && !pendingSettled) {
+          report.recovery.pendingCreatesCleared = await clearSettledPendingCreates(context.stack);
+          pendingSettled = true;
+        }
         await records.markApplied(serverType, desired.version);
         desired = await records.desiredState(serverType);
         rows = await records.servers({ serverType, status: LIVE_STATUSES });
@@ -163,6 +192,8 @@ export class StackEngine {
       return report;
     } finally {
       await lock.release();
+      // Also when the reconcile failed afterwards: what was recovered stays recovered.
+      if (recoveredAnything(report.recovery) || report.leaksDeleted.length > 0) this.#options.onRecovery?.(serverType, report.recovery, report.leaksDeleted);
     }
   }
 
@@ -173,6 +204,7 @@ export class StackEngine {
   async preview(serverType: string): Promise<PlannedChanges> {
     const context = await this.#context(serverType);
     context.rows = await this.#options.records.servers({ serverType, status: LIVE_STATUSES });
+    context.adoptions = new Map();
     const collector = new PlannedStepCollector();
     const result = await context.stack.preview({ onEvent: collector.onEvent });
     return {
@@ -242,11 +274,6 @@ export class StackEngine {
     return (await this.#context(serverType)).provider;
   }
 
-  async #projectName(): Promise<string> {
-    this.#project ??= await projectName(this.#options.projectDir);
-    return this.#project;
-  }
-
   #context(serverType: string): Promise<TypeContext> {
     let context = this.#contexts.get(serverType);
     if (!context) {
@@ -259,9 +286,10 @@ export class StackEngine {
 
   async #openContext(serverType: string): Promise<TypeContext> {
     const holder: { context?: TypeContext } = {};
+    const installation = this.#options.records.installationId;
     const program = async () => {
       const context = holder.context!;
-      const declared = declareServers(context.provider, serverType, context.rows);
+      const declared = declareServers(context.provider, serverType, installation, context.rows, context.adoptions);
       context.declarationFailures = declared.failures;
       return { providerIds: declared.providerIds };
     };
@@ -270,23 +298,22 @@ export class StackEngine {
     this.#options.onSecrets?.(secrets);
     const providerName = config['dynamic-servers:provider'];
     const provider = await createProvider(providerName ?? '', config, { projectDir: this.#options.projectDir, dataDir: this.#options.dataDir, env: this.#options.env });
-    holder.context = { stack, provider, rows: [], declarationFailures: [] };
+    holder.context = { stack, provider, rows: [], declarationFailures: [], adoptions: new Map() };
     return holder.context;
   }
 
-  async #recordResults(rows: readonly ServerRecord[], providerIds: Record<string, string>, failures: ResourceFailure[], report: ReconcileReport): Promise<void> {
+  async #recordResults(provider: ServerProvider, rows: readonly ServerRecord[], providerIds: Record<string, string>, failures: ResourceFailure[], report: ReconcileReport): Promise<void> {
     const { records } = this.#options;
     for (const row of rows) {
       const failure = failures.find((candidate) => candidate.name === row.name);
       await movedOnMeanwhile(async () => {
         if (failure && (row.status === 'new' || row.status === 'stopping')) {
-          const typed = parseProviderError(failure.message);
           const recorded = await records.recordFailure(
             row.id,
             'errored',
             {
               reason: row.status === 'new' ? 'pulumi up could not create it' : 'pulumi up could not delete it',
-              error: { class: typed?.name ?? 'StackUpdateError', message: failure.message, stack: null },
+              error: stepError(provider, failure),
             },
             { status: row.status, since: row.statusUpdatedAt },
           );
@@ -333,4 +360,10 @@ async function movedOnMeanwhile(record: () => Promise<unknown>): Promise<void> {
 /** Rows whose status needs a stack update even when the desired version is applied (left by a crash). */
 function needsStackWork(rows: readonly ServerRecord[]): boolean {
   return rows.some((row) => (row.status === 'new' && row.providerId === null) || row.status === 'stopping');
+}
+
+/** `load`, called at most once: later calls share the first call's promise. */
+function memoize<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => (loaded ??= load());
 }

@@ -49,6 +49,9 @@ export function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+/** How a worker is started by default: this package's bin on this process's Node. */
+export const DEFAULT_WORKER_LAUNCH: WorkerLaunch = { command: [process.execPath, BIN] };
+
 /**
  * Starts `dynamic-servers worker <args>` with `env` (through `launch` when given); resolves once it reported
  * `worker-started`. Unless `args` choose an `--http-port`, its HTTP server takes any free port (several workers
@@ -58,7 +61,7 @@ export async function startWorkerProcess(
   env: NodeJS.ProcessEnv,
   args: string[] = [],
   onLine?: (line: WorkerLogLine) => void,
-  launch: WorkerLaunch = { command: [process.execPath, BIN] },
+  launch: WorkerLaunch = DEFAULT_WORKER_LAUNCH,
 ): Promise<WorkerProcess> {
   const [command, ...first] = launch.command;
   const port = args.includes('--http-port') ? [] : ['--http-port', '0'];

@@ -128,7 +128,7 @@ export class EngineRecords extends DynamicServers {
       const valid = this.#scrubbed(parseTransitionDetails(details));
       const server = await this.#serverRef(id);
       const view = seen === undefined ? undefined : { status: status!, since: seen.since };
-      return (await this.#shared.commit((em) => recordServerFailure(em, server, to, valid, this.#shared.serverName, new Date(), view))).server;
+      return (await this.#shared.commit((em) => recordServerFailure(em, server, to, valid, this.#shared.naming, new Date(), view))).server;
     });
   }
 
@@ -156,7 +156,7 @@ export class EngineRecords extends DynamicServers {
       const id = parseServerId(serverId);
       const valid = this.#scrubbed(parseTransitionDetails({ reason }));
       const server = await this.#serverRef(id);
-      return (await this.#shared.commit((em) => write(em, server, valid.reason, this.#shared.serverName, new Date()))).server;
+      return (await this.#shared.commit((em) => write(em, server, valid.reason, this.#shared.naming, new Date()))).server;
     });
   }
 
@@ -171,7 +171,7 @@ export class EngineRecords extends DynamicServers {
       const committed = await this.#shared.commit(async (em) => {
         const type = await resolveServerType(em, name);
         if (!type) return { replenishment: { serverType: name, createdServerIds: [], missing: 0, createsPausedUntil: null }, effects: noEffects() };
-        return replenishServers(em, type, this.#shared.serverName, new Date());
+        return replenishServers(em, type, this.#shared.naming, new Date());
       });
       return committed.replenishment;
     });

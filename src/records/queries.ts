@@ -116,3 +116,10 @@ export async function findServerRef(em: EntityManager, reference: number | strin
   const row = rows[0];
   return row ? { id: Number(row.id), serverType: row.type } : null;
 }
+
+/** The id of the installation this database belongs to (the one row its migration made). */
+export async function readInstallationId(em: EntityManager): Promise<string> {
+  const rows = await em.execute<{ id: string }[]>('select "id" from "installation"');
+  if (rows.length !== 1) throw new Error(`the installation table holds ${rows.length} rows; it must hold exactly one`);
+  return rows[0]!.id;
+}

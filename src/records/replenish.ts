@@ -9,7 +9,7 @@ import { noEffects, type Effects } from './effects.ts';
 import { fitUnderLimits } from './limits.ts';
 import { lockServerType } from './locks.ts';
 import { insertNewServers } from './server-writes.ts';
-import type { ServerNameAction } from './server-names.ts';
+import type { ServerNaming } from './server-names.ts';
 
 /** What one replenishment of a type did. */
 export interface Replenishment {
@@ -32,7 +32,7 @@ export interface Replenishment {
 export async function replenishServers(
   em: EntityManager,
   type: ResolvedServerType,
-  serverName: ServerNameAction,
+  naming: ServerNaming,
   now: Date,
 ): Promise<{ replenishment: Replenishment; effects: Effects }> {
   await lockServerType(em, type.name);
@@ -50,7 +50,7 @@ export async function replenishServers(
   const { allowed } = fitUnderLimits(replenishment.missing, limits, { serverType: type.name, provider: type.provider });
   if (allowed === 0) return { replenishment, effects };
   const reason = `replaces servers that no longer count (${state.provisioned} of ${state.desiredCount} desired)`;
-  const { servers, events } = await insertNewServers(em, type, allowed, serverName, reason, now);
+  const { servers, events } = await insertNewServers(em, type, allowed, naming, reason, now);
   replenishment.createdServerIds = servers.map((server) => server.id);
   replenishment.missing -= allowed;
   effects.events.push(...events);

@@ -60,14 +60,14 @@ test('the built-in providers are available to stack files', () => {
 test('hcloud takes its token and endpoint from the stack config, and its API side uses them', async () => {
   const provider = await createProvider('hcloud', { 'hcloud:token': TOKEN, 'hcloud:endpoint': hcloud.url }, { projectDir: project.path, dataDir: '/unused', env: {} });
   expect(provider.name).toBe('hcloud');
-  expect(await provider.api.list(serverIdSelector('demo-1'))).toEqual([]);
+  expect(await provider.api.list(serverIdSelector('inst0001', 'demo-1'))).toEqual([]);
   expect(hcloud.requests().at(-1)).toMatchObject({ method: 'GET', status: 200 });
   expect(hcloud.requests().at(-1)!.path).toContain('label_selector=');
 });
 
 test('hcloud falls back to HCLOUD_TOKEN and HCLOUD_ENDPOINT, and without a token names both places', async () => {
   const fromEnv = await createProvider('hcloud', {}, { projectDir: project.path, dataDir: '/unused', env: { HCLOUD_TOKEN: TOKEN, HCLOUD_ENDPOINT: hcloud.url } });
-  expect(await fromEnv.api.list(serverIdSelector('demo-2'))).toEqual([]);
+  expect(await fromEnv.api.list(serverIdSelector('inst0001', 'demo-2'))).toEqual([]);
   const missing = createProvider('hcloud', {}, { projectDir: project.path, dataDir: '/unused', env: {} });
   await expect(missing).rejects.toThrow(ProviderConfigurationError);
   await expect(missing).rejects.toThrow('provider "hcloud" needs hcloud:token in the stack config or HCLOUD_TOKEN in the environment');

@@ -191,7 +191,7 @@ test('4 processes x 50 mixed calls: exact final counts, no limit ever exceeded, 
   expect(await database.rows(`select count(*)::int as rows from server_status_change where to_status = 'stopping'`)).toEqual([{ rows: stopped.length }]);
 });
 
-test('4 processes opening a fresh database at once run the migrations exactly once', async () => {
+test('4 processes opening a fresh database at once run the migrations exactly once and make one installation id', async () => {
   await database.client.query('create database records_fresh');
   const freshUrl = new URL(database.url);
   freshUrl.pathname = '/records_fresh';
@@ -205,7 +205,10 @@ test('4 processes opening a fresh database at once run the migrations exactly on
       '0002-add-reboot-sent-at',
       '0003-create-config-registry',
       '0004-add-create-backoff',
+      '0005-create-installation',
     ]);
+    // One installation id, however many processes migrated at once.
+    expect((await fresh.query('select count(*)::int as n from installation')).rows).toEqual([{ n: 1 }]);
   } finally {
     await fresh.end();
   }
