@@ -23,7 +23,7 @@ export type { OfferingUnavailable } from './records/offering-fallback.ts';
 export { MAX_COUNT_PER_CALL, NAME_PATTERN } from './records/input.ts';
 export { MAX_META_BYTES, MAX_META_KEY_LENGTH } from './records/meta.ts';
 export { endOfPaidHourFirst, notRunningFirstThenNewest, type VictimStrategy } from './records/victims.ts';
-export { SERVER_NAME_PATTERN, typeAndIdName, type ServerNameAction, type ServerNameContext } from './records/server-names.ts';
+export { SERVER_NAME_PATTERN, typeAndIdName, typeIdAndInstallationName, type ServerNameAction, type ServerNameContext } from './records/server-names.ts';
 export {
   DynamicServersClosedError,
   DynamicServersError,

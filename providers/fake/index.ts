@@ -1,6 +1,17 @@
 // The fake cloud as a provider of the contract, for engine tests: one-shot errors and endless variants on demand.
 import type * as pulumi from '@pulumi/pulumi';
-import { serverLabels, serverName, templateOfferings, validateDeclaration, type DeclaredServer, type Offering, type ServerDeclaration, type ServerProvider, type SnapshotTemplate } from '../contract.ts';
+import {
+  parseProviderError,
+  serverLabels,
+  serverName,
+  templateOfferings,
+  validateDeclaration,
+  type DeclaredServer,
+  type Offering,
+  type ServerDeclaration,
+  type ServerProvider,
+  type SnapshotTemplate,
+} from '../contract.ts';
 import { FakeCloud } from './fake-cloud.ts';
 import { FakeServer } from './resource.ts';
 
@@ -14,11 +25,11 @@ export function fakeOfferings(template: SnapshotTemplate): Offering[] {
 
 /**
  * The fake provider on the fake cloud in `stateDir`: its Pulumi side declares one FakeServer per server (named by
- * the server id, labelled with serverLabels); its API side and its controls (`injectOnce`, `setBehaviour`) are
- * `cloud`. Any template object is accepted and stored as it is; its offerings are named by its `size` (`fake` when
- * it has none), with `fallbacks` as for every provider.
+ * the server id, labelled with serverLabels, taking the declaration's adopted server instead of creating one); its API
+ * side and its controls (`injectOnce`, `setBehaviour`) are `cloud`. Any template object is accepted and stored as it
+ * is; its offerings are named by its `size` (`fake` when it has none), with `fallbacks` as for every provider.
  */
-export function fakeProvider(stateDir: string): ServerProvider & { readonly api: FakeCloud; readonly cloud: FakeCloud } {
+export function fakeProvider(stateDir: string): ServerProvider & { readonly api: FakeCloud; readonly cloud: FakeCloud; offerings(template: SnapshotTemplate): Offering[] } {
   const cloud = new FakeCloud(stateDir);
   return {
     name: 'fake',
@@ -30,10 +41,17 @@ export function fakeProvider(stateDir: string): ServerProvider & { readonly api:
       validateDeclaration(declaration);
       const resource = new FakeServer(
         serverName(declaration),
-        { stateDir, name: serverName(declaration), labels: { ...serverLabels(declaration) }, template: { ...declaration.template } },
+        {
+          stateDir,
+          name: serverName(declaration),
+          labels: { ...serverLabels(declaration) },
+          template: { ...declaration.template },
+          ...(declaration.adopt === undefined ? {} : { adopt: declaration.adopt }),
+        },
         options,
       );
       return { resource, providerId: resource.id };
     },
+    parseDeploymentError: parseProviderError,
   };
 }

@@ -131,6 +131,9 @@ export function registerWorkerCommand(program: Command): void {
         onSecrets: (values) => scrubber.add(...values),
         // Nor may a row: an error a cloud answered with a credential in it is stored without it.
         scrubText: (text) => scrubber.scrub(text),
+        // What a reconcile recovered from a dead update: cancelled Pulumi locks, adopted servers, deleted leaks.
+        onRecovery: (serverType, recovery, leaksDeleted) =>
+          logLine({ event: 'stack-recovery', msg: `recovered stack ${serverType} from a dead update`, serverType, ...recovery, leaksDeleted }),
       });
       const publish = async (when: string) => {
         try {

@@ -5,7 +5,7 @@ import type { EngineRecords } from '../records/engine-records.ts';
 import type { Publication, PublishReport } from '../records/registry.ts';
 import type { DeploymentConfig } from './load.ts';
 import { loadDeploymentConfig } from './load.ts';
-import type { ProviderCatalog } from './provider-catalog.ts';
+import type { ProviderCatalogLoader } from './provider-catalog.ts';
 
 /** What the registry receives for `config`: each type's provider, template, offerings and settings, and the provider limits and budgets. */
 export function publicationOf(config: DeploymentConfig, projectDir?: string): Publication {
@@ -33,11 +33,11 @@ export function publicationOf(config: DeploymentConfig, projectDir?: string): Pu
 }
 
 /**
- * Validates every file in `stacksDir` against `catalog` and publishes them through `records`. Throws
+ * Validates every file in `stacksDir` against the catalog `catalog` gives and publishes them through `records`. Throws
  * StackConfigError (nothing published) for an invalid file, ServerTypeInUseError for a removed file whose type
  * still has servers. Returns what changed.
  */
-export async function publishStackFiles(records: EngineRecords, stacksDir: string, catalog: ProviderCatalog, projectDir?: string): Promise<PublishReport> {
+export async function publishStackFiles(records: EngineRecords, stacksDir: string, catalog: ProviderCatalogLoader, projectDir?: string): Promise<PublishReport> {
   const config = await loadDeploymentConfig(stacksDir, catalog);
   return records.publish(publicationOf(config, projectDir));
 }

@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { FAILURE_POLICIES, type FailurePolicy } from '../records/config.ts';
-import { NAME_PATTERN, nameSchema } from '../records/input.ts';
+import { NAME_PATTERN, nameSchema, providerNameSchema } from '../records/input.ts';
 import { jsonObjectSchema, type JsonObject } from '../records/json.ts';
 import { DEFAULT_TYPE_SETTINGS } from '../records/registry.ts';
 import { secretLookingKeys } from '../records/template.ts';
@@ -29,7 +29,7 @@ export interface ServerTypeConfig {
   /** The type's name, from the file name `Pulumi.<type>.yaml`; also the Pulumi stack name. */
   type: string;
   file: string;
-  /** Name of the provider its servers run on (e.g. `local`, `hcloud`, `aws`). */
+  /** Name of the provider its servers run on: a built-in one (`local`, `hcloud`, `aws`) or a provider package's npm name. */
   provider: string;
   /** The snapshot template new servers of this type are created from; the provider checks its fields. */
   template: JsonObject;
@@ -74,7 +74,7 @@ export function money(max: number) {
 
 const seconds = wholeNumber(1, 86_400);
 const ownKeys = {
-  provider: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a provider name such as local, hcloud or aws'),
+  provider: providerNameSchema,
   template: jsonObjectSchema,
   maxServers: wholeNumber(0, 10_000),
   newTimeoutSeconds: seconds,
@@ -115,10 +115,20 @@ export function serverTypeOfFile(file: string): string | undefined {
 }
 
 /**
+ * The provider a stack file's text names (`dynamic-servers:provider`), or undefined when it names none or is not
+ * YAML: what a catalog must know before the file is checked (see ProviderCatalogLoader).
+ */
+export function providerNamedIn(text: string): string | undefined {
+  const value = parseDocument(text).getIn(['config', `${NAMESPACE}:provider`]);
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
  * Parses and validates the text of `stacks/Pulumi.<type>.yaml`. Returns the server type, or throws
  * StackConfigError listing every problem with its file, key and line: a missing or unknown `dynamic-servers:`
  * key, a value of the wrong shape, a credential-looking key in plain text, a template key that looks like a
- * secret. With a `catalog`, also an unknown provider and a template the provider rejects.
+ * secret. With a `catalog`, also a provider it cannot give (unknown, or a package not installed) and a template the
+ * provider rejects.
  */
 export function parseStackFile(file: string, text: string, catalog?: ProviderCatalog): ServerTypeConfig {
   const type = serverTypeOfFile(file) ?? '';
@@ -177,14 +187,18 @@ export function parseStackFile(file: string, text: string, catalog?: ProviderCat
   if (catalog && own.provider !== undefined) {
     const providerKey = `${NAMESPACE}:provider`;
     const provider = own.provider as string;
-    if (!catalog.has(provider)) {
-      problems.push({ file, key: providerKey, line: lineOf(document, lines, ['config', providerKey]), problem: `unknown provider "${provider}"; known providers: ${catalog.names().join(', ')}` });
+    const providerProblem = catalog.providerProblem(provider);
+    if (providerProblem !== undefined) {
+      problems.push({ file, key: providerKey, line: lineOf(document, lines, ['config', providerKey]), problem: providerProblem });
     } else if (own.template !== undefined) {
       const rejection = catalog.templateProblem(provider, own.template as JsonObject);
-      if (rejection !== undefined) problems.push({ file, key: templateKey, line: templateLine, problem: `provider ${provider} rejects it: ${rejection.replace(/\s*\n\s*/g, '; ')}` });
-      else offerings = catalog.offerings(provider, own.template as JsonObject);
+      if (rejection !== undefined) {
+        problems.push({ file, key: templateKey, line: templateLine, problem: `provider ${provider} rejects it: ${rejection.replace(/\s*\n\s*/g, '; ')}` });
+      } else {
+        offerings = catalog.offerings(provider, own.template as JsonObject);
+        problems.push(...priceProblems(file, provider, offerings, own, catalog, (key) => lineOf(document, lines, ['config', key])));
+      }
     }
-    if (offerings.length > 0) problems.push(...priceProblems(file, provider, offerings, own, catalog, (key) => lineOf(document, lines, ['config', key])));
   }
   if (problems.length > 0) throw new StackConfigError(problems);
 
@@ -212,7 +226,8 @@ export function parseStackFile(file: string, text: string, catalog?: ProviderCat
 
 /**
  * The problems of a file's prices against its template's `offerings`: a price of an offering the template does not
- * have, and, for a budget on a provider that publishes no prices, an offering without a price.
+ * have; for a budget on a provider that publishes no prices, an offering without a price; and a budget on a provider
+ * that names no offerings (a provider package without `offerings`), whose servers can have no price.
  */
 function priceProblems(
   file: string,
@@ -224,13 +239,17 @@ function priceProblems(
 ): StackConfigProblem[] {
   const problems: StackConfigProblem[] = [];
   const pricesKey = `${NAMESPACE}:prices`;
+  const budgetKey = `${NAMESPACE}:budgetPerHour`;
   const prices = (own.prices as Record<string, number> | undefined) ?? {};
+  const named = offerings.length === 0 ? `provider ${provider} names no offerings` : `its offerings are ${offerings.join(', ')}`;
   for (const offering of Object.keys(prices).filter((name) => !offerings.includes(name))) {
-    problems.push({ file, key: `${pricesKey}.${offering}`, line: lineOf(pricesKey), problem: `is not an offering of the template; its offerings are ${offerings.join(', ')}` });
+    problems.push({ file, key: `${pricesKey}.${offering}`, line: lineOf(pricesKey), problem: `is not an offering of the template; ${named}` });
   }
+  if (own.budgetPerHour === undefined) return problems;
   const unpriced = offerings.filter((offering) => prices[offering] === undefined);
-  if (own.budgetPerHour !== undefined && !catalog.publishesPrices(provider) && unpriced.length > 0) {
-    const budgetKey = `${NAMESPACE}:budgetPerHour`;
+  if (offerings.length === 0) {
+    problems.push({ file, key: budgetKey, line: lineOf(budgetKey), problem: `${named}, so its servers have no price to count against a budget` });
+  } else if (!catalog.publishesPrices(provider) && unpriced.length > 0) {
     problems.push({ file, key: budgetKey, line: lineOf(budgetKey), problem: `provider ${provider} publishes no prices: give ${pricesKey} for ${unpriced.join(', ')}` });
   }
   return problems;

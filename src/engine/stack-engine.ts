@@ -1,17 +1,29 @@
 import type { Stack } from '@pulumi/pulumi/automation/index.js';
-import { InsufficientCapacityError, parseProviderError, type ProviderError, type ServerProvider } from '../../providers/contract.ts';
+import { InsufficientCapacityError, type ServerProvider } from '../../providers/contract.ts';
 import type { EngineRecords } from '../records/engine-records.ts';
 import { InvalidTransitionError } from '../records/errors.ts';
 import type { ServerRecord } from '../records/records.ts';
 import { SERVER_STATUSES } from '../records/statuses.ts';
 import { declareServers, isDeclared, type DeclarationFailure } from './declared-servers.ts';
 import { detectDrift, type DriftReport } from './drift.ts';
-import { StackUpdateError } from './errors.ts';
+import { StackEngineError, StackUpdateError } from './errors.ts';
 import { createProvider } from './provider-registry.ts';
 import { PlannedStepCollector, StepFailureCollector, type ResourceFailure } from './pulumi-adapter.ts';
-import { deleteLeakedServers, recoverStack, type RecoveryReport } from './recovery.ts';
+import {
+  clearSettledPendingCreates,
+  deleteLeakedServers,
+  emptyRecoveryReport,
+  listOwnServers,
+  recoveredAnything,
+  serversToAdopt,
+  stackHoldings,
+  upCancellingStaleLocks,
+  type LeakedServer,
+  type RecoveryReport,
+} from './recovery.ts';
+import { stepError } from './step-errors.ts';
 import { lockReboots, lockStack } from './stack-lock.ts';
-import { openTypeStack, projectName, readStackConfig, type StackSettings } from './type-stack.ts';
+import { openTypeStack, readStackConfig, type StackSettings } from './type-stack.ts';
 import { VERIFIED_STATUSES, verifyServers, type VerifyReport } from './verifier.ts';
 
 /** How to open a StackEngine. */
@@ -28,6 +40,11 @@ export interface StackEngineOptions extends StackSettings {
   onUpdate?: (update: StackUpdate) => void;
   /** Told the decrypted secret values of a type's stack config when the engine reads it (so logs can scrub them); must not throw. */
   onSecrets?: (values: readonly string[]) => void;
+  /**
+   * Told, at the end of a reconcile (also one that failed), what it recovered from a dead update and which leaked
+   * servers it deleted, when there was anything; must not throw.
+   */
+  onRecovery?: (serverType: string, recovery: RecoveryReport, leaksDeleted: readonly LeakedServer[]) => void;
 }
 
 /** One `pulumi up` of a type's stack, as StackEngineOptions.onUpdate hears of it. */
@@ -61,8 +78,8 @@ export interface ReconcileReport {
    */
   offeringMoves: { name: string; from: string; to: string | null }[];
   recovery: RecoveryReport;
-  /** Labelled servers no stack declared (left by a crash), deleted through the provider's API. */
-  leaksDeleted: string[];
+  /** Servers of this installation and type that neither a record nor the stack held (left by a crash), deleted through the provider's API. */
+  leaksDeleted: LeakedServer[];
 }
 
 /** A planned change, by server name. */
@@ -84,10 +101,14 @@ const LIVE_STATUSES = SERVER_STATUSES.filter((status) => status !== 'deleted');
 interface TypeContext {
   stack: Stack;
   provider: ServerProvider;
+  /** The provider as the stack file names it (`local`, `@acme/dynamic-servers-foo`): the name rows and prices are kept under. */
+  providerName: string;
   /** The rows the next program run declares; set before every up and preview. */
   rows: readonly ServerRecord[];
   /** The rows whose declaration threw in the last program run. */
   declarationFailures: DeclarationFailure[];
+  /** Rows whose existing cloud server the next program run adopts: name → cloud id; set before every up. */
+  adoptions: ReadonlyMap<string, string>;
 }
 
 /**
@@ -99,70 +120,82 @@ interface TypeContext {
 export class StackEngine {
   readonly #options: StackEngineOptions;
   readonly #contexts = new Map<string, Promise<TypeContext>>();
-  #project: string | undefined;
 
   constructor(options: StackEngineOptions) {
     this.#options = options;
   }
 
   /**
-   * Applies the desired state of `serverType`: under the type's stack lock, recovers the stack from a dead
-   * update, then while the desired version is ahead of the applied one, runs `up` (continuing past a failed
-   * server), records each server's provider id or failure, deletes leaked servers, and marks the version applied.
+   * Applies the desired state of `serverType`: under the type's stack lock, while the desired version is ahead of
+   * the applied one (or rows wait for the stack), adopts servers a dead update created for rows the stack does not
+   * hold, runs `up` (continuing past a failed server; a Pulumi lock left by a dead update is cancelled and `up` runs
+   * again, see upCancellingStaleLocks), records each server's provider id or typed failure (and the rows whose
+   * declaration threw), deletes servers of this installation that neither a record nor the stack holds, and marks
+   * the version applied.
    */
   async reconcile(serverType: string): Promise<ReconcileReport> {
     const { records } = this.#options;
+    const installation = records.installationId;
+    const report: ReconcileReport = {
+      serverType,
+      updates: 0,
+      appliedVersion: 0,
+      starting: [],
+      deleting: [],
+      failed: [],
+      undeclared: [],
+      offeringMoves: [],
+      recovery: emptyRecoveryReport(),
+      leaksDeleted: [],
+    };
     const lock = await lockStack(this.#options.databaseUrl, serverType);
     try {
-      const report: ReconcileReport = {
-        serverType,
-        updates: 0,
-        appliedVersion: 0,
-        starting: [],
-        deleting: [],
-        failed: [],
-        undeclared: [],
-        offeringMoves: [],
-        recovery: { staleLocksRemoved: 0, pendingOperations: 0 },
-        leaksDeleted: [],
-      };
       let desired = await records.desiredState(serverType);
       let rows = await records.servers({ serverType, status: LIVE_STATUSES });
-      let recoveryDue = true;
-      while (desired.version > desired.appliedVersion || needsStackWork(rows) || report.recovery.pendingOperations > 0) {
+      let pendingSettled = false;
+      while (desired.version > desired.appliedVersion || needsStackWork(rows)) {
         const context = await this.#context(serverType);
-        if (recoveryDue) {
-          report.recovery = await recoverStack(context.stack, this.#options.backendUrl, await this.#projectName());
-          recoveryDue = false;
-        }
-        if (await this.#skipUnavailableOfferings(context.provider, rows, report)) rows = await records.servers({ serverType, status: LIVE_STATUSES });
+        const holdings = memoize(() => stackHoldings(context.stack));
+        const waiting = rows.some((row) => row.status === 'new' && row.providerId === null);
+        const adoptions = waiting ? await serversToAdopt(rows, await listOwnServers(context.provider, installation, serverType), holdings) : new Map<string, string>();
+        for (const [name, providerId] of adoptions) report.recovery.adopted.push({ name, providerId });
+        // A server the cloud already has is adopted where it is; the others skip the offerings found unavailable.
+        const toCreate = rows.filter((row) => !adoptions.has(row.name));
+        if (await this.#skipUnavailableOfferings(context.provider, toCreate, report)) rows = await records.servers({ serverType, status: LIVE_STATUSES });
         context.rows = rows;
+        context.adoptions = adoptions;
         context.declarationFailures = [];
         const collector = new StepFailureCollector();
         const update = { serverType, desiredVersion: desired.version, declared: rows.filter(isDeclared).length };
         this.#options.onUpdate?.({ ...update, phase: 'start' });
         let updateError: unknown;
         try {
-          await context.stack.up({ onEvent: collector.onEvent, continueOnError: true });
+          await upCancellingStaleLocks(context.stack, () => context.stack.up({ onEvent: collector.onEvent, continueOnError: true }), report.recovery);
         } catch (error) {
           updateError = error;
         }
         this.#options.onUpdate?.({ ...update, phase: 'end', result: updateError === undefined ? 'succeeded' : 'failed' });
         report.updates += 1;
-        report.recovery.pendingOperations = 0;
         const failures = collector.failures().filter((failure) => rows.some((row) => row.name === failure.name));
         if (updateError !== undefined && failures.length === 0) {
+          if (updateError instanceof StackEngineError) throw updateError;
           throw new StackUpdateError(`pulumi up of stack ${serverType} failed: ${String((updateError as Error).message ?? updateError)}`, { cause: updateError });
         }
         const outputs = await context.stack.outputs();
         const providerIds = (outputs.providerIds?.value ?? {}) as Record<string, string>;
         await this.#recordResults(context.provider, rows, providerIds, failures, report);
         await this.#recordDeclarationFailures(rows, context.declarationFailures, report);
-        // Leaks are measured against the rows this update declared, not its outputs: a program cut short by one
-        // server's failure exports no ids, yet the servers it did create are tracked and must stay.
-        const undeclared = new Set(context.declarationFailures.map((failure) => failure.name));
-        const declared = new Set(rows.filter((row) => isDeclared(row) && !undeclared.has(row.name)).map((row) => row.name));
-        report.leaksDeleted.push(...(await deleteLeakedServers(context.provider, serverType, declared)));
+        // Leaks are measured by cloud id against the records and the stack, not by labels: a program cut short by
+        // one server's failure exports no ids, yet the servers it did create are in the stack and must stay, while a
+        // second server carrying a record's labels is neither the record's nor the stack's and goes.
+        const recorded = await records.servers({ serverType, status: LIVE_STATUSES });
+        const recordedIds = new Set(recorded.flatMap((row) => (row.providerId === null ? [] : [row.providerId])));
+        const cloud = await listOwnServers(context.provider, installation, serverType);
+        report.leaksDeleted.push(...(await deleteLeakedServers(context.provider, cloud, recordedIds, memoize(() => stackHoldings(context.stack)))));
+        if (report.recovery.pendingOperations > 0 && !pendingSettled) {
+          report.recovery.pendingCreatesCleared = await clearSettledPendingCreates(context.stack);
+          pendingSettled = true;
+        }
         await records.markApplied(serverType, desired.version);
         desired = await records.desiredState(serverType);
         rows = await records.servers({ serverType, status: LIVE_STATUSES });
@@ -171,6 +204,8 @@ export class StackEngine {
       return report;
     } finally {
       await lock.release();
+      // Also when the reconcile failed afterwards: what was recovered stays recovered.
+      if (recoveredAnything(report.recovery) || report.leaksDeleted.length > 0) this.#options.onRecovery?.(serverType, report.recovery, report.leaksDeleted);
     }
   }
 
@@ -181,6 +216,7 @@ export class StackEngine {
   async preview(serverType: string): Promise<PlannedChanges> {
     const context = await this.#context(serverType);
     context.rows = await this.#options.records.servers({ serverType, status: LIVE_STATUSES });
+    context.adoptions = new Map();
     const collector = new PlannedStepCollector();
     const result = await context.stack.preview({ onEvent: collector.onEvent });
     return {
@@ -247,28 +283,24 @@ export class StackEngine {
 
   /**
    * Reads the hourly prices of the offerings of `serverType`'s provider from its cloud and records them for every
-   * process (budgets and costs use them), when the provider publishes prices and they were last recorded more than
-   * `maxAgeMs` ago (default 0: always). Returns how many prices were recorded (0 when none were read).
+   * process under the provider's name in the stack file (budgets and costs use them), when the provider publishes
+   * prices and they were last recorded more than `maxAgeMs` ago (default 0: always). Returns how many prices were
+   * recorded (0 when none were read).
    */
   async refreshPrices(serverType: string, maxAgeMs = 0): Promise<number> {
     const { records } = this.#options;
-    const { provider } = await this.#context(serverType);
+    const { provider, providerName } = await this.#context(serverType);
     if (!provider.prices) return 0;
-    const readAt = await records.pricesReadAt(provider.name);
+    const readAt = await records.pricesReadAt(providerName);
     if (readAt !== null && Date.now() - readAt.getTime() < maxAgeMs) return 0;
     const prices = await provider.prices();
-    await records.recordPrices(provider.name, prices);
+    await records.recordPrices(providerName, prices);
     return prices.length;
   }
 
   /** The provider of `serverType`, configured from its stack config (secrets decrypted in memory only). */
   async provider(serverType: string): Promise<ServerProvider> {
     return (await this.#context(serverType)).provider;
-  }
-
-  async #projectName(): Promise<string> {
-    this.#project ??= await projectName(this.#options.projectDir);
-    return this.#project;
   }
 
   #context(serverType: string): Promise<TypeContext> {
@@ -283,9 +315,10 @@ export class StackEngine {
 
   async #openContext(serverType: string): Promise<TypeContext> {
     const holder: { context?: TypeContext } = {};
+    const installation = this.#options.records.installationId;
     const program = async () => {
       const context = holder.context!;
-      const declared = declareServers(context.provider, serverType, context.rows);
+      const declared = declareServers(context.provider, serverType, installation, context.rows, context.adoptions);
       context.declarationFailures = declared.failures;
       return { providerIds: declared.providerIds };
     };
@@ -293,8 +326,8 @@ export class StackEngine {
     const { config, secrets } = await readStackConfig(stack);
     this.#options.onSecrets?.(secrets);
     const providerName = config['dynamic-servers:provider'];
-    const provider = createProvider(providerName ?? '', config, this.#options.dataDir, this.#options.env);
-    holder.context = { stack, provider, rows: [], declarationFailures: [] };
+    const provider = await createProvider(providerName ?? '', config, { projectDir: this.#options.projectDir, dataDir: this.#options.dataDir, env: this.#options.env });
+    holder.context = { stack, provider, providerName: providerName ?? '', rows: [], declarationFailures: [], adoptions: new Map() };
     return holder.context;
   }
 
@@ -325,20 +358,20 @@ export class StackEngine {
     for (const row of rows) {
       const failure = failures.find((candidate) => candidate.name === row.name);
       await movedOnMeanwhile(async () => {
-        const typed = failure ? deploymentError(provider, failure.message) : undefined;
-        const offerings = typed instanceof InsufficientCapacityError && row.status === 'new' && row.providerId === null ? offeringNames(provider, row) : null;
-        if (failure && offerings) {
-          const seen = { status: row.status, since: row.statusUpdatedAt };
-          const moved = await records.moveToNextOffering(row.id, offerings, seen, { class: typed!.name, message: failure.message, stack: null });
+        const step = failure ? stepError(provider, failure) : undefined;
+        const offerings = step?.typed instanceof InsufficientCapacityError && row.status === 'new' && row.providerId === null ? offeringNames(provider, row) : null;
+        if (failure && step && offerings) {
+          // Refused for capacity: the server moves on to its next offering (errored when none is left).
+          const moved = await records.moveToNextOffering(row.id, offerings, { status: row.status, since: row.statusUpdatedAt }, step.error);
           if (moved.server) report.offeringMoves.push({ name: row.name, from: row.offering!, to: moved.movedTo });
           if (moved.server && moved.movedTo === null) report.failed.push(failure);
-        } else if (failure && (row.status === 'new' || row.status === 'stopping')) {
+        } else if (failure && step && (row.status === 'new' || row.status === 'stopping')) {
           const recorded = await records.recordFailure(
             row.id,
             'errored',
             {
               reason: row.status === 'new' ? 'pulumi up could not create it' : 'pulumi up could not delete it',
-              error: { class: typed?.name ?? 'StackUpdateError', message: failure.message, stack: null },
+              error: step.error,
             },
             { status: row.status, since: row.statusUpdatedAt },
           );
@@ -382,16 +415,11 @@ async function movedOnMeanwhile(record: () => Promise<unknown>): Promise<void> {
   }
 }
 
-/** The typed error a failed step's text carries: the provider's tag (markProviderError), else the provider's own reading. */
-function deploymentError(provider: ServerProvider, text: string): ProviderError | undefined {
-  return parseProviderError(text) ?? provider.parseDeploymentError?.(text);
-}
-
 /** The offering names of the template on `row`, or null when the row records no offering or its template is refused. */
 function offeringNames(provider: ServerProvider, row: ServerRecord): string[] | null {
   if (row.offering === null) return null;
   try {
-    return provider.offerings(row.template).map((offering) => offering.name);
+    return provider.offerings?.(row.template).map((offering) => offering.name) ?? null;
   } catch {
     return null;
   }
@@ -400,4 +428,10 @@ function offeringNames(provider: ServerProvider, row: ServerRecord): string[] | 
 /** Rows whose status needs a stack update even when the desired version is applied (left by a crash). */
 function needsStackWork(rows: readonly ServerRecord[]): boolean {
   return rows.some((row) => (row.status === 'new' && row.providerId === null) || row.status === 'stopping');
+}
+
+/** `load`, called at most once: later calls share the first call's promise. */
+function memoize<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => (loaded ??= load());
 }

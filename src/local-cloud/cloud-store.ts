@@ -85,6 +85,8 @@ export interface CloudStoreContext {
   now: () => number;
   catalogue: Catalogue;
   images: Image[];
+  /** Whether server names are unique among servers not being deleted (Hetzner: yes). */
+  uniqueNames: boolean;
 }
 
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
@@ -186,6 +188,7 @@ export class CloudStore {
   }
 
   #nameTaken(name: string, except?: number): boolean {
+    if (!this.#context.uniqueNames) return false;
     return this.servers().some((server) => server.name === name && server.id !== except && server.lifecycle.status !== 'deleting');
   }
 
@@ -193,9 +196,9 @@ export class CloudStore {
    * Creates a server (it starts `initializing`, then runs, or ends `off` without `startAfterCreate`) and returns it
    * with its `create_server` action and, when it starts, the `start_server` action that follows. Checks, in
    * order: the name, server type, location, image and labels (422 `invalid_input`), the name's uniqueness among
-   * servers not being deleted (409 `uniqueness_error`), the quota (403 `resource_limit_exceeded`), the capacity and
-   * the size's availability in the location (412 `resource_unavailable`); servers being deleted count against quota
-   * and capacity.
+   * servers not being deleted (409 `uniqueness_error`; unless names may repeat), the quota (403
+   * `resource_limit_exceeded`), the capacity and the size's availability in the location (412 `resource_unavailable`);
+   * servers being deleted count against quota and capacity.
    */
   create(input: CreateServerInput): { server: StoredServer; action: StoredAction; nextActions: StoredAction[] } {
     if (!HOST_NAME.test(input.name)) throw invalidField('name', 'must be a valid hostname');

@@ -55,6 +55,18 @@ const optionsSchema = settingsPatchSchema.extend({
   profile: z.enum(['local', 'strict']).optional(),
   port: z.number().int().min(0).max(65535).optional(),
   token: z.string().min(1).optional(),
+  /**
+   * More API tokens, by a name of the holder (e.g. one per installation sharing the project, as Hetzner lets a
+   * project have several tokens). The request log names the token of each request by this name (`token` is
+   * `default`). With any token, requests without a known one are refused.
+   */
+  tokens: z.record(name, z.string().min(1)).optional(),
+  /**
+   * false: server names need not be unique, as EC2 Name tags need not be (Hetzner's are: the default, true). A
+   * testing aid: with the local provider's `adoptOnCreate: false`, a retried create then makes a second server, as
+   * the AWS plugin's does.
+   */
+  uniqueNames: z.boolean().optional(),
   rateLimit: z.strictObject({ limit: z.number().int().min(1), refillPerSecond: z.number().positive() }).optional(),
   snapshots: z.array(snapshotSchema).min(1).optional(),
   serverTypes: names.optional(),
@@ -97,7 +109,9 @@ export function isSoldOut(settings: Pick<CloudSettings, 'soldOut'>, serverType: 
 /** Everything startLocalCloud needs, defaults filled in. */
 export interface ResolvedOptions extends CloudSettings {
   port: number;
-  token: string | undefined;
+  /** The API tokens the cloud accepts, each to the name of its holder (what the request log shows); empty: none needed. */
+  tokens: ReadonlyMap<string, string>;
+  uniqueNames: boolean;
   rateLimit: RateLimit;
   /** The snapshots (ids from 1001, in the order given) and the system image `ubuntu-24.04` after them. */
   images: Image[];
@@ -131,7 +145,9 @@ export function resolveOptions(options: LocalCloudOptions = {}): ResolvedOptions
   if (now !== undefined && typeof now !== 'function') throw new LocalCloudConfigError('invalid local cloud options: now must be a function');
   const parsed = parse(optionsSchema, rest, 'local cloud options');
   const profile = parsed.profile ?? 'local';
-  if (profile === 'strict' && parsed.token === undefined) throw new LocalCloudConfigError('invalid local cloud options: the strict profile requires a token');
+  const tokens = new Map<string, string>([...(parsed.token === undefined ? [] : [['default', parsed.token] as const]), ...Object.entries(parsed.tokens ?? {})]);
+  if (profile === 'strict' && tokens.size === 0) throw new LocalCloudConfigError('invalid local cloud options: the strict profile requires a token');
+  if (new Set(tokens.values()).size !== tokens.size) throw new LocalCloudConfigError('invalid local cloud options: two token names have the same token');
   const clock = now ?? Date.now;
   const started = clock();
   const snapshots = (parsed.snapshots ?? ['base-snapshot']).map((entry) => (typeof entry === 'string' ? { description: entry } : entry));
@@ -153,7 +169,8 @@ export function resolveOptions(options: LocalCloudOptions = {}): ResolvedOptions
       { delays: parsed.delays, capacity: parsed.capacity, quota: parsed.quota, soldOut: parsed.soldOut, faults: parsed.faults },
     ),
     port: parsed.port ?? 0,
-    token: parsed.token,
+    tokens: new Map([...tokens].map(([holder, token]) => [token, holder])),
+    uniqueNames: parsed.uniqueNames ?? true,
     rateLimit: parsed.rateLimit ?? DEFAULT_RATE_LIMIT,
     images,
     serverTypes: parsed.serverTypes ?? [...PROFILE_CATALOGUE[profile].serverTypes],

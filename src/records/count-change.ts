@@ -10,7 +10,7 @@ import { lockProvider, lockServerType } from './locks.ts';
 import { chooseOffering, type ChosenOffering } from './offerings.ts';
 import { selectServers } from './server-rows.ts';
 import { insertNewServers, moveServers } from './server-writes.ts';
-import type { ServerNameAction } from './server-names.ts';
+import type { ServerNaming } from './server-names.ts';
 import { chooseVictims, type VictimStrategy } from './victims.ts';
 
 /** What an `ensure`, `increase` or `decrease` did, as seen under the type's lock. */
@@ -44,7 +44,8 @@ export interface CountChangeSettings {
   type: ResolvedServerType;
   onLimitHit: LimitHitPolicy;
   victimStrategy: VictimStrategy;
-  serverName: ServerNameAction;
+  /** How its new servers are named. */
+  naming: ServerNaming;
   /** Written on every history row of the change (e.g. `ensure(worker, 5)`). */
   reason: string;
 }
@@ -118,7 +119,7 @@ export async function changeServerCount(
       change.createsPausedUntil = state.createsPausedUntil;
     } else if (allowed > 0) {
       change.version = version + 1;
-      const { servers, events } = await insertNewServers(em, type, allowed, offering, settings.serverName, reason, now);
+      const { servers, events } = await insertNewServers(em, type, allowed, offering, settings.naming, reason, now);
       change.createdServerIds = servers.map((server) => server.id);
       effects.events.unshift(...events);
     }

@@ -40,7 +40,7 @@ export interface DynamicServersOptions {
   onLimitHit?: LimitHitPolicy;
   /** Which servers a decrease stops; default notRunningFirstThenNewest. */
   victimStrategy?: VictimStrategy;
-  /** Names new servers; default `<type>-<id>`. */
+  /** Names new servers; default `<type>-<id>-<installation>` (typeIdAndInstallationName). */
   serverName?: ServerNameAction;
   /** Most database connections this instance opens (default 10). */
   poolSize?: number;
@@ -134,6 +134,15 @@ export class DynamicServers {
       if (!found) throw new ServerRecordNotFoundError(`no server has ${typeof reference === 'number' ? 'id' : 'name or id'} ${reference}`);
       return (await this.#core.commit((em) => deleteServer(em, found, new Date()))).request;
     });
+  }
+
+  /**
+   * The id of this database's installation: made once, when the database was first migrated, and kept in it. Every
+   * server the installation creates carries it as the `installation` label (a tag on AWS) and, by default, at the end
+   * of its name; the engine lists, adopts and sweeps only servers that carry it.
+   */
+  get installationId(): string {
+    return this.#core.installationId;
   }
 
   /** Provisioned servers (new, starting, running, rebooting) of one type, or of all types when `serverType` is undefined. */
@@ -235,7 +244,7 @@ export class DynamicServers {
     const committed = await core.commit(async (em: EntityManager) => {
       const type = await resolveServerType(em, name);
       if (!type) throw await core.unknownType(name);
-      const settings = { type, reason: reason(name), onLimitHit: core.onLimitHit, victimStrategy: core.victimStrategy, serverName: core.serverName };
+      const settings = { type, reason: reason(name), onLimitHit: core.onLimitHit, victimStrategy: core.victimStrategy, naming: core.naming };
       return changeServerCount(em, settings, target, new Date());
     });
     return committed.change;

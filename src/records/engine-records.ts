@@ -4,7 +4,8 @@
 import { DynamicServers, recordsCoreOf } from './dynamic-servers.ts';
 import { recordAppliedVersion } from './desired-state.ts';
 import { noEffects } from './effects.ts';
-import { InvalidInputError, InvalidNameError, ServerRecordNotFoundError } from './errors.ts';
+import { InvalidInputError, ServerRecordNotFoundError } from './errors.ts';
+import { parseProviderName } from './input.ts';
 import { readFleetFigures, readRecentTroubles, readStatusTimeline, type FleetFigures, type ServerTrouble, type TimelinePoint } from './fleet-figures.ts';
 import { lockServerType } from './locks.ts';
 import { moveToNextOffering } from './offering-fallback.ts';
@@ -130,7 +131,7 @@ export class EngineRecords extends DynamicServers {
       const valid = this.#scrubbed(parseTransitionDetails(details));
       const server = await this.#serverRef(id);
       const view = seen === undefined ? undefined : { status: status!, since: seen.since };
-      return (await this.#shared.commit((em) => recordServerFailure(em, server, to, valid, this.#shared.serverName, new Date(), view))).server;
+      return (await this.#shared.commit((em) => recordServerFailure(em, server, to, valid, this.#shared.naming, new Date(), view))).server;
     });
   }
 
@@ -158,7 +159,7 @@ export class EngineRecords extends DynamicServers {
       const id = parseServerId(serverId);
       const valid = this.#scrubbed(parseTransitionDetails({ reason }));
       const server = await this.#serverRef(id);
-      return (await this.#shared.commit((em) => write(em, server, valid.reason, this.#shared.serverName, new Date()))).server;
+      return (await this.#shared.commit((em) => write(em, server, valid.reason, this.#shared.naming, new Date()))).server;
     });
   }
 
@@ -173,7 +174,7 @@ export class EngineRecords extends DynamicServers {
       const committed = await this.#shared.commit(async (em) => {
         const type = await resolveServerType(em, name);
         if (!type) return { replenishment: { serverType: name, createdServerIds: [], missing: 0, createsPausedUntil: null }, effects: noEffects() };
-        return replenishServers(em, type, this.#shared.serverName, new Date());
+        return replenishServers(em, type, this.#shared.naming, new Date());
       });
       return committed.replenishment;
     });
@@ -199,20 +200,20 @@ export class EngineRecords extends DynamicServers {
       const view = { status: parseStatus(seen.status), since: seen.since };
       const error = refusal === undefined ? undefined : this.#scrubbed(parseTransitionDetails({ reason: 'refused for capacity', error: refusal })).error;
       const server = await this.#serverRef(id);
-      const moved = await this.#shared.commit((em) => moveToNextOffering(em, server, offerings, this.#shared.serverName, new Date(), view, error));
+      const moved = await this.#shared.commit((em) => moveToNextOffering(em, server, offerings, this.#shared.naming, new Date(), view, error));
       return { server: moved.server, movedTo: moved.movedTo };
     });
   }
 
   /** The offerings of `provider` a cloud refused for capacity that every worker still skips now. */
   unavailableOfferings(provider: string): Promise<string[]> {
-    return this.#shared.run(async () => [...(await unavailableOfferings(this.#shared.fork(), this.#providerName(provider), new Date()))].sort());
+    return this.#shared.run(async () => [...(await unavailableOfferings(this.#shared.fork(), parseProviderName(provider), new Date()))].sort());
   }
 
   /** Replaces the hourly prices recorded for `provider` with `prices`, as just read from its cloud. */
   recordPrices(provider: string, prices: readonly RecordedPrice[]): Promise<void> {
     return this.#shared.run(async () => {
-      const name = this.#providerName(provider);
+      const name = parseProviderName(provider);
       const valid = Array.isArray(prices) && prices.every((price) => typeof price?.offering === 'string' && price.offering !== '' && Number.isFinite(price.hourly) && price.hourly >= 0 && typeof price.currency === 'string');
       if (!valid) throw new InvalidInputError('prices must be a list of { offering, hourly (a number from 0), currency }');
       await this.#shared.fork().transactional((em) => recordOfferingPrices(em, name, prices, new Date()));
@@ -221,13 +222,7 @@ export class EngineRecords extends DynamicServers {
 
   /** When the prices of `provider` were last recorded (recordPrices), or null when never. */
   pricesReadAt(provider: string): Promise<Date | null> {
-    return this.#shared.run(() => pricesReadAt(this.#shared.fork(), this.#providerName(provider)));
-  }
-
-  /** `provider` when it is a provider name (as stack files name providers), else InvalidNameError. */
-  #providerName(provider: string): string {
-    if (typeof provider !== 'string' || !/^[a-z][a-z0-9-]{0,62}$/.test(provider)) throw new InvalidNameError(`a provider name is lowercase letters, digits and dashes, got ${String(provider)}`);
-    return provider;
+    return this.#shared.run(() => pricesReadAt(this.#shared.fork(), parseProviderName(provider)));
   }
 
   /** The details with every secret the records know removed from the error's message and stack and the reason. */

@@ -17,8 +17,8 @@ export class InvalidCountError extends InvalidInputError {
 }
 
 /**
- * A server type or provider name is empty or malformed: names are lowercase letters, digits and dashes, so they
- * are safe in file names, stack names and shells.
+ * A server type name is empty or malformed: names are lowercase letters, digits and dashes, so they are safe in
+ * file names, stack names and shells.
  */
 export class InvalidNameError extends InvalidInputError {
   override name = 'InvalidNameError';

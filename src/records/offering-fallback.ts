@@ -11,7 +11,7 @@ import { markOfferingUnavailable, offeringPrice, unavailableOfferings } from './
 import type { ServerError } from './records.ts';
 import { resolveServerType } from './registry.ts';
 import { recordServerFailure, type FailureOutcome, type SeenStatus } from './server-failures.ts';
-import type { ServerNameAction } from './server-names.ts';
+import type { ServerNaming } from './server-names.ts';
 import { readServerLocked } from './server-rows.ts';
 
 /** What the `offeringUnavailable` event carries: an offering the cloud refused a create on for capacity. */
@@ -78,7 +78,7 @@ export async function moveToNextOffering(
   em: EntityManager,
   ref: { id: number; serverType: string },
   offerings: readonly string[],
-  serverName: ServerNameAction,
+  naming: ServerNaming,
   now: Date,
   seen: SeenStatus,
   refusal?: ServerError,
@@ -117,6 +117,6 @@ export async function moveToNextOffering(
     stack: null,
   };
   const reason = refusal ? `the cloud has no room on ${current.offering}, and no offering is left` : `its offering ${current.offering} is unavailable, and no offering is left`;
-  const failed = await recordServerFailure(em, ref, 'errored', { reason, error }, serverName, now, seen);
+  const failed = await recordServerFailure(em, ref, 'errored', { reason, error }, naming, now, seen);
   return { server: failed.server, effects: { events: [...effects.events, ...failed.effects.events], wake: [...effects.wake, ...failed.effects.wake] }, movedTo: null };
 }

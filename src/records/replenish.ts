@@ -11,7 +11,7 @@ import { fitUnderLimits, type CountedLimit } from './limits.ts';
 import { lockServerType } from './locks.ts';
 import { chooseOffering } from './offerings.ts';
 import { insertNewServers } from './server-writes.ts';
-import type { ServerNameAction } from './server-names.ts';
+import type { ServerNaming } from './server-names.ts';
 
 /** What one replenishment of a type did. */
 export interface Replenishment {
@@ -44,7 +44,7 @@ async function withKnownPrices(count: () => Promise<CountedLimit[]>): Promise<Co
 export async function replenishServers(
   em: EntityManager,
   type: ResolvedServerType,
-  serverName: ServerNameAction,
+  naming: ServerNaming,
   now: Date,
 ): Promise<{ replenishment: Replenishment; effects: Effects }> {
   await lockServerType(em, type.name);
@@ -63,7 +63,7 @@ export async function replenishServers(
   const { allowed } = limits ? fitUnderLimits(replenishment.missing, limits, { serverType: type.name, provider: type.provider }) : { allowed: 0 };
   if (allowed === 0) return { replenishment, effects };
   const reason = `replaces servers that no longer count (${state.provisioned} of ${state.desiredCount} desired)`;
-  const { servers, events } = await insertNewServers(em, type, allowed, offering, serverName, reason, now);
+  const { servers, events } = await insertNewServers(em, type, allowed, offering, naming, reason, now);
   replenishment.createdServerIds = servers.map((server) => server.id);
   replenishment.missing -= allowed;
   effects.events.push(...events);

@@ -8,7 +8,7 @@ import { noEffects, type Effects } from './effects.ts';
 import type { ServerRecord } from './records.ts';
 import { resolveServerType } from './registry.ts';
 import { replenishServers } from './replenish.ts';
-import type { ServerNameAction } from './server-names.ts';
+import type { ServerNaming } from './server-names.ts';
 import { readServerLocked } from './server-rows.ts';
 import { moveServers } from './server-writes.ts';
 import { isProvisioned, type ServerStatus } from './statuses.ts';
@@ -36,9 +36,9 @@ export interface FailureOutcome {
 }
 
 /** Replaces what no longer counts (see replenishServers), adding its effects to `effects`. */
-async function replenish(em: EntityManager, type: ResolvedServerType | undefined, serverName: ServerNameAction, now: Date, effects: Effects): Promise<void> {
+async function replenish(em: EntityManager, type: ResolvedServerType | undefined, naming: ServerNaming, now: Date, effects: Effects): Promise<void> {
   if (!type) return;
-  const { effects: more } = await replenishServers(em, type, serverName, now);
+  const { effects: more } = await replenishServers(em, type, naming, now);
   effects.events.push(...more.events);
   effects.wake.push(...more.wake);
 }
@@ -66,7 +66,7 @@ export async function recordServerFailure(
   server: ServerRef,
   to: FailureStatus,
   details: ValidTransitionDetails,
-  serverName: ServerNameAction,
+  naming: ServerNaming,
   now: Date,
   seen?: SeenStatus,
 ): Promise<FailureOutcome> {
@@ -88,7 +88,7 @@ export async function recordServerFailure(
     const backoff = await countCreateFailure(em, server.serverType, now);
     if (backoff) effects.events.push({ name: 'backingOff', payload: backoff });
   }
-  if (isProvisioned(from)) await replenish(em, type, serverName, now, effects);
+  if (isProvisioned(from)) await replenish(em, type, naming, now, effects);
   return { server: record, effects };
 }
 
@@ -98,13 +98,13 @@ export async function recordServerFailure(
  * transaction under the type's lock. A server no longer running or rebooting is left alone (server null): the
  * engine moved it on meanwhile. Throws ServerRecordNotFoundError.
  */
-export async function recordServerGone(em: EntityManager, server: ServerRef, reason: string, serverName: ServerNameAction, now: Date): Promise<FailureOutcome> {
+export async function recordServerGone(em: EntityManager, server: ServerRef, reason: string, naming: ServerNaming, now: Date): Promise<FailureOutcome> {
   const current = await readServerLocked(em, server);
   if (current.status !== 'running' && current.status !== 'rebooting') return { server: null, effects: noEffects() };
   const effects = noEffects();
   const gone = await moveServers(em, [current], 'deleted', reason, now);
   effects.events.push(...gone.events);
-  await replenish(em, await resolveServerType(em, server.serverType), serverName, now, effects);
+  await replenish(em, await resolveServerType(em, server.serverType), naming, now, effects);
   return { server: gone.servers[0]!, effects };
 }
 
@@ -113,13 +113,13 @@ export async function recordServerGone(em: EntityManager, server: ServerRef, rea
  * up` deletes it) and creates a replacement unless the type's creates are paused, in one transaction under the
  * type's lock. A server no longer running is left alone (server null). Throws ServerRecordNotFoundError.
  */
-export async function replaceStoppedServer(em: EntityManager, server: ServerRef, reason: string, serverName: ServerNameAction, now: Date): Promise<FailureOutcome> {
+export async function replaceStoppedServer(em: EntityManager, server: ServerRef, reason: string, naming: ServerNaming, now: Date): Promise<FailureOutcome> {
   const current = await readServerLocked(em, server);
   if (current.status !== 'running') return { server: null, effects: noEffects() };
   const effects = noEffects();
   const stopping = await moveServers(em, [current], 'stopping', reason, now);
   effects.events.push(...stopping.events);
   effects.wake.push(server.serverType);
-  await replenish(em, await resolveServerType(em, server.serverType), serverName, now, effects);
+  await replenish(em, await resolveServerType(em, server.serverType), naming, now, effects);
   return { server: stopping.servers[0]!, effects };
 }

@@ -6,7 +6,7 @@ import { STATUS_EVENT, type PendingEvent } from './events.ts';
 import type { JsonObject } from './json.ts';
 import type { ServerError, ServerRecord } from './records.ts';
 import type { ChosenOffering } from './offerings.ts';
-import { checkedServerName, type ServerNameAction } from './server-names.ts';
+import { checkedServerName, type ServerNaming } from './server-names.ts';
 import type { ServerStatus } from './statuses.ts';
 
 // Writes are hand-written statements in the caller's transaction (see server-rows.ts for why); each writes the
@@ -27,21 +27,21 @@ async function reserveServerIds(em: EntityManager, count: number): Promise<numbe
 
 /**
  * Inserts `count` servers of `type` with status `new` on `offering` at its price, each with its `null → new`
- * history row. Names come from `serverName`; a bad name, or one given twice, throws InvalidServerNameError before anything is inserted (a name
- * another server already has fails on the table's unique constraint). Returns the new servers and their
- * `creating` events.
+ * history row. Names come from `naming` (its action told its installation); a bad name, or one given twice, throws
+ * InvalidServerNameError before anything is inserted (a name another server already has fails on the table's unique
+ * constraint). Returns the new servers and their `creating` events.
  */
 export async function insertNewServers(
   em: EntityManager,
   type: ResolvedServerType,
   count: number,
   offering: ChosenOffering,
-  serverName: ServerNameAction,
+  naming: ServerNaming,
   reason: string,
   now: Date,
 ): Promise<{ servers: ServerRecord[]; events: PendingEvent[] }> {
   const ids = await reserveServerIds(em, count);
-  const names = ids.map((id) => checkedServerName(serverName({ id, serverType: type.name, provider: type.provider })));
+  const names = ids.map((id) => checkedServerName(naming.serverName({ id, serverType: type.name, provider: type.provider, installation: naming.installation })));
   if (new Set(names).size !== names.length) throw new InvalidServerNameError(`the server name action gave the same name to two new servers: ${names.join(', ')}`);
   const template = JSON.stringify(type.template);
   await em.execute(

@@ -5,7 +5,6 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { readFile, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { enginePath } from '../../src/engine/pulumi-adapter.ts';
 import { runCommand } from '../../src/toolchain/run-command.ts';
 import { runCli } from '../support/cli.ts';
 import { startEngineWorld, type EngineWorld } from '../support/engine-world.ts';
@@ -22,7 +21,7 @@ afterAll(async () => {
 
 /** `pulumi ...args` in the project, as a user runs it (the engine's bin directory first on PATH). */
 function pulumi(...args: string[]) {
-  const env = { ...world.cliEnv, PATH: `${enginePath(world.settings.engine)}${delimiter}${process.env.PATH}`, PULUMI_SKIP_UPDATE_CHECK: 'true' };
+  const env = { ...world.cliEnv, PATH: `${world.settings.engine.binDir}${delimiter}${process.env.PATH}`, PULUMI_SKIP_UPDATE_CHECK: 'true' };
   return runCommand('pulumi', args, { cwd: world.projectDir, env });
 }
 

@@ -1,14 +1,19 @@
 // Stack files: every problem is reported with its file, key and line; a valid file becomes a server type.
 import { describe, expect, test } from '@jest/globals';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StackConfigError } from '../../src/config/errors.ts';
 import { loadDeploymentConfig } from '../../src/config/load.ts';
+import type { ProviderCatalog } from '../../src/config/provider-catalog.ts';
 import { parseProviderLimitsFile } from '../../src/config/provider-limits-file.ts';
 import { parseStackFile } from '../../src/config/stack-file.ts';
-import { BUILT_IN_PROVIDERS } from '../../src/engine/provider-registry.ts';
+import { projectProviderCatalog } from '../../src/engine/provider-registry.ts';
 import { runCommand } from '../../src/toolchain/run-command.ts';
 import { tempDir } from '../support/temp-dir.ts';
+
+/** The providers of a project that has no provider package installed: the built-in ones. */
+const BUILT_IN_PROVIDERS = await projectProviderCatalog(tmpdir())(['hcluod']);
 
 const VALID = `config:
   dynamic-servers:provider: local
@@ -63,7 +68,18 @@ test('values Pulumi rewrote as strings mean what they meant: "10" is 10, and a n
 describe('with the providers known: an unknown provider or a template the provider rejects is a problem on its line', () => {
   test('a misspelt provider', () => {
     const problems = problemsOfWith(VALID.replace('provider: local', 'provider: hcluod'));
-    expect(problems).toEqual([{ key: 'dynamic-servers:provider', line: 2, problem: 'unknown provider "hcluod"; known providers: aws, fake, hcloud, local' }]);
+    expect(problems).toEqual([{ key: 'dynamic-servers:provider', line: 2, problem: expect.stringMatching(/^unknown provider "hcluod": not a built-in provider \(aws, fake, hcloud, local\), and no package of that name is installed/) }]);
+  });
+
+  test('a provider package is named by its npm name, scoped or not; a path or a name npm refuses is no provider name', () => {
+    for (const name of ["'@acme/dynamic-servers-foo'", 'dynamic-servers-provider-foo']) {
+      expect(parseStackFile('stacks/Pulumi.worker.yaml', VALID.replace('provider: local', `provider: ${name}`)).provider).toBe(name.replaceAll("'", ''));
+    }
+    for (const name of ['../providers/foo', "'@Acme/Foo'", "'@acme/'", 'foo/bar', "'./foo'"]) {
+      expect(problemsOf('stacks/Pulumi.worker.yaml', VALID.replace('provider: local', `provider: ${name}`))).toEqual([
+        { key: 'dynamic-servers:provider', line: 2, problem: expect.stringMatching(/^must be a built-in provider \(local, hcloud, aws\) or the npm name of a provider package/) },
+      ]);
+    }
   });
 
   test('a template the provider refuses', () => {
@@ -105,6 +121,24 @@ describe('offerings, prices and budgets', () => {
     expect(parseStackFile('stacks/Pulumi.worker.yaml', `${aws}  dynamic-servers:prices:\n    t3.small: 0.02\n    t3.medium: 0.04\n`, BUILT_IN_PROVIDERS).budgetPerHour).toBe(1);
   });
 
+  test('a budget on a provider that names no offerings (a provider package without them) is refused: its servers have no price', () => {
+    const unnamed: ProviderCatalog = { providerProblem: () => undefined, templateProblem: () => undefined, offerings: () => [], publishesPrices: () => false };
+    const text = `config:\n  dynamic-servers:provider: '@acme/dynamic-servers-tiny'\n  dynamic-servers:template:\n    size: small\n  dynamic-servers:budgetPerHour: 1\n  dynamic-servers:prices:\n    small: 0.1\n`;
+    const failure = (() => {
+      try {
+        parseStackFile('stacks/Pulumi.worker.yaml', text, unnamed);
+      } catch (error) {
+        return error as StackConfigError;
+      }
+      throw new Error('expected a StackConfigError');
+    })();
+    expect(failure.problems.map(({ key, line, problem }) => ({ key, line, problem }))).toEqual([
+      { key: 'dynamic-servers:prices.small', line: 6, problem: 'is not an offering of the template; provider @acme/dynamic-servers-tiny names no offerings' },
+      { key: 'dynamic-servers:budgetPerHour', line: 5, problem: 'provider @acme/dynamic-servers-tiny names no offerings, so its servers have no price to count against a budget' },
+    ]);
+    expect(parseStackFile('stacks/Pulumi.worker.yaml', text.replace(/ {2}dynamic-servers:budgetPerHour.*$/s, ''), unnamed).offerings).toEqual([]);
+  });
+
   test("a provider's budget in providers.yaml, which also needs prices on a provider that publishes none", async () => {
     expect(parseProviderLimitsFile('stacks/providers.yaml', 'providers:\n  hcloud:\n    budgetPerHour: 2.5\n', BUILT_IN_PROVIDERS)).toEqual({ hcloud: { budgetPerHour: 2.5 } });
     const dir = await tempDir('stacks');
@@ -113,7 +147,7 @@ describe('offerings, prices and budgets', () => {
       await mkdir(stacks);
       await writeFile(join(stacks, 'Pulumi.ec2.yaml'), 'config:\n  dynamic-servers:provider: aws\n  dynamic-servers:template:\n    ami:\n      id: ami-0123456789abcdef0\n    instanceType: t3.small\n');
       await writeFile(join(stacks, 'providers.yaml'), 'providers:\n  aws:\n    budgetPerHour: 3\n');
-      const failure = await loadDeploymentConfig(stacks, BUILT_IN_PROVIDERS).catch((error: unknown) => error);
+      const failure = await loadDeploymentConfig(stacks, projectProviderCatalog(tmpdir())).catch((error: unknown) => error);
       expect((failure as StackConfigError).problems).toEqual([
         { file: join(stacks, 'providers.yaml'), key: 'providers.aws.budgetPerHour', problem: `provider aws publishes no prices: ${join(stacks, 'Pulumi.ec2.yaml')} must give dynamic-servers:prices for t3.small` },
       ]);

@@ -290,7 +290,7 @@ test('4 processes x 50 mixed calls under budgets: exact final counts, no budget 
   }
 });
 
-test('4 processes opening a fresh database at once run the migrations exactly once', async () => {
+test('4 processes opening a fresh database at once run the migrations exactly once and make one installation id', async () => {
   await database.client.query('create database records_fresh');
   const freshUrl = new URL(database.url);
   freshUrl.pathname = '/records_fresh';
@@ -304,8 +304,11 @@ test('4 processes opening a fresh database at once run the migrations exactly on
       '0002-add-reboot-sent-at',
       '0003-create-config-registry',
       '0004-add-create-backoff',
-      '0008-add-offerings-and-prices',
+      '0005-create-installation',
+      '0006-add-offerings-and-prices',
     ]);
+    // One installation id, however many processes migrated at once.
+    expect((await fresh.query('select count(*)::int as n from installation')).rows).toEqual([{ n: 1 }]);
   } finally {
     await fresh.end();
   }

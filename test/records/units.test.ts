@@ -1,7 +1,18 @@
 // The pure parts of the records: victim choice, limit arithmetic, template hashes and option validation.
 // (Server types and their limits are validated where they are written: test/config/stack-file.test.ts.)
 import { describe, expect, test } from '@jest/globals';
-import { DynamicServers, InvalidConfigurationError, VictimStrategyError, endOfPaidHourFirst, notRunningFirstThenNewest, type ServerRecord, type ServerStatus } from '../../src/api.ts';
+import {
+  DynamicServers,
+  InvalidConfigurationError,
+  SERVER_NAME_PATTERN,
+  VictimStrategyError,
+  endOfPaidHourFirst,
+  notRunningFirstThenNewest,
+  typeAndIdName,
+  typeIdAndInstallationName,
+  type ServerRecord,
+  type ServerStatus,
+} from '../../src/api.ts';
 import { fitUnderLimits } from '../../src/records/limits.ts';
 import { templateHash } from '../../src/records/template.ts';
 import { chooseVictims } from '../../src/records/victims.ts';
@@ -78,5 +89,22 @@ describe('templates and options', () => {
       { databaseUrl: unreachable, providers: { local: { maximum: 3 } } },
     ];
     for (const options of refused) await expect(DynamicServers.open(options as never)).rejects.toBeInstanceOf(InvalidConfigurationError);
+  });
+});
+
+describe('server names', () => {
+  test('the default name ends with the installation id, so installations sharing a cloud project never repeat a name', () => {
+    const context = { id: 42, serverType: 'worker', provider: 'hcloud', installation: '3f9a0c1d' };
+    expect(typeIdAndInstallationName(context)).toBe('worker-42-3f9a0c1d');
+    expect(typeIdAndInstallationName({ ...context, installation: '77aa01bc' })).not.toBe(typeIdAndInstallationName(context));
+    expect(typeAndIdName(context)).toBe('worker-42');
+  });
+
+  test('a type name too long for a DNS label is shortened from its end; the name stays a valid, unique label', () => {
+    const long = `${'a'.repeat(40)}-${'b'.repeat(22)}`;
+    const names = [1, 2, 123_456_789].map((id) => typeIdAndInstallationName({ id, serverType: long, provider: 'local', installation: '3f9a0c1d' }));
+    for (const name of names) expect(name).toMatch(SERVER_NAME_PATTERN);
+    expect(names[2]).toBe(`${'a'.repeat(40)}-${'b'.repeat(3)}-123456789-3f9a0c1d`);
+    expect(new Set(names).size).toBe(3);
   });
 });

@@ -7,7 +7,7 @@ import { Migration } from '@mikro-orm/migrations';
  * read from the clouds that publish them.
  */
 export class AddOfferingsAndPrices extends Migration {
-  override name = '0008-add-offerings-and-prices';
+  override name = '0006-add-offerings-and-prices';
 
   override up(): void {
     this.addSql(`alter table "server" add column "offering" text null, add column "hourly_price" numeric(20,10) null;`);
