@@ -33,6 +33,8 @@ export interface ConformanceSubject {
   template: SnapshotTemplate;
   /** The server type the suite declares: unique per run, so servers of other runs are not counted. */
   serverType: string;
+  /** The installation id the suite's server is labelled with (default `conformance`). */
+  installation?: string;
   /** Give up waiting for a status after this long (default 60 s). */
   stepTimeoutMs?: number;
   /** Observe this often while waiting (default 100 ms). */
@@ -80,8 +82,8 @@ export function conformanceSuite(
 ): ConformanceStep[] {
   let providerId = '';
   const declaration = (): ServerDeclaration => {
-    const { serverType, template } = subject();
-    return { serverId: `${serverType}-1`, serverType, template };
+    const { serverType, template, installation = 'conformance' } = subject();
+    return { installation, serverId: `${serverType}-1`, serverType, template };
   };
 
   /**
@@ -165,21 +167,21 @@ export function conformanceSuite(
     {
       name: 'lists no server of the suite’s server type before anything is created',
       async run() {
-        const { provider, serverType } = subject();
-        const found = await provider.api.list(serverTypeSelector(serverType));
+        const { provider, serverType, installation = 'conformance' } = subject();
+        const found = await provider.api.list(serverTypeSelector(installation, serverType));
         check(found.length === 0, `${found.length} server(s) of type ${serverType} exist before the suite created any`);
       },
     },
     {
-      name: 'up creates exactly one server, named by its stable id and labelled managed-by, server type and server id',
+      name: 'up creates exactly one server, named by its stable id and labelled managed-by, installation, server type and server id',
       async run() {
         const { provider } = subject();
         const server = declaration();
-        const { ids, seen } = await applyWatching([server], async () => (await provider.api.list(serverIdSelector(server.serverId)))[0]?.status);
+        const { ids, seen } = await applyWatching([server], async () => (await provider.api.list(serverIdSelector(server.installation, server.serverId)))[0]?.status);
         seenWhileCreating = seen;
         providerId = ids.get(server.serverId) ?? '';
         check(providerId !== '', `up did not report a provider id for server ${server.serverId}`);
-        const found = await provider.api.list(serverIdSelector(server.serverId));
+        const found = await provider.api.list(serverIdSelector(server.installation, server.serverId));
         check(found.length === 1, `${found.length} servers carry ${LABEL.serverId}=${server.serverId}; expected exactly 1`);
         const [created] = found;
         check(created!.providerId === providerId, `the labelled server is ${created!.providerId}, up reported ${providerId}`);
@@ -202,7 +204,7 @@ export function conformanceSuite(
         const server = declaration();
         const ids = await deployment.apply([server]);
         check(ids.get(server.serverId) === providerId, `the second up reported ${ids.get(server.serverId)}, the first ${providerId}`);
-        const found = await provider.api.list(serverIdSelector(server.serverId));
+        const found = await provider.api.list(serverIdSelector(server.installation, server.serverId));
         check(found.length === 1, `${found.length} servers carry ${LABEL.serverId}=${server.serverId} after a repeated up`);
       },
     },
@@ -244,8 +246,8 @@ export function conformanceSuite(
     {
       name: 'leaves no server of the suite’s server type behind (leak check by label)',
       async run() {
-        const { provider, serverType } = subject();
-        const left = await provider.api.list(serverTypeSelector(serverType));
+        const { provider, serverType, installation = 'conformance' } = subject();
+        const left = await provider.api.list(serverTypeSelector(installation, serverType));
         check(left.length === 0, `${left.length} server(s) of type ${serverType} remain: ${left.map((server) => `${server.providerId} (${server.status})`).join(', ')}`);
       },
     },

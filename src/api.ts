@@ -21,11 +21,13 @@ export type { ServerAddresses } from './records/entities/server.ts';
 export type { JsonObject, JsonValue } from './records/json.ts';
 export { ALLOWED_TRANSITIONS, PROVISIONED_STATUSES, SERVER_STATUSES, isProvisioned, lingers, type ProvisionedStatus, type ServerStatus } from './records/statuses.ts';
 export { STATUS_EVENT, TYPE_EVENTS, type DynamicServersEventName, type DynamicServersEvents, type EventOrigin, type Listener, type ServerEvent } from './records/events.ts';
-export type { LimitHit, LimitScope } from './records/limits.ts';
+export type { BudgetCount, LimitHit, LimitScope } from './records/limits.ts';
+export type { TypeCost } from './records/costs.ts';
+export type { OfferingUnavailable } from './records/offering-fallback.ts';
 export { MAX_COUNT_PER_CALL, NAME_PATTERN } from './records/input.ts';
 export { MAX_META_BYTES, MAX_META_KEY_LENGTH } from './records/meta.ts';
-export { notRunningFirstThenNewest, type VictimStrategy } from './records/victims.ts';
-export { SERVER_NAME_PATTERN, typeAndIdName, type ServerNameAction, type ServerNameContext } from './records/server-names.ts';
+export { endOfPaidHourFirst, notRunningFirstThenNewest, type VictimStrategy } from './records/victims.ts';
+export { SERVER_NAME_PATTERN, typeAndIdName, typeIdAndInstallationName, type ServerNameAction, type ServerNameContext } from './records/server-names.ts';
 export {
   DrainEndedError,
   DynamicServersClosedError,
@@ -39,6 +41,7 @@ export {
   NothingPublishedError,
   ServerLimitError,
   ServerRecordNotFoundError,
+  UnknownPriceError,
   UnknownServerTypeError,
   VictimStrategyError,
 } from './records/errors.ts';

@@ -3,7 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { publishStackFiles } from './config/publish.ts';
 import { StackEngine, type StackEngineOptions } from './engine/stack-engine.ts';
-import { BUILT_IN_PROVIDERS } from './engine/provider-registry.ts';
+import { projectProviderCatalog } from './engine/provider-registry.ts';
 import { EngineRecords, type EngineRecordsOptions } from './records/engine-records.ts';
 import type { PublishedServerType, PublishReport } from './records/registry.ts';
 import { requireEngine, type Engine } from './toolchain/engine.ts';
@@ -61,12 +61,20 @@ export interface Runtime {
  */
 export async function openRuntime(
   settings: RuntimeSettings = runtimeSettings(),
-  options: Pick<EngineRecordsOptions, 'onWork' | 'onConfig' | 'scrubText'> & Pick<StackEngineOptions, 'onUpdate' | 'onSecrets' | 'onError'> = {},
+  options: Pick<EngineRecordsOptions, 'onWork' | 'onConfig' | 'scrubText'> & Pick<StackEngineOptions, 'onUpdate' | 'onSecrets' | 'onError' | 'onRecovery'> = {},
 ): Promise<Runtime> {
   const pulumiEngine = await requireEngine();
-  const { onUpdate, onSecrets, onError, ...recordsOptions } = options;
+  const { onUpdate, onSecrets, onError, onRecovery, ...recordsOptions } = options;
   const records = await EngineRecords.openForEngine({ databaseUrl: settings.databaseUrl, ...recordsOptions });
-  const engine = new StackEngine({ ...settings, engine: pulumiEngine, records, ...(onUpdate ? { onUpdate } : {}), ...(onSecrets ? { onSecrets } : {}), ...(onError ? { onError } : {}) });
+  const engine = new StackEngine({
+    ...settings,
+    engine: pulumiEngine,
+    records,
+    ...(onUpdate ? { onUpdate } : {}),
+    ...(onSecrets ? { onSecrets } : {}),
+    ...(onError ? { onError } : {}),
+    ...(onRecovery ? { onRecovery } : {}),
+  });
   // The drains this process runs go back to the others before its records close.
   const close = async () => {
     await engine.close();
@@ -81,11 +89,12 @@ export function stacksDirOf(projectDir: string): string {
 }
 
 /**
- * Validates the stack files of `projectDir` against the built-in providers and publishes them through `records`
- * (see publishStackFiles: StackConfigError or ServerTypeInUseError leave the registry as it was).
+ * Validates the stack files of `projectDir` against the built-in providers and the provider packages installed in
+ * the project, and publishes them through `records` (see publishStackFiles: StackConfigError or
+ * ServerTypeInUseError leave the registry as it was).
  */
 export function publishProject(records: EngineRecords, projectDir: string): Promise<PublishReport> {
-  return publishStackFiles(records, stacksDirOf(projectDir), BUILT_IN_PROVIDERS, projectDir);
+  return publishStackFiles(records, stacksDirOf(projectDir), projectProviderCatalog(projectDir), projectDir);
 }
 
 /**

@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { randomUUID } from 'node:crypto';
 import {
+  identityLabels,
   InvalidRequestError,
   LABEL,
   mapCloudStatus,
@@ -200,16 +201,14 @@ export class AwsApiClient implements ServerApi {
   }
 
   /**
-   * Launches an instance from `spec`, or adopts the live one already tagged with the same server id (not being
-   * terminated). The launch carries a fresh ClientToken, which the SDK reuses on its own retries, so a retried
-   * RunInstances never launches twice. Returns once EC2 accepted the launch. Throws InsufficientCapacityError and
-   * QuotaExceededError as EC2 answers.
+   * Launches an instance from `spec`, or adopts the live one already tagged with the same identity (managed-by,
+   * installation and server id; not being terminated). The launch carries a fresh ClientToken, which the SDK reuses
+   * on its own retries, so a retried RunInstances never launches twice. Returns once EC2 accepted the launch. Throws
+   * InsufficientCapacityError and QuotaExceededError as EC2 answers.
    */
   async createServer(spec: AwsServerSpec): Promise<ObservedServer> {
-    const serverId = spec.labels[LABEL.serverId];
-    if (!serverId) throw new InvalidRequestError(`server '${spec.name}' has no '${LABEL.serverId}' label: creation could not be made idempotent`);
-    const managedBy = spec.labels[LABEL.managedBy];
-    const identity: Labels = { ...(managedBy === undefined ? {} : { [LABEL.managedBy]: managedBy }), [LABEL.serverId]: serverId };
+    const identity = identityLabels(spec.labels);
+    if (!identity) throw new InvalidRequestError(`server '${spec.name}' has no '${LABEL.serverId}' label: creation could not be made idempotent`);
     const existing = (await this.list(identity)).filter((server) => server.status !== 'deleting').sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0];
     if (existing) return existing;
     const imageId = await this.resolveAmi(spec.template.ami);

@@ -23,11 +23,19 @@ function amiId(ami: AmiRef, region: string | undefined, invokeOptions: pulumi.In
 }
 
 /**
+ * Inputs of an instance that EC2 does not give back as they were sent (user data, the replace-on-change switch, the
+ * AMI looked up by tags, the spot request): an adopted instance's import could not match them, so their changes are
+ * ignored on every instance. An instance's template never changes once it exists (the row keeps it).
+ */
+export const AWS_UNREADABLE_INPUTS = ['ami', 'userData', 'userDataReplaceOnChange', 'instanceMarketOptions'] as const;
+
+/**
  * Declares the instance `declaration` describes: an `aws:ec2/instance:Instance` named by the server id, tagged
  * with the template's tags, `Name` = the server id and serverLabels, launched from the template's AMI, instance
  * type, subnet, security groups, key pair and user data (a change of user data replaces the instance), as a spot
  * instance when the template asks. Replacement deletes first, so two instances never carry the same server id.
- * Throws InvalidRequestError for a bad declaration or template.
+ * With `declaration.adopt`, the existing instance of that id is imported (Pulumi's `import` option) instead of
+ * launched. Throws InvalidRequestError for a bad declaration or template.
  */
 export function declareAwsInstance(declaration: ServerDeclaration, options: pulumi.CustomResourceOptions = {}): aws.ec2.Instance {
   validateDeclaration(declaration);
@@ -47,6 +55,11 @@ export function declareAwsInstance(declaration: ServerDeclaration, options: pulu
       ...(template.userData === undefined ? {} : { userData: template.userData, userDataReplaceOnChange: true }),
       ...(template.spot ? { instanceMarketOptions: { marketType: 'spot', spotOptions: spotOptions(template.spot) } } : {}),
     },
-    { ...options, deleteBeforeReplace: true },
+    {
+      ...options,
+      deleteBeforeReplace: true,
+      ignoreChanges: [...(options.ignoreChanges ?? []), ...AWS_UNREADABLE_INPUTS],
+      ...(declaration.adopt === undefined ? {} : { import: declaration.adopt }),
+    },
   );
 }

@@ -1,6 +1,6 @@
 // The snapshot template of an AWS EC2 server type: what every instance of the type is launched from.
 import { z } from 'zod';
-import { InvalidRequestError, LABEL, type SnapshotTemplate } from '../contract.ts';
+import { InvalidRequestError, LABEL, templateOfferings, type Offering, type SnapshotTemplate } from '../contract.ts';
 
 /** The tag EC2 shows as an instance's name; set to the server's stable id. */
 export const NAME_TAG = 'Name';
@@ -50,6 +50,18 @@ const templateSchema = z.strictObject({
       interruptionBehavior: z.enum(['terminate', 'stop', 'hibernate']).optional(),
     })
     .optional(),
+  /**
+   * Other offerings in order of preference, each another instance type, subnet (an availability zone) or both,
+   * tried when EC2 answers `InsufficientInstanceCapacity`.
+   */
+  fallbacks: z
+    .array(
+      z
+        .strictObject({ instanceType: z.string().min(1).optional(), subnetId: z.string().regex(/^subnet-[0-9a-f]+$/).optional() })
+        .refine((entry) => entry.instanceType !== undefined || entry.subnetId !== undefined, 'a fallback names an instanceType, a subnetId or both'),
+    )
+    .min(1)
+    .optional(),
 });
 
 /** An AWS EC2 snapshot template, validated. */
@@ -63,6 +75,15 @@ export function parseAwsTemplate(template: SnapshotTemplate): AwsTemplate {
   const parsed = templateSchema.safeParse(template);
   if (!parsed.success) throw new InvalidRequestError(`invalid AWS snapshot template: ${z.prettifyError(parsed.error)}`);
   return parsed.data;
+}
+
+/**
+ * The offerings of an AWS template: its own instance type and subnet, then each fallback's, named
+ * `instanceType@subnetId` (just `instanceType` without a subnet). Throws InvalidRequestError for a bad template.
+ */
+export function awsOfferings(template: SnapshotTemplate): Offering[] {
+  parseAwsTemplate(template);
+  return templateOfferings(template, (offering) => (offering.subnetId === undefined ? String(offering.instanceType) : `${String(offering.instanceType)}@${String(offering.subnetId)}`));
 }
 
 /** The spot request of `spot` in the EC2 API's terms (one-time for terminate, persistent otherwise). */

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  identityLabels,
   InvalidRequestError,
   LABEL,
   providerErrorOfKind,
@@ -225,19 +226,31 @@ export class FakeCloud implements ServerApi {
   // -- the provider's operations -----------------------------------------------------------------------------
 
   /**
-   * Creates a server (it starts `starting`), or adopts the one not being deleted that carries the same
-   * `server-id` label. InvalidRequestError without that label.
+   * Creates a server (it starts `starting`), or adopts the one not being deleted that carries the same identity
+   * labels (managed-by, installation, `server-id`). InvalidRequestError without a `server-id` label.
    */
   async create(spec: FakeServerSpec): Promise<ObservedServer> {
     this.#strike('create');
-    const serverId = spec.labels?.[LABEL.serverId];
-    if (!serverId) throw new InvalidRequestError(`server '${spec.name}' has no '${LABEL.serverId}' label`);
-    const existing = this.servers().find((server) => server.labels[LABEL.serverId] === serverId && server.phase !== 'deleting');
+    const identity = identityLabels(spec.labels);
+    if (!identity) throw new InvalidRequestError(`server '${spec.name}' has no '${LABEL.serverId}' label`);
+    const existing = this.servers().find((server) => server.phase !== 'deleting' && Object.entries(identity).every(([key, value]) => server.labels[key] === value));
     if (existing) return this.#observed(existing);
     const now = Date.now();
     const record: FakeServerRecord = { id: randomUUID(), name: spec.name, labels: { ...spec.labels }, template: spec.template, createdAt: now, phase: 'starting', phaseSince: now, phaseMs: 0, history: [] };
     this.#enter(record, 'starting', 'never-starts');
     return this.#observed(this.#current(record.id) ?? record);
+  }
+
+  /**
+   * Server `providerId`, taken by a resource instead of creating one (ServerDeclaration.adopt): InvalidRequestError
+   * unless it carries every label of `labels` and is not being deleted; ServerNotFoundError when it is gone.
+   */
+  async adopt(providerId: string, labels: Labels): Promise<ObservedServer> {
+    this.#strike('create');
+    const record = this.#require(providerId);
+    const wrong = Object.entries(labels).filter(([key, value]) => record.labels[key] !== value);
+    if (wrong.length > 0 || record.phase === 'deleting') throw new InvalidRequestError(`fake server ${providerId} cannot be adopted`);
+    return this.#observed(record);
   }
 
   /** Starts deleting server `providerId`; a server already gone counts as deleted. */

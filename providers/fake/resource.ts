@@ -1,10 +1,11 @@
 // The Pulumi side of the fake provider: a dynamic resource whose create and delete act on the fake cloud's state
-// directory. Like every dynamic provider, its methods capture nothing but a module URL (a string) and load the
-// fake cloud with a dynamic import when the engine's plugin runs them.
+// directory. Like every dynamic provider, its methods capture nothing but a package specifier (a string) and
+// importFromProject, and load the fake cloud from the project when the engine's plugin runs them.
 import * as pulumi from '@pulumi/pulumi';
+import { importFromProject } from '../contract.ts';
 
-/** Absolute URL of the fake cloud module, captured by value by the serialized provider methods. */
-const FAKE_CLOUD_MODULE = new URL('./fake-cloud.ts', import.meta.url).href;
+/** The fake cloud module as this package exports it, captured by value by the serialized provider methods. */
+const FAKE_CLOUD_MODULE = 'dynamic-servers/providers/fake/fake-cloud';
 
 /** The properties of a FakeServer in Pulumi state. */
 export interface FakeServerProperties {
@@ -12,6 +13,8 @@ export interface FakeServerProperties {
   name: string;
   labels: Record<string, string>;
   template: Record<string, unknown>;
+  /** The existing server the create takes instead of creating one (ServerDeclaration.adopt); read only by create. */
+  adopt?: string;
 }
 
 /** The CRUD of one fake server, run by the engine's dynamic-provider plugin. */
@@ -23,9 +26,10 @@ const fakeServerProvider: pulumi.dynamic.ResourceProvider<FakeServerProperties, 
   },
 
   async create(inputs) {
-    const fake = await import(FAKE_CLOUD_MODULE);
+    const fake = await importFromProject<typeof import('./fake-cloud.ts')>(FAKE_CLOUD_MODULE);
     try {
-      const server = await new fake.FakeCloud(inputs.stateDir).create({ name: inputs.name, labels: inputs.labels, template: inputs.template });
+      const cloud = new fake.FakeCloud(inputs.stateDir);
+      const server = inputs.adopt ? await cloud.adopt(inputs.adopt, inputs.labels) : await cloud.create({ name: inputs.name, labels: inputs.labels, template: inputs.template });
       return { id: server.providerId, outs: inputs };
     } catch (error) {
       throw fake.markProviderError(error);
@@ -37,7 +41,7 @@ const fakeServerProvider: pulumi.dynamic.ResourceProvider<FakeServerProperties, 
   },
 
   async delete(id, props) {
-    const fake = await import(FAKE_CLOUD_MODULE);
+    const fake = await importFromProject<typeof import('./fake-cloud.ts')>(FAKE_CLOUD_MODULE);
     try {
       await new fake.FakeCloud(props.stateDir).delete(id);
     } catch (error) {
@@ -52,6 +56,8 @@ export interface FakeServerArgs {
   name: pulumi.Input<string>;
   labels: pulumi.Input<Record<string, pulumi.Input<string>>>;
   template: pulumi.Input<Record<string, unknown>>;
+  /** The cloud id of an existing server to take instead of creating one (see ServerDeclaration.adopt). */
+  adopt?: pulumi.Input<string>;
 }
 
 /** One server of a fake cloud as a Pulumi resource (type `pulumi-nodejs:dynamic/fake-cloud:Server`). */

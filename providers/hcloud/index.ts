@@ -1,17 +1,17 @@
 // Hetzner Cloud as a provider of the contract: its Pulumi side (program.ts, the hcloud Pulumi plugin) and its API
 // side (the shared Hetzner API client of ../hetzner-api, pointed at Hetzner).
 import type * as pulumi from '@pulumi/pulumi';
-import type { DeclaredServer, ProviderError, ServerDeclaration, ServerProvider, SnapshotTemplate } from '../contract.ts';
+import type { DeclaredServer, Offering, OfferingPrice, ServerDeclaration, ServerProvider, SnapshotTemplate } from '../contract.ts';
 import { HetznerApiClient, type HetznerApiOptions } from '../hetzner-api/client.ts';
 import { hcloudErrorFromText } from './errors.ts';
 import { declareHcloudServer } from './program.ts';
-import { parseHcloudTemplate } from './template.ts';
+import { hcloudOfferings } from './template.ts';
 
-export { HetznerApiClient, type ServerCreateSpec } from '../hetzner-api/client.ts';
+export { HetznerApiClient, type ServerCreateSpec, type ServerTypePrice } from '../hetzner-api/client.ts';
 export { HETZNER_STATUS_MAPPING, RUNNING_ACTION_STATUSES } from '../hetzner-api/status.ts';
 export { hcloudErrorFromText } from './errors.ts';
-export { declareHcloudServer, type DeclaredHcloudServer, type HcloudConnection } from './program.ts';
-export { hcloudCreateSpec, parseHcloudTemplate, type HcloudTemplate } from './template.ts';
+export { declareHcloudServer, HCLOUD_UNREADABLE_INPUTS, type DeclaredHcloudServer, type HcloudConnection } from './program.ts';
+export { hcloudCreateSpec, hcloudOfferings, parseHcloudTemplate, type HcloudTemplate } from './template.ts';
 
 /** The public Hetzner Cloud API. */
 export const HCLOUD_ENDPOINT = 'https://api.hetzner.cloud/v1';
@@ -47,13 +47,14 @@ export interface HcloudProviderOptions extends HcloudApiOptions {
 
 /**
  * The Hetzner Cloud provider. Its Pulumi side declares one hcloud Server per server (declareHcloudServer, with an
- * explicit provider when an endpoint or an explicit token is configured); its API side is hcloudApiClient(options).
- * `parseDeploymentError` reads the typed error out of a failed `up`'s text. Throws InvalidRequestError for a bad
- * endpoint.
+ * explicit provider when an endpoint or an explicit token is configured; the server the declaration adopts is
+ * imported); its API side is hcloudApiClient(options). `parseDeploymentError` reads the typed error out of the hcloud
+ * plugin's text of a failed step (Hetzner's error code); its prices come from Hetzner's pricing endpoint
+ * (`serverType@location`, net of VAT). Throws InvalidRequestError for a bad endpoint.
  */
 export function hcloudProvider(
   options: HcloudProviderOptions = {},
-): ServerProvider & { readonly api: HetznerApiClient; parseDeploymentError(text: string): ProviderError | undefined } {
+): ServerProvider & { readonly api: HetznerApiClient; offerings(template: SnapshotTemplate): Offering[]; prices(): Promise<OfferingPrice[]> } {
   const { tokenInState, ...apiOptions } = options;
   const api = hcloudApiClient(apiOptions);
   const connection = {
@@ -64,7 +65,11 @@ export function hcloudProvider(
     name: 'hcloud',
     api,
     checkTemplate(template: SnapshotTemplate): void {
-      parseHcloudTemplate(template);
+      hcloudOfferings(template);
+    },
+    offerings: hcloudOfferings,
+    async prices(): Promise<OfferingPrice[]> {
+      return (await api.serverTypePrices()).map((price) => ({ offering: `${price.serverType}@${price.location}`, hourly: price.hourly, currency: price.currency }));
     },
     declareServer(declaration: ServerDeclaration, resourceOptions?: pulumi.CustomResourceOptions): DeclaredServer {
       const { server } = declareHcloudServer(declaration, connection, resourceOptions);

@@ -33,10 +33,18 @@ function snapshotImage(snapshot: HcloudSnapshotRef, invokeOptions: pulumi.Invoke
 }
 
 /**
+ * Inputs of a server that the Hetzner API does not give back (user data, SSH keys, the graceful-shutdown switch) or
+ * gives back in another form (the image): an adopted server's import could not match them, so their changes are
+ * ignored on every server. A server's template never changes once it exists (the row keeps it), so nothing is lost.
+ */
+export const HCLOUD_UNREADABLE_INPUTS = ['image', 'userData', 'sshKeys', 'shutdownBeforeDeletion'] as const;
+
+/**
  * Declares the server `declaration` describes: an `hcloud:index/server:Server` named and labelled by the
  * contract (template labels plus serverLabels), from the template's snapshot, server type, location, SSH keys,
  * user data, firewalls, networks and placement group, with `shutdownBeforeDeletion` (graceful ACPI shutdown
- * before delete) and delete-before-replace (names are unique in a Hetzner project). With a token or endpoint in
+ * before delete) and delete-before-replace (names are unique in a Hetzner project). With `declaration.adopt`, the
+ * existing server of that id is imported (Pulumi's `import` option) instead of created. With a token or endpoint in
  * `connection`, the server gets its own explicit provider of the same name. Throws InvalidRequestError for a bad
  * declaration or template.
  */
@@ -68,7 +76,13 @@ export function declareHcloudServer(declaration: ServerDeclaration, connection: 
       publicNets: [{ ipv4Enabled: template.publicIpv4 ?? true, ipv6Enabled: template.publicIpv6 ?? true }],
       shutdownBeforeDeletion: true,
     },
-    { ...options, ...withProvider, deleteBeforeReplace: true },
+    {
+      ...options,
+      ...withProvider,
+      deleteBeforeReplace: true,
+      ignoreChanges: [...(options.ignoreChanges ?? []), ...HCLOUD_UNREADABLE_INPUTS],
+      ...(declaration.adopt === undefined ? {} : { import: declaration.adopt }),
+    },
   );
   return { server, provider };
 }

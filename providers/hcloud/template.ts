@@ -1,6 +1,6 @@
 // The snapshot template of a Hetzner Cloud server type: what every server of the type is created from.
 import { z } from 'zod';
-import { LABEL, type Labels, type SnapshotTemplate } from '../contract.ts';
+import { LABEL, templateOfferings, type Labels, type Offering, type SnapshotTemplate } from '../contract.ts';
 import type { ServerCreateSpec } from '../hetzner-api/client.ts';
 import { parseTemplate } from '../hetzner-api/template.ts';
 
@@ -48,6 +48,18 @@ const templateSchema = z.strictObject({
   /** Public IPv4 and IPv6 (both default to true). */
   publicIpv4: z.boolean().optional(),
   publicIpv6: z.boolean().optional(),
+  /**
+   * Other offerings in order of preference, each another server type, location or both, tried when Hetzner answers
+   * `resource_unavailable`.
+   */
+  fallbacks: z
+    .array(
+      z
+        .strictObject({ serverType: z.string().min(1).optional(), location: z.string().min(1).optional() })
+        .refine((entry) => entry.serverType !== undefined || entry.location !== undefined, 'a fallback names a serverType, a location or both'),
+    )
+    .min(1)
+    .optional(),
 });
 
 /** A Hetzner Cloud snapshot template, validated. */
@@ -59,6 +71,15 @@ export type HcloudSnapshotRef = HcloudTemplate['snapshot'];
 /** `template` as an HcloudTemplate; throws InvalidRequestError naming every bad or unknown field. */
 export function parseHcloudTemplate(template: SnapshotTemplate): HcloudTemplate {
   return parseTemplate(templateSchema, template, 'Hetzner Cloud');
+}
+
+/**
+ * The offerings of a Hetzner Cloud template: its own server type and location, then each fallback's, named
+ * `serverType@location` (as Hetzner prices them). Throws InvalidRequestError for a bad template.
+ */
+export function hcloudOfferings(template: SnapshotTemplate): Offering[] {
+  parseHcloudTemplate(template);
+  return templateOfferings(template, (offering) => `${String(offering.serverType)}@${String(offering.location)}`);
 }
 
 /**

@@ -6,6 +6,7 @@
 // engine's plugin process can load it.
 import { z } from 'zod';
 import {
+  identityLabels,
   InvalidRequestError,
   LABEL,
   mapCloudStatus,
@@ -112,6 +113,23 @@ const actionSchema = z.looseObject({
 type Action = z.infer<typeof actionSchema>;
 const actionPage = z.looseObject({ actions: z.array(actionSchema) });
 const imagePage = z.looseObject({ images: z.array(z.looseObject({ id: z.number().int(), description: z.string().nullable().optional() })), meta: pagination });
+
+const money = z.looseObject({ net: z.string().regex(/^\d+(\.\d+)?$/) });
+const pricingSchema = z.looseObject({
+  pricing: z.looseObject({
+    currency: z.string().min(1),
+    server_types: z.array(z.looseObject({ name: z.string(), prices: z.array(z.looseObject({ location: z.string(), price_hourly: money })) })),
+  }),
+});
+
+/** The hourly price of one server type in one location, as `GET /pricing` lists it. */
+export interface ServerTypePrice {
+  serverType: string;
+  location: string;
+  /** Net of VAT, in `currency`. */
+  hourly: number;
+  currency: string;
+}
 
 const PROVIDER_ID = /^[1-9]\d{0,15}$/;
 const PER_PAGE = 50;
@@ -308,33 +326,59 @@ export class HetznerApiClient implements ServerApi {
   }
 
   /**
-   * Creates a server from `spec`, or adopts the one that already carries the same `server-id` label and is not
-   * being deleted: every attempt first looks it up by that label, so a retry after a lost answer never creates a
-   * second server. Returns the server as the create answer (or the adopted server's listing) shows it, once the
-   * API accepted the creation. Throws InvalidRequestError when the labels have no server id, no snapshot matches,
-   * or the name belongs to a server with another server id; InsufficientCapacityError and QuotaExceededError as
-   * the API answers.
+   * Creates a server from `spec`, or adopts the one that already carries the same identity labels (managed-by,
+   * installation and `server-id`) and is not being deleted: every attempt first looks it up by those labels, so a
+   * retry after a lost answer never creates a second server, and a server of another installation is never taken.
+   * With `adoptExisting: false` there is no look-up: every attempt, retries included, asks for a new server, as a
+   * native Pulumi plugin does (a testing aid; the engine adopts by itself). Returns the server as the create answer
+   * (or the adopted server's listing) shows it, once the API accepted the creation. Throws InvalidRequestError when
+   * the labels have no server id, no snapshot matches, or the name belongs to a server with another identity;
+   * InsufficientCapacityError and QuotaExceededError as the API answers.
    */
-  async createServer(spec: ServerCreateSpec): Promise<ObservedServer> {
-    const serverId = spec.labels?.[LABEL.serverId];
-    if (!serverId) throw new InvalidRequestError(`server '${spec.name}' has no '${LABEL.serverId}' label: creation could not be made idempotent`);
-    const managedBy = spec.labels[LABEL.managedBy];
-    const identity: Labels = { ...(managedBy === undefined ? {} : { [LABEL.managedBy]: managedBy }), [LABEL.serverId]: serverId };
+  async createServer(spec: ServerCreateSpec, options: { adoptExisting?: boolean } = {}): Promise<ObservedServer> {
+    const identity = identityLabels(spec.labels);
+    if (!identity) throw new InvalidRequestError(`server '${spec.name}' has no '${LABEL.serverId}' label: creation could not be made idempotent`);
+    const adoptExisting = options.adoptExisting ?? true;
     const adoptable = (servers: ObservedServer[]) => servers.filter((server) => server.status !== 'deleting').sort((a, b) => Number(a.providerId) - Number(b.providerId))[0];
     const imageId = await this.#resolveImage(spec.image);
     return withRetries(this.#retry, async () => {
-      const existing = adoptable(await this.#listOnce(identity));
+      const existing = adoptExisting ? adoptable(await this.#listOnce(identity)) : undefined;
       if (existing) return existing;
       try {
         const answer = read(z.looseObject({ server: serverSchema, action: actionSchema }), await this.#request('POST', '/servers', createServerBody(spec, imageId)), 'POST /servers');
         return observed(answer.server);
       } catch (error) {
-        if (!(error instanceof InvalidRequestError) || error.cloudCode !== 'uniqueness_error') throw error;
+        if (!adoptExisting || !(error instanceof InvalidRequestError) || error.cloudCode !== 'uniqueness_error') throw error;
         const named = adoptable(await this.#listOnce(identity));
         if (named) return named;
-        throw new InvalidRequestError(`the name '${spec.name}' is taken by a server without the label ${LABEL.serverId}=${serverId}`, { cause: error });
+        throw new InvalidRequestError(`the name '${spec.name}' is taken by a server without the labels ${labelSelector(identity)}`, { cause: error });
       }
     });
+  }
+
+  /**
+   * The hourly price of every server type in every location it is sold in (`GET /pricing`), in the order the API
+   * lists them: net of VAT, in the currency the API names.
+   */
+  async serverTypePrices(): Promise<ServerTypePrice[]> {
+    const { pricing } = read(pricingSchema, await withRetries(this.#retry, () => this.#getCollection('/pricing')), 'GET /pricing');
+    return pricing.server_types.flatMap((type) =>
+      type.prices.map((price) => ({ serverType: type.name, location: price.location, hourly: Number(price.price_hourly.net), currency: pricing.currency })),
+    );
+  }
+
+  /**
+   * Observes server `providerId` and checks that it carries every label of `labels` and is not being deleted: the
+   * server a resource adopts (see ServerDeclaration.adopt). Throws InvalidRequestError when it carries other labels
+   * (never another installation's server), ServerNotFoundError when it is gone.
+   */
+  async adoptServer(providerId: string, labels: Labels): Promise<ObservedServer> {
+    const server = await this.observe(providerId);
+    const wrong = Object.entries(labels).filter(([key, value]) => server.labels[key] !== value);
+    if (wrong.length > 0 || server.status === 'deleting') {
+      throw new InvalidRequestError(`server ${providerId} cannot be adopted: ${server.status === 'deleting' ? 'it is being deleted' : `it does not carry ${wrong.map(([key, value]) => `${key}=${value}`).join(', ')}`}`);
+    }
+    return server;
   }
 
   /**

@@ -26,12 +26,23 @@ export interface LocalServerRequest extends LocalTemplate {
   token: string;
   name: string;
   labels: Record<string, string>;
+  /** The cloud id of the existing server to take instead of creating one (ServerDeclaration.adopt). */
+  adopt?: string;
+  /**
+   * false: every create attempt asks for a new server, as the native plugins' creates do (a testing aid); default
+   * true: a create first looks for the server already labelled with the same identity (see HetznerApiClient.createServer).
+   */
+  adoptOnCreate?: boolean;
 }
 
-/** Creates the server `request` describes, or adopts the one already labelled with its server id (see HetznerApiClient.createServer). */
+/**
+ * Takes server `request.adopt` when given (checking it carries the request's labels), else creates the server
+ * `request` describes, adopting one already labelled with its identity unless `adoptOnCreate` is false.
+ */
 export function createLocalServer(request: LocalServerRequest): Promise<ObservedServer> {
   const client = localCloudClient({ endpoint: request.endpoint, token: request.token });
-  return client.createServer(localCreateSpec(request.name, request.labels, request));
+  if (request.adopt) return client.adoptServer(request.adopt, request.labels);
+  return client.createServer(localCreateSpec(request.name, request.labels, request), { adoptExisting: request.adoptOnCreate ?? true });
 }
 
 /** Deletes server `providerId` of the cloud at `endpoint`; a server already gone counts as deleted. */

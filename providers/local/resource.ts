@@ -1,11 +1,12 @@
 // The Pulumi side of the local cloud provider: a dynamic resource whose create and delete go through the API
 // client (client.ts). Pulumi serializes the provider's methods into the state and runs them in its dynamic-provider plugin
-// (another process), so the methods capture nothing but the client module's URL (a string) and load the client
-// with a dynamic import each time they run.
+// (another process), so the methods capture nothing but the client's package specifier (a string) and
+// importFromProject, and load the client from the project each time they run: no path enters the state.
 import * as pulumi from '@pulumi/pulumi';
+import { importFromProject } from '../contract.ts';
 
-/** Absolute URL of the API client module, captured by value by the serialized provider methods. */
-const CLIENT_MODULE = new URL('./client.ts', import.meta.url).href;
+/** The API client module as this package exports it, captured by value by the serialized provider methods. */
+const CLIENT_MODULE = 'dynamic-servers/providers/local/client';
 
 /** The properties of a LocalServer in Pulumi state. `token` is a Pulumi secret: encrypted in state, never in logs. */
 export interface LocalServerProperties {
@@ -17,6 +18,10 @@ export interface LocalServerProperties {
   snapshot: string;
   location?: string;
   labels: Record<string, string>;
+  /** The existing server the create takes instead of creating one (ServerDeclaration.adopt); read only by create. */
+  adopt?: string;
+  /** false: create always asks for a new server, as native plugins do (a testing aid); read only by create. */
+  adoptOnCreate?: boolean;
 }
 
 /** What `up` records after creating the server. */
@@ -38,7 +43,7 @@ const localServerProvider: pulumi.dynamic.ResourceProvider<LocalServerProperties
   },
 
   async create(inputs) {
-    const local = await import(CLIENT_MODULE);
+    const local = await importFromProject<typeof import('./client.ts')>(CLIENT_MODULE);
     try {
       const server = await local.createLocalServer(inputs);
       return { id: server.providerId, outs: { ...inputs, ipv4: server.ipv4 ?? '' } };
@@ -48,7 +53,7 @@ const localServerProvider: pulumi.dynamic.ResourceProvider<LocalServerProperties
   },
 
   async read(id, props) {
-    const local = await import(CLIENT_MODULE);
+    const local = await importFromProject<typeof import('./client.ts')>(CLIENT_MODULE);
     try {
       const server = await local.observeLocalServer(props!.endpoint, props!.token, id);
       return { id, props: { ...props!, ipv4: server.ipv4 ?? '', labels: server.labels } };
@@ -64,7 +69,7 @@ const localServerProvider: pulumi.dynamic.ResourceProvider<LocalServerProperties
   },
 
   async delete(id, props) {
-    const local = await import(CLIENT_MODULE);
+    const local = await importFromProject<typeof import('./client.ts')>(CLIENT_MODULE);
     try {
       await local.deleteLocalServer(props.endpoint, props.token, id);
     } catch (error) {
@@ -83,13 +88,18 @@ export interface LocalServerArgs {
   snapshot: pulumi.Input<string>;
   location?: pulumi.Input<string>;
   labels: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** The cloud id of an existing server to take instead of creating one (see ServerDeclaration.adopt). */
+  adopt?: pulumi.Input<string>;
+  /** false: create always asks for a new server, as a native plugin's does (testing aid). Default true. */
+  adoptOnCreate?: pulumi.Input<boolean>;
 }
 
 /**
  * One server of the local cloud as a Pulumi resource (type `pulumi-nodejs:dynamic/local-cloud:Server`); its id is
- * the cloud's server id. Create adopts a server already labelled with the same server id and returns once the
- * cloud accepted it; delete returns once the cloud accepted the deletion. Changing anything but the endpoint or
- * the token replaces the server (old one deleted first).
+ * the cloud's server id. Create takes the server `adopt` names when given, else adopts a server already labelled
+ * with the same identity (unless `adoptOnCreate` is false), else creates one; it returns once the cloud accepted it.
+ * Delete returns once the cloud accepted the deletion. Changing the name, size, snapshot, location or labels
+ * replaces the server (old one deleted first); the other inputs change nothing in the cloud.
  */
 export class LocalServer extends pulumi.dynamic.Resource {
   declare readonly ipv4: pulumi.Output<string>;

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { StackConfigError } from '../config/errors.ts';
 import { loadDeploymentConfig } from '../config/load.ts';
-import { BUILT_IN_PROVIDERS } from '../engine/provider-registry.ts';
+import { projectProviderCatalog } from '../engine/provider-registry.ts';
 import type { PublishedServerType } from '../records/registry.ts';
 import { publishProject, stacksDirOf } from '../runtime.ts';
 import { formatTable } from './text-table.ts';
@@ -24,8 +24,9 @@ function typesTable(types: readonly PublishedServerType[]): string {
 /**
  * Registers the commands on the reviewed configuration:
  * - `validate [dir]`: checks every stack file of `dir` (default `stacks`) and `providers.yaml` against the built-in
- *   providers (names, templates) and exits 0 when all are valid, 1 with one `file:line: key: problem` line per
- *   problem otherwise. Needs no secrets and no database: made for CI on pull requests.
+ *   providers and the provider packages installed in the project (names, templates) and exits 0 when all are
+ *   valid, 1 with one `file:line: key: problem` line per problem otherwise. Needs no secrets and no database: made
+ *   for CI on pull requests.
  * - `publish`: validates the project's files and writes them to the registry in DATABASE_URL (a new version per
  *   changed type; removed files retire their types); nothing is written when a file is invalid.
  * - `types [--history]`: the published server types (every version with `--history`).
@@ -39,7 +40,8 @@ export function registerConfigCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  $ npx dynamic-servers validate\n  $ npx dynamic-servers validate stacks --json')
     .action(async (dir: string, options: { json?: boolean }) => {
       try {
-        const config = await loadDeploymentConfig(dir, BUILT_IN_PROVIDERS);
+        // Provider packages are installed in the project, the directory of the stack config directory.
+        const config = await loadDeploymentConfig(dir, projectProviderCatalog(dirname(resolve(dir))));
         if (options.json) process.stdout.write(JSON.stringify(config.serverTypes, null, 2) + '\n');
         else for (const type of config.serverTypes) process.stdout.write(`ok ${type.file} (type ${type.type}, provider ${type.provider})\n`);
       } catch (error) {

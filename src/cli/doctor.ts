@@ -55,7 +55,7 @@ async function checkEngine(): Promise<ComponentReport[]> {
     ];
   }
   const plugin = async (component: string, name: string): Promise<ComponentReport> => {
-    const dir = engine.pluginDir ?? engine.binDir;
+    const dir = engine.binDir;
     const path = join(dir, name);
     const ok = await isExecutable(path);
     const shim = ok && (await readFile(path, 'utf8').catch(() => '')).includes('dynamic-servers:');

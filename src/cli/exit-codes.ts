@@ -4,7 +4,7 @@ import { StackEngineError } from '../engine/errors.ts';
 import { JobWorkerConfigError } from '../jobs/errors.ts';
 import { LocalCloudConfigError } from '../local-cloud/errors.ts';
 import { OperationsConfigError } from '../operations/errors.ts';
-import { DynamicServersError, InvalidInputError } from '../records/errors.ts';
+import { DynamicServersError, InvalidInputError, UnknownPriceError } from '../records/errors.ts';
 import { RuntimeConfigurationError } from '../runtime.ts';
 import { StackConfigError, formatProblem } from '../config/errors.ts';
 import { ToolchainError } from '../toolchain/errors.ts';
@@ -49,7 +49,7 @@ function plural(count: number, word: string): string {
  * Maps anything a command threw to its CommandFailure, by class: usage errors of commander and invalid input
  * (InvalidInputError and its subclasses, JobWorkerConfigError, LocalCloudConfigError, OperationsConfigError) exit 2; invalid stack files
  * (StackConfigError) exit 1 with one `file:line: key: problem` detail line each, as `validate` documents;
- * ToolchainError and RuntimeConfigurationError exit 3; other DynamicServersError, StackEngineError and unknown
+ * ToolchainError, RuntimeConfigurationError and UnknownPriceError (a budget without a price) exit 3; other DynamicServersError, StackEngineError and unknown
  * errors exit 1 with the first line of their message. Only when `env` has DEBUG_ENV do `details` carry the rest of
  * a DynamicServersError's or StackEngineError's message, and an unknown error's stack.
  */
@@ -64,7 +64,7 @@ export function describeFailure(error: unknown, env: NodeJS.ProcessEnv = process
   if (error instanceof StackConfigError) {
     return { exitCode: EXIT.failure, message: `${plural(error.problems.length, 'problem')} in the stack configuration:`, details: error.problems.map(formatProblem) };
   }
-  if (error instanceof ToolchainError || error instanceof RuntimeConfigurationError) {
+  if (error instanceof ToolchainError || error instanceof RuntimeConfigurationError || error instanceof UnknownPriceError) {
     return { exitCode: EXIT.unavailable, message: firstLine(error.message), details: [] };
   }
   if (error instanceof DynamicServersError || error instanceof StackEngineError) {

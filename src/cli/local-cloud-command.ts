@@ -18,6 +18,7 @@ interface LocalCloudCommandOptions {
   deleteDelay?: number;
   capacity?: number;
   quota?: number;
+  soldOut?: string[];
   rateLimit?: number;
   rateRefill?: number;
   snapshot?: string[];
@@ -61,6 +62,7 @@ export function localCloudOptionsFrom(options: LocalCloudCommandOptions, env: No
     delays: defined(delays),
     capacity: options.capacity,
     quota: options.quota,
+    soldOut: options.soldOut,
     rateLimit: options.rateLimit === undefined && options.rateRefill === undefined ? undefined : { limit: options.rateLimit ?? 3600, refillPerSecond: options.rateRefill ?? 1 },
     snapshots: options.snapshot,
     serverTypes: options.serverType,
@@ -99,6 +101,7 @@ export function registerLocalCloudCommand(program: Command): Command {
     .option('--delete-delay <ms>', 'how long a server is deleting', integer(0, 3_600_000))
     .option('--capacity <servers>', 'servers the cloud can hold (more: 412 resource_unavailable)', integer(0, 1_000_000))
     .option('--quota <servers>', 'servers the project may have (more: 403 resource_limit_exceeded)', integer(0, 1_000_000))
+    .option('--sold-out <offerings...>', 'sizes sold out: size@location, size (everywhere) or @location (412 resource_unavailable)')
     .option('--rate-limit <requests>', 'size of the rate-limit bucket (default 3600)', integer(1, 1_000_000))
     .option('--rate-refill <per-second>', 'requests added to the bucket each second (default 1)', decimal(0.001, 1_000_000))
     .option('--snapshot <names...>', 'snapshots servers can be created from (default base-snapshot)')

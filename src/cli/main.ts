@@ -1,10 +1,10 @@
 import { Command } from 'commander';
-import { enginePath } from '../engine/pulumi-adapter.ts';
 import { installEngine } from '../toolchain/engine.ts';
 import { diagnose, formatReports } from './doctor.ts';
 import { registerEngineCommands } from './engine-commands.ts';
 import { EXIT, describeFailure, formatFailure } from './exit-codes.ts';
 import { registerHangingCommand } from './hanging-command.ts';
+import { registerInitCommand } from './init-command.ts';
 import { registerMonitorCommand } from './monitor-command.ts';
 import { registerRecordsCommands } from './records-commands.ts';
 import { registerRolloutCommand } from './rollout-command.ts';
@@ -35,6 +35,7 @@ program
     process.exitCode = reports.every((report) => report.ok) ? EXIT.ok : EXIT.unavailable;
   });
 
+registerInitCommand(program);
 registerConfigCommands(program);
 registerEngineCommands(program);
 registerRecordsCommands(program);
@@ -57,11 +58,11 @@ toolchain
 
 toolchain
   .command('path')
-  .description('Print the directories of the pinned Pulumi CLI and its plugins (a PATH fragment), to put first on PATH for `pulumi preview`.')
+  .description('Print the directory of the pinned Pulumi CLI and its plugins, to put first on PATH for `pulumi preview`.')
   .addHelpText('after', '\nExample:\n  $ export PATH="$(npx dynamic-servers toolchain path):$PATH" && pulumi preview --stack demo')
   .action(async () => {
     const engine = await installEngine();
-    process.stdout.write(`${enginePath(engine)}\n`);
+    process.stdout.write(`${engine.binDir}\n`);
   });
 
 registerLocalCloudCommand(program);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { TypeCost } from '../records/costs.ts';
 import type { ServerRecord } from '../records/records.ts';
 import { lingers, SERVER_STATUSES, type ServerStatus } from '../records/statuses.ts';
 import type { DynamicServers } from '../records/dynamic-servers.ts';
@@ -34,6 +35,15 @@ function backoffNote(createFailures: number, createsPausedUntil: Date | null): s
   return `; creates paused until ${createsPausedUntil.toISOString()} after ${createFailures} failed in a row`;
 }
 
+/** A status line's note on what the type costs, or '' when nothing of it is priced or budgeted. */
+function costNote(cost: TypeCost | undefined): string {
+  if (!cost || (cost.perHour === 0 && cost.monthToDate === 0 && cost.budgetPerHour === null)) return '';
+  const currency = cost.currency === null ? '' : ` ${cost.currency}`;
+  const budget = cost.budgetPerHour === null ? '' : ` of a budget of ${cost.budgetPerHour}`;
+  const unpriced = cost.unpricedServers === 0 ? '' : ` (${cost.unpricedServers} servers without a price)`;
+  return `; costs ${cost.perHour.toFixed(4)}${currency}/h${budget}${unpriced}, ${cost.monthToDate.toFixed(2)}${currency} this month`;
+}
+
 /**
  * Registers the commands on the records: `list`, `status` (read; `--json` on both) and `ensure`, `increase`,
  * `decrease`, `reboot`, `delete` (change the desired state and wake the workers; they return at once). They need
@@ -58,13 +68,15 @@ export function registerRecordsCommands(program: Command): void {
 
   program
     .command('status')
-    .description('Count servers per type and status, with each type\'s desired state.')
+    .description('Count servers per type and status, with each type\'s desired state, what it costs per hour and this month, and its budget.')
     .option('--json', 'print the counts as JSON')
     .addHelpText('after', '\nExamples:\n  $ npx dynamic-servers status\n  $ npx dynamic-servers status --json')
     .action((options: { json?: boolean }) =>
       withRecords(async (records) => {
         const types = [];
+        const costs = await records.costs();
         for (const { name: type, version, provider } of await records.serverTypes()) {
+          const cost = costs.find((candidate) => candidate.serverType === type);
           const counts = await records.countPerStatus(type);
           const desired = await records.desiredState(type);
           types.push({
@@ -78,6 +90,12 @@ export function registerRecordsCommands(program: Command): void {
             createFailures: desired.createFailures,
             createsPausedUntil: desired.createsPausedUntil,
             counts,
+            costPerHour: cost?.perHour ?? 0,
+            costThisMonth: cost?.monthToDate ?? 0,
+            billedServers: cost?.billedServers ?? 0,
+            unpricedServers: cost?.unpricedServers ?? 0,
+            budgetPerHour: cost?.budgetPerHour ?? null,
+            currency: cost?.currency ?? null,
           });
         }
         if (options.json) {
@@ -88,7 +106,8 @@ export function registerRecordsCommands(program: Command): void {
           const nonZero = Object.entries(type.counts).filter(([, count]) => count > 0).map(([status, count]) => `${status} ${count}`);
           process.stdout.write(
             `${type.serverType} (${type.provider}, config v${type.configVersion}): ${type.provisioned} of ${type.desiredCount} provisioned (${nonZero.join(', ') || 'no servers'}); ` +
-              `desired version ${type.desiredVersion}, applied ${type.appliedVersion}${backoffNote(type.createFailures, type.createsPausedUntil)}\n`,
+              `desired version ${type.desiredVersion}, applied ${type.appliedVersion}${costNote(costs.find((candidate) => candidate.serverType === type.serverType))}` +
+              `${backoffNote(type.createFailures, type.createsPausedUntil)}\n`,
           );
         }
       }),

@@ -3,7 +3,7 @@ import { EngineRecords } from '../records/engine-records.ts';
 import type { PublishedServerType } from '../records/registry.ts';
 import { databaseUrl, openRuntime, type Runtime } from '../runtime.ts';
 import type { WorkerServerType } from '../jobs/worker.ts';
-import { logServerEvents, stackUpdateLogger } from '../logging/activity.ts';
+import { logOfferingRefusals, logServerEvents, stackUpdateLogger } from '../logging/activity.ts';
 import { cliLogger, cliScrubber, isVerbose } from './cli-log.ts';
 
 /** Runs `work` on an opened resource and closes it, whether `work` succeeds or throws. */
@@ -15,9 +15,12 @@ async function using<R extends { close(): Promise<void> }, T>(resource: R, work:
   }
 }
 
-/** With --verbose, logs the server transitions `records` records in this process (see logServerEvents). */
+/** With --verbose, logs the server transitions and capacity refusals `records` records in this process (see logServerEvents). */
 function logIfVerbose<R extends DynamicServers>(records: R): R {
-  if (isVerbose()) logServerEvents(records, cliLogger());
+  if (isVerbose()) {
+    logServerEvents(records, cliLogger());
+    logOfferingRefusals(records, cliLogger());
+  }
   return records;
 }
 

@@ -6,7 +6,7 @@ import { JobWorkerConfigError } from '../jobs/errors.ts';
 import { JobRequests } from '../jobs/job-requests.ts';
 import { prepareJobStore } from '../jobs/job-store.ts';
 import { createJobAgenda, DEFAULT_HOUSEKEEPING_SECONDS, startJobWorker, type JobWorker } from '../jobs/worker.ts';
-import { logServerEvents, stackUpdateLogger } from '../logging/activity.ts';
+import { logOfferingRefusals, logServerEvents, stackUpdateLogger } from '../logging/activity.ts';
 import type { Logger } from '../logging/logger.ts';
 import { FleetMetrics } from '../operations/fleet-metrics.ts';
 import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, parseListenSettings, type OperationsServer } from '../operations/http-server.ts';
@@ -132,6 +132,9 @@ export function registerWorkerCommand(program: Command): void {
         // Nor may a row: an error a cloud answered with a credential in it is stored without it.
         scrubText: (text) => scrubber.scrub(text),
         onError: report,
+        // What a reconcile recovered from a dead update: cancelled Pulumi locks, adopted servers, deleted leaks.
+        onRecovery: (serverType, recovery, leaksDeleted) =>
+          logLine({ event: 'stack-recovery', msg: `recovered stack ${serverType} from a dead update`, serverType, ...recovery, leaksDeleted }),
       });
       const publish = async (when: string) => {
         try {
@@ -149,6 +152,7 @@ export function registerWorkerCommand(program: Command): void {
       try {
         // Other processes' events arrive too (remote); only the changes this worker made are logged.
         logServerEvents(runtime.records, logger);
+        logOfferingRefusals(runtime.records, logger);
         // Other processes' job events arrive too (remote = true); only this worker's own are logged.
         agenda.on('start', (job: { attrs?: { name: string } }, remote?: boolean) => {
           if (!remote && job.attrs) logLine({ event: 'job-start', job: job.attrs.name, msg: `job ${job.attrs.name} started` });

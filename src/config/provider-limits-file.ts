@@ -1,8 +1,8 @@
 // The reviewed file of limits shared by all server types of one provider: `stacks/providers.yaml`. It sits beside
 // the stack files (Pulumi reads only `Pulumi.<stack>.yaml` there) and is published with them.
-import { isMap, isScalar } from 'yaml';
+import { isMap, isScalar, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { nameSchema } from '../records/input.ts';
+import { providerNameSchema } from '../records/input.ts';
 import { StackConfigError, type StackConfigProblem } from './errors.ts';
 import type { ProviderCatalog } from './provider-catalog.ts';
 import { parseYamlFile } from './stack-file.ts';
@@ -14,14 +14,23 @@ export const PROVIDER_LIMITS_FILE = 'providers.yaml';
 export interface ProviderLimits {
   /** At most this many provisioned servers on the provider; undefined means no limit. */
   maxServers?: number;
+  /** At most this much money per hour for the provider's provisioned servers, all types together; undefined means no budget. */
+  budgetPerHour?: number;
 }
 
 const limitsSchema = z.strictObject({
   maxServers: z.number().int().min(0).max(1_000_000).optional(),
+  budgetPerHour: z.number().positive().max(10_000_000).optional(),
 });
 
+/** The provider names `stacks/providers.yaml` lists (empty when it lists none or is not YAML). */
+export function providersNamedIn(text: string): string[] {
+  const providers = parseDocument(text).get('providers', true);
+  return isMap(providers) ? providers.items.map((pair) => (isScalar(pair.key) ? String(pair.key.value) : String(pair.key))) : [];
+}
+
 /**
- * Parses and validates `stacks/providers.yaml` (`providers: { <name>: { maxServers: N } }`). Returns the limits by
+ * Parses and validates `stacks/providers.yaml` (`providers: { <name>: { maxServers: N, budgetPerHour: M } }`). Returns the limits by
  * provider name, or throws StackConfigError listing every problem with its line. With a `catalog`, an unknown
  * provider name is a problem too.
  */
@@ -37,12 +46,13 @@ export function parseProviderLimitsFile(file: string, text: string, catalog?: Pr
     const name = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
     const key = `providers.${name}`;
     const line = lineOf(['providers', name]);
-    if (!nameSchema.safeParse(name).success) {
-      problems.push({ file, key, line, problem: 'is not a provider name (lowercase letters, digits and single dashes)' });
+    if (!providerNameSchema.safeParse(name).success) {
+      problems.push({ file, key, line, problem: 'is not a provider name (a built-in provider or the npm name of a provider package)' });
       continue;
     }
-    if (catalog && !catalog.has(name)) {
-      problems.push({ file, key, line, problem: `unknown provider; known providers: ${catalog.names().join(', ')}` });
+    const providerProblem = catalog?.providerProblem(name);
+    if (providerProblem !== undefined) {
+      problems.push({ file, key, line, problem: providerProblem });
       continue;
     }
     const parsed = limitsSchema.safeParse((pair.value as { toJSON?(): unknown } | null)?.toJSON?.() ?? {});
@@ -54,7 +64,10 @@ export function parseProviderLimitsFile(file: string, text: string, catalog?: Pr
       problems.push({ file, key: [key, ...at].join('.'), line: lineOf(['providers', name, ...at]) ?? line, problem: issue?.message ?? 'invalid' });
       continue;
     }
-    limits[name] = parsed.data.maxServers === undefined ? {} : { maxServers: parsed.data.maxServers };
+    limits[name] = {
+      ...(parsed.data.maxServers === undefined ? {} : { maxServers: parsed.data.maxServers }),
+      ...(parsed.data.budgetPerHour === undefined ? {} : { budgetPerHour: parsed.data.budgetPerHour }),
+    };
   }
   if (problems.length > 0) throw new StackConfigError(problems);
   return limits;

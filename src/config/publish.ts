@@ -5,9 +5,9 @@ import type { EngineRecords } from '../records/engine-records.ts';
 import type { Publication, PublishReport } from '../records/registry.ts';
 import type { DeploymentConfig } from './load.ts';
 import { loadDeploymentConfig } from './load.ts';
-import type { ProviderCatalog } from './provider-catalog.ts';
+import type { ProviderCatalogLoader } from './provider-catalog.ts';
 
-/** What the registry receives for `config`: each type's provider, template and settings, and the provider limits. */
+/** What the registry receives for `config`: each type's provider, template, offerings and settings, and the provider limits and budgets. */
 export function publicationOf(config: DeploymentConfig, projectDir?: string): Publication {
   return {
     serverTypes: config.serverTypes.map((type) => ({
@@ -19,22 +19,28 @@ export function publicationOf(config: DeploymentConfig, projectDir?: string): Pu
         timeouts: type.timeouts,
         hangingServers: type.hangingServers,
         erroredServers: type.erroredServers,
+        offerings: type.offerings,
+        prices: type.prices,
+        budgetPerHour: type.budgetPerHour ?? null,
+        unavailableOfferingSeconds: type.unavailableOfferingSeconds,
         rollout: type.rollout,
         drain: type.drain,
         undrainedServers: type.undrainedServers,
       },
       source: projectDir === undefined ? type.file : relative(projectDir, type.file),
     })),
-    providers: Object.fromEntries(Object.entries(config.providers).map(([provider, limits]) => [provider, { maxServers: limits.maxServers ?? null }])),
+    providers: Object.fromEntries(
+      Object.entries(config.providers).map(([provider, limits]) => [provider, { maxServers: limits.maxServers ?? null, budgetPerHour: limits.budgetPerHour ?? null }]),
+    ),
   };
 }
 
 /**
- * Validates every file in `stacksDir` against `catalog` and publishes them through `records`. Throws
+ * Validates every file in `stacksDir` against the catalog `catalog` gives and publishes them through `records`. Throws
  * StackConfigError (nothing published) for an invalid file, ServerTypeInUseError for a removed file whose type
  * still has servers. Returns what changed.
  */
-export async function publishStackFiles(records: EngineRecords, stacksDir: string, catalog: ProviderCatalog, projectDir?: string): Promise<PublishReport> {
+export async function publishStackFiles(records: EngineRecords, stacksDir: string, catalog: ProviderCatalogLoader, projectDir?: string): Promise<PublishReport> {
   const config = await loadDeploymentConfig(stacksDir, catalog);
   return records.publish(publicationOf(config, projectDir));
 }

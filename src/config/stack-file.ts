@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { FAILURE_POLICIES, type DrainSettings, type FailurePolicy } from '../records/config.ts';
-import { NAME_PATTERN, nameSchema } from '../records/input.ts';
+import { NAME_PATTERN, nameSchema, providerNameSchema } from '../records/input.ts';
 import { jsonObjectSchema, type JsonObject } from '../records/json.ts';
 import { DEFAULT_TYPE_SETTINGS } from '../records/registry.ts';
 import { DEFAULT_REPLACE_BUDGET, ROLLOUT_OFF, type CountOrPercent, type RolloutPolicy } from '../records/rollout-policy.ts';
@@ -30,7 +30,7 @@ export interface ServerTypeConfig {
   /** The type's name, from the file name `Pulumi.<type>.yaml`; also the Pulumi stack name. */
   type: string;
   file: string;
-  /** Name of the provider its servers run on (e.g. `local`, `hcloud`, `aws`). */
+  /** Name of the provider its servers run on: a built-in one (`local`, `hcloud`, `aws`) or a provider package's npm name. */
   provider: string;
   /** The snapshot template new servers of this type are created from; the provider checks its fields. */
   template: JsonObject;
@@ -42,6 +42,17 @@ export interface ServerTypeConfig {
   hangingServers: FailurePolicy;
   /** What becomes of its servers that error while the cloud has them: deleted (default) or kept. */
   erroredServers: FailurePolicy;
+  /**
+   * The template's offerings in order of preference, by name (`small@local-1`), as its provider names them; empty
+   * when the file was read without the providers (no catalog).
+   */
+  offerings: string[];
+  /** Hourly prices of offerings, by offering name, given in the file (they win over the cloud's price list). */
+  prices: Record<string, number>;
+  /** At most this much money per hour for the type's provisioned servers together; undefined means no budget. */
+  budgetPerHour?: number;
+  /** Seconds an offering the cloud refused for capacity is skipped by every worker (default 180). */
+  unavailableOfferingSeconds: number;
   /** How its servers move to a newly published template: off (default) or replace. */
   rollout: RolloutPolicy;
   /** Its drain hook module (relative to the project root), a drain's deadline and the cap on extending it. */
@@ -61,6 +72,11 @@ const SECRET_LOOKING_KEY = /(token|secret|password|passphrase|private.?key|acces
  */
 function wholeNumber(min: number, max: number) {
   return z.preprocess((value) => (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value), z.number().int().min(min).max(max));
+}
+
+/** An amount of money, also when Pulumi stored it as a string (`"0.25"`); at most `max`. */
+export function money(max: number) {
+  return z.preprocess((value) => (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value), z.number().min(0).max(max));
 }
 
 const seconds = wholeNumber(1, 86_400);
@@ -115,7 +131,7 @@ const modulePath = z
   .regex(/^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$)).+\.(?:ts|mts|js|mjs)$/, 'must be a .ts, .mts, .js or .mjs file inside the project, relative to its root (e.g. drain.ts)');
 
 const ownKeys = {
-  provider: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a provider name such as local, hcloud or aws'),
+  provider: providerNameSchema,
   template: jsonObjectSchema,
   maxServers: wholeNumber(0, 10_000),
   newTimeoutSeconds: seconds,
@@ -124,6 +140,9 @@ const ownKeys = {
   deleteTimeoutSeconds: seconds,
   hangingServers: z.enum(FAILURE_POLICIES, { error: `must be ${FAILURE_POLICIES.join(' or ')}` }),
   erroredServers: z.enum(FAILURE_POLICIES, { error: `must be ${FAILURE_POLICIES.join(' or ')}` }),
+  budgetPerHour: money(1_000_000).refine((amount) => amount > 0, 'must be more than 0'),
+  prices: z.record(z.string().min(1), money(100_000)),
+  unavailableOfferingSeconds: seconds,
   rollout: rolloutSchema,
   drainHook: modulePath,
   drainTimeoutSeconds: seconds,
@@ -158,10 +177,20 @@ export function serverTypeOfFile(file: string): string | undefined {
 }
 
 /**
+ * The provider a stack file's text names (`dynamic-servers:provider`), or undefined when it names none or is not
+ * YAML: what a catalog must know before the file is checked (see ProviderCatalogLoader).
+ */
+export function providerNamedIn(text: string): string | undefined {
+  const value = parseDocument(text).getIn(['config', `${NAMESPACE}:provider`]);
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
  * Parses and validates the text of `stacks/Pulumi.<type>.yaml`. Returns the server type, or throws
  * StackConfigError listing every problem with its file, key and line: a missing or unknown `dynamic-servers:`
  * key, a value of the wrong shape, a credential-looking key in plain text, a template key that looks like a
- * secret. With a `catalog`, also an unknown provider and a template the provider rejects.
+ * secret. With a `catalog`, also a provider it cannot give (unknown, or a package not installed) and a template the
+ * provider rejects.
  */
 export function parseStackFile(file: string, text: string, catalog?: ProviderCatalog): ServerTypeConfig {
   const type = serverTypeOfFile(file) ?? '';
@@ -216,14 +245,21 @@ export function parseStackFile(file: string, text: string, catalog?: ProviderCat
       problems.push({ file, key: templateKey, line: templateLine, problem: `has keys that look like secrets (${secrets.join(', ')}); templates are copied onto server rows, so keep secrets in secure provider config` });
     }
   }
+  let offerings: string[] = [];
   if (catalog && own.provider !== undefined) {
     const providerKey = `${NAMESPACE}:provider`;
     const provider = own.provider as string;
-    if (!catalog.has(provider)) {
-      problems.push({ file, key: providerKey, line: lineOf(document, lines, ['config', providerKey]), problem: `unknown provider "${provider}"; known providers: ${catalog.names().join(', ')}` });
+    const providerProblem = catalog.providerProblem(provider);
+    if (providerProblem !== undefined) {
+      problems.push({ file, key: providerKey, line: lineOf(document, lines, ['config', providerKey]), problem: providerProblem });
     } else if (own.template !== undefined) {
       const rejection = catalog.templateProblem(provider, own.template as JsonObject);
-      if (rejection !== undefined) problems.push({ file, key: templateKey, line: templateLine, problem: `provider ${provider} rejects it: ${rejection.replace(/\s*\n\s*/g, '; ')}` });
+      if (rejection !== undefined) {
+        problems.push({ file, key: templateKey, line: templateLine, problem: `provider ${provider} rejects it: ${rejection.replace(/\s*\n\s*/g, '; ')}` });
+      } else {
+        offerings = catalog.offerings(provider, own.template as JsonObject);
+        problems.push(...priceProblems(file, provider, offerings, own, catalog, (key) => lineOf(document, lines, ['config', key])));
+      }
     }
   }
   const drain: DrainSettings = {
@@ -254,9 +290,44 @@ export function parseStackFile(file: string, text: string, catalog?: ProviderCat
     },
     hangingServers: (own.hangingServers as FailurePolicy | undefined) ?? DEFAULT_TYPE_SETTINGS.hangingServers,
     erroredServers: (own.erroredServers as FailurePolicy | undefined) ?? DEFAULT_TYPE_SETTINGS.erroredServers,
+    offerings,
+    prices: (own.prices as Record<string, number> | undefined) ?? {},
+    ...(own.budgetPerHour === undefined ? {} : { budgetPerHour: own.budgetPerHour as number }),
+    unavailableOfferingSeconds: (own.unavailableOfferingSeconds as number | undefined) ?? DEFAULT_TYPE_SETTINGS.unavailableOfferingSeconds,
     rollout: (own.rollout as RolloutPolicy | undefined) ?? DEFAULT_TYPE_SETTINGS.rollout,
     drain,
     undrainedServers: (own.undrainedServers as FailurePolicy | undefined) ?? DEFAULT_TYPE_SETTINGS.undrainedServers,
     secretKeys,
   };
+}
+
+/**
+ * The problems of a file's prices against its template's `offerings`: a price of an offering the template does not
+ * have; for a budget on a provider that publishes no prices, an offering without a price; and a budget on a provider
+ * that names no offerings (a provider package without `offerings`), whose servers can have no price.
+ */
+function priceProblems(
+  file: string,
+  provider: string,
+  offerings: readonly string[],
+  own: Partial<Record<OwnKey, unknown>>,
+  catalog: ProviderCatalog,
+  lineOf: (key: string) => number | undefined,
+): StackConfigProblem[] {
+  const problems: StackConfigProblem[] = [];
+  const pricesKey = `${NAMESPACE}:prices`;
+  const budgetKey = `${NAMESPACE}:budgetPerHour`;
+  const prices = (own.prices as Record<string, number> | undefined) ?? {};
+  const named = offerings.length === 0 ? `provider ${provider} names no offerings` : `its offerings are ${offerings.join(', ')}`;
+  for (const offering of Object.keys(prices).filter((name) => !offerings.includes(name))) {
+    problems.push({ file, key: `${pricesKey}.${offering}`, line: lineOf(pricesKey), problem: `is not an offering of the template; ${named}` });
+  }
+  if (own.budgetPerHour === undefined) return problems;
+  const unpriced = offerings.filter((offering) => prices[offering] === undefined);
+  if (offerings.length === 0) {
+    problems.push({ file, key: budgetKey, line: lineOf(budgetKey), problem: `${named}, so its servers have no price to count against a budget` });
+  } else if (!catalog.publishesPrices(provider) && unpriced.length > 0) {
+    problems.push({ file, key: budgetKey, line: lineOf(budgetKey), problem: `provider ${provider} publishes no prices: give ${pricesKey} for ${unpriced.join(', ')}` });
+  }
+  return problems;
 }

@@ -1,21 +1,30 @@
 // A ServerDeployment on the real Pulumi engine: one stack whose inline program declares the given servers
 // through a provider's Pulumi side; `apply` runs `pulumi up`. The conformance suite runs on it (providers/conformance.ts
 // imports only the contract; this harness is where the engine comes in), and so do provider tests and benchmarks.
+// Provider packages import it as `dynamic-servers/conformance/pulumi`.
 import type * as pulumi from '@pulumi/pulumi';
 import { LocalWorkspace, type Stack } from '@pulumi/pulumi/automation/index.js';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { engineEnvironment, pulumiCommand } from '../engine/pulumi-adapter.ts';
-import type { Engine } from '../toolchain/engine.ts';
+import { requireEngine, type Engine } from '../toolchain/engine.ts';
+
+export { providerFromFactory, type ProviderEnvironment } from '../engine/provider-settings.ts';
 import type { ServerDeployment } from '../../providers/conformance.ts';
-import { parseProviderError, validateDeclaration, type ProviderError, type ServerDeclaration, type ServerProvider } from '../../providers/contract.ts';
+import { validateDeclaration, type ProviderError, type ServerDeclaration, type ServerProvider } from '../../providers/contract.ts';
 
 /** Where and how the stack lives. */
 export interface PulumiDeploymentOptions {
-  engine: Engine;
+  /** The Pulumi CLI to run (default: the installed one of the pinned version, see `dynamic-servers toolchain install`). */
+  engine?: Engine;
   provider: ServerProvider;
   /** An existing directory; the stack's state goes to `<workDir>/state` (a file:// backend). */
   workDir: string;
+  /**
+   * Where the provider's dynamic resources find the modules they import by package name (importFromProject): a
+   * directory whose node_modules (or own package) has them. Default: the working directory of this process.
+   */
+  moduleDir?: string;
   projectName: string;
   stackName: string;
   /** Encrypts the stack's secrets (PULUMI_CONFIG_PASSPHRASE). */
@@ -47,7 +56,8 @@ export class DeploymentError extends Error {
 
 /**
  * Creates (or selects) the stack. Its program declares the servers of the last `apply` through
- * `options.provider.declareServer` and exports their provider ids.
+ * `options.provider.declareServer` and exports their provider ids. Throws ToolchainError when no engine is given
+ * and none is installed.
  */
 export async function openPulumiDeployment(options: PulumiDeploymentOptions): Promise<PulumiDeployment> {
   let declared: readonly ServerDeclaration[] = [];
@@ -56,15 +66,20 @@ export async function openPulumiDeployment(options: PulumiDeploymentOptions): Pr
     for (const declaration of declared) providerIds[declaration.serverId] = options.provider.declareServer(declaration).providerId;
     return { providerIds };
   };
+  const engine = options.engine ?? (await requireEngine());
   const backend = `file://${join(options.workDir, 'state')}`;
   await mkdir(join(options.workDir, 'state'), { recursive: true });
   const stack = await LocalWorkspace.createOrSelectStack(
     { stackName: options.stackName, projectName: options.projectName, program },
     {
       workDir: options.workDir,
-      pulumiCommand: await pulumiCommand(options.engine),
+      pulumiCommand: await pulumiCommand(engine),
       projectSettings: { name: options.projectName, runtime: 'nodejs', backend: { url: backend } },
-      envVars: engineEnvironment(options.engine, { PULUMI_BACKEND_URL: backend, PULUMI_CONFIG_PASSPHRASE: options.passphrase }),
+      envVars: engineEnvironment(engine, {
+        PULUMI_BACKEND_URL: backend,
+        PULUMI_CONFIG_PASSPHRASE: options.passphrase,
+        DYNAMIC_SERVERS_MODULE_DIR: options.moduleDir ?? process.cwd(),
+      }),
     },
   );
 
@@ -81,7 +96,7 @@ export async function openPulumiDeployment(options: PulumiDeploymentOptions): Pr
         outputs = (await stack.up(options.onOutput ? { onOutput: options.onOutput } : {})).outputs;
       } catch (error) {
         const text = error instanceof Error ? error.message : String(error);
-        throw new DeploymentError(`pulumi up on stack ${options.stackName} failed: ${text}`, parseProviderError(text), error);
+        throw new DeploymentError(`pulumi up on stack ${options.stackName} failed: ${text}`, options.provider.parseDeploymentError(text), error);
       }
       const ids = (outputs.providerIds?.value ?? {}) as Record<string, string>;
       return new Map(Object.entries(ids));

@@ -50,7 +50,7 @@ export async function detectDrift(records: EngineRecords, openProvider: () => Pr
   if (rows.length === 0) return report;
   const provider = await openProvider();
   report.cloudCalls += 1;
-  const listed = new Map((await provider.api.list(serverTypeSelector(serverType))).map((server) => [server.providerId, server]));
+  const listed = new Map((await provider.api.list(serverTypeSelector(records.installationId, serverType))).map((server) => [server.providerId, server]));
   for (const row of rows) {
     const providerId = row.providerId!;
     const seen = listed.get(providerId);

@@ -1,31 +1,27 @@
 // The one place that knows how the Pulumi CLI is started, which environment it needs, and (as the engine grows)
 // how its output and error text read. Everything else talks to the engine through this module.
-import { readdir, readFile } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { delimiter } from 'node:path';
 import { ConcurrentUpdateError, PulumiCommand, type EngineEvent } from '@pulumi/pulumi/automation/index.js';
+import { nodeOptionsForPackage } from '../package-layout.ts';
 import type { Engine } from '../toolchain/engine.ts';
 import { pulumiSdkDir } from '../toolchain/versions.ts';
 
 /**
- * The directories to put first on PATH for `engine`: the plugins this package provides (for an engine built from
- * source), then the engine's own directory. Joined with the platform's PATH delimiter.
- */
-export function enginePath(engine: Engine): string {
-  return [engine.pluginDir, engine.binDir].filter((dir): dir is string => dir !== undefined).join(delimiter);
-}
-
-/**
  * Environment for every CLI invocation on `engine`: its bin directory first on PATH (so the engine finds the
- * language host and dynamic-provider plugins beside it), no update check, no plugin downloads, and the SDK
- * the plugins fall back to when a program's directory has no node_modules (inline programs in temp dirs).
- * `extra` (backend URL, passphrase, ...) wins over the defaults.
+ * language host and dynamic-provider plugins beside it), no update check, no plugin downloads, the SDK
+ * the plugins fall back to when a program's directory has no node_modules (inline programs in temp dirs), and,
+ * when this package runs from its sources, the export condition under which the plugins resolve
+ * `dynamic-servers/...` (the provider modules the state names) to those sources. `extra` (backend URL,
+ * passphrase, ...) wins over the defaults.
  */
 export function engineEnvironment(engine: Engine, extra: Record<string, string> = {}): Record<string, string> {
+  const nodeOptions = nodeOptionsForPackage();
   return {
-    PATH: `${enginePath(engine)}${delimiter}${process.env.PATH ?? ''}`,
+    PATH: `${engine.binDir}${delimiter}${process.env.PATH ?? ''}`,
     PULUMI_SKIP_UPDATE_CHECK: 'true',
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: 'true',
     DYNAMIC_SERVERS_PULUMI_SDK: pulumiSdkDir(),
+    ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }),
     ...extra,
   };
 }
@@ -107,30 +103,58 @@ export class StepFailureCollector {
   }
 }
 
-/** A lock file of a stack on a file:// backend: who holds the stack (an update in progress or a dead one). */
-export interface StackLock {
-  path: string;
-  pid: number;
-  hostname: string;
-  timestamp: string;
+/** Who held a stack's Pulumi lock, as a "stack is locked" refusal names it. */
+export interface StackLockOwner {
+  /** `user@host` of the update that took the lock; `unknown` when the backend does not say (Pulumi Cloud). */
+  owner: string;
+  host: string;
+  pid: number | null;
+  /** When the lock was taken (RFC 3339), when the backend says. */
+  since: string | null;
+}
+
+const LOCK_OWNER = /created by (\S+)@(\S+) \(pid (\d+)\) at (\S+)/g;
+
+/**
+ * True when `error` is the Automation API's "another update is running on this stack" (a DIY backend's lock, of
+ * any kind of backend, or Pulumi Cloud's 409).
+ */
+export function isConcurrentUpdate(error: unknown): boolean {
+  return error instanceof ConcurrentUpdateError;
 }
 
 /**
- * The lock files of `project`/`stack` in the file:// backend rooted at `backendDir`
- * (`.pulumi/locks/<organization>/<project>/<stack>/<id>.json`). Empty when the stack is not locked.
+ * The lock owners a ConcurrentUpdateError names, each once (the error's text holds the CLI's output more than
+ * once). DIY backends (file://, postgres://, s3://, ...) list each lock as `created by user@host (pid N) at time`;
+ * Pulumi Cloud names none, which gives one owner `unknown`.
  */
-export async function readStackLocks(backendDir: string, project: string, stack: string): Promise<StackLock[]> {
-  const root = join(backendDir, '.pulumi', 'locks');
-  const locks: StackLock[] = [];
-  for (const organization of await readdir(root).catch(() => [] as string[])) {
-    const dir = join(root, organization, project, stack);
-    for (const file of await readdir(dir).catch(() => [] as string[])) {
-      if (!file.endsWith('.json')) continue;
-      const content = JSON.parse(await readFile(join(dir, file), 'utf8')) as Omit<StackLock, 'path'>;
-      locks.push({ path: join(dir, file), pid: content.pid, hostname: content.hostname, timestamp: content.timestamp });
-    }
-  }
-  return locks;
+export function stackLockOwners(error: unknown): StackLockOwner[] {
+  const text = error instanceof Error ? error.message : String(error);
+  const owners = new Map<string, StackLockOwner>();
+  for (const match of text.matchAll(LOCK_OWNER)) owners.set(match[0], { owner: `${match[1]}@${match[2]}`, host: match[2]!, pid: Number(match[3]), since: match[4]! });
+  return owners.size > 0 ? [...owners.values()] : [{ owner: 'unknown', host: 'unknown', pid: null, since: null }];
+}
+
+/** A resource of an exported deployment: its name and the cloud's id for it. */
+export interface StackResource {
+  name: string;
+  type: string;
+  id: string;
+}
+
+/**
+ * The declared resources (not the stack, not providers; see isDeclaredResourceType) of an exported deployment that
+ * have a cloud id, i.e. what the stack holds. Pending operations are not resources.
+ */
+export function stackResources(deployment: { deployment?: { resources?: { urn: string; type: string; id?: string; custom?: boolean }[] } }): StackResource[] {
+  return (deployment.deployment?.resources ?? [])
+    .filter((resource) => resource.custom !== false && isDeclaredResourceType(resource.type) && typeof resource.id === 'string' && resource.id !== '')
+    .map((resource) => ({ name: resourceNameOfUrn(resource.urn), type: resource.type, id: resource.id! }));
+}
+
+/** The URN of the stack resource itself (`pulumi:pulumi:Stack`) in an exported deployment, if it has one. */
+export function stackUrn(deployment: { deployment?: { resources?: { urn: string; type: string }[] } }): string | undefined {
+  return deployment.deployment?.resources?.find((resource) => resource.type === 'pulumi:pulumi:Stack')?.urn;
 }
 
 /** Operations the engine had started but not finished when its process died, from an exported deployment. */
@@ -140,11 +164,6 @@ export function pendingOperations(deployment: { deployment?: { pending_operation
     urn: operation.resource.urn,
     name: resourceNameOfUrn(operation.resource.urn),
   }));
-}
-
-/** True when `error` is the Automation API's "another update is running on this stack". */
-export function isConcurrentUpdate(error: unknown): boolean {
-  return error instanceof ConcurrentUpdateError;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Stack } from '@pulumi/pulumi/automation/index.js';
-import { parseProviderError, type ServerProvider } from '../../providers/contract.ts';
+import { InsufficientCapacityError, type ServerProvider } from '../../providers/contract.ts';
 import type { EngineRecords } from '../records/engine-records.ts';
 import { InvalidTransitionError } from '../records/errors.ts';
 import type { ServerRecord } from '../records/records.ts';
@@ -8,12 +8,24 @@ import type { RolloutStep } from '../records/rollout.ts';
 import { declareServers, isDeclared, type DeclarationFailure } from './declared-servers.ts';
 import { DrainRunner, type DrainStep } from './drain-runner.ts';
 import { detectDrift, type DriftReport } from './drift.ts';
-import { StackUpdateError } from './errors.ts';
+import { StackEngineError, StackUpdateError } from './errors.ts';
 import { createProvider } from './provider-registry.ts';
 import { PlannedStepCollector, StepFailureCollector, type ResourceFailure } from './pulumi-adapter.ts';
-import { deleteLeakedServers, recoverStack, type RecoveryReport } from './recovery.ts';
+import {
+  clearSettledPendingCreates,
+  deleteLeakedServers,
+  emptyRecoveryReport,
+  listOwnServers,
+  recoveredAnything,
+  serversToAdopt,
+  stackHoldings,
+  upCancellingStaleLocks,
+  type LeakedServer,
+  type RecoveryReport,
+} from './recovery.ts';
+import { stepError } from './step-errors.ts';
 import { lockReboots, lockStack } from './stack-lock.ts';
-import { openTypeStack, projectName, readStackConfig, type StackSettings } from './type-stack.ts';
+import { openTypeStack, readStackConfig, type StackSettings } from './type-stack.ts';
 import { VERIFIED_STATUSES, verifyServers, type VerifyReport } from './verifier.ts';
 
 /** How to open a StackEngine. */
@@ -32,6 +44,11 @@ export interface StackEngineOptions extends StackSettings {
   onSecrets?: (values: readonly string[]) => void;
   /** Told of an error of work no caller awaits (a drain hook's bookkeeping); default: written to stderr. Must not throw. */
   onError?: (error: unknown, context: string) => void;
+  /**
+   * Told, at the end of a reconcile (also one that failed), what it recovered from a dead update and which leaked
+   * servers it deleted, when there was anything; must not throw.
+   */
+  onRecovery?: (serverType: string, recovery: RecoveryReport, leaksDeleted: readonly LeakedServer[]) => void;
 }
 
 /** One `pulumi up` of a type's stack, as StackEngineOptions.onUpdate hears of it. */
@@ -58,9 +75,15 @@ export interface ReconcileReport {
   failed: ResourceFailure[];
   /** Servers whose declaration threw: recorded errored, left out of the update. */
   undeclared: DeclarationFailure[];
+  /**
+   * Servers moved on to another offering before being created: their offering was refused for capacity by this
+   * update's `up`, or marked unavailable by any worker. Those with no offering left are errored (in `failed` when
+   * this update's create was refused).
+   */
+  offeringMoves: { name: string; from: string; to: string | null }[];
   recovery: RecoveryReport;
-  /** Labelled servers no stack declared (left by a crash), deleted through the provider's API. */
-  leaksDeleted: string[];
+  /** Servers of this installation and type that neither a record nor the stack held (left by a crash), deleted through the provider's API. */
+  leaksDeleted: LeakedServer[];
   /** What the rollout step at the start created (null when the type is not configured any more). */
   rollout: RolloutStep | null;
   /** Drains this reconcile started (their hooks run on) or ended (their deadline had passed). */
@@ -88,10 +111,14 @@ const LIVE_STATUSES = SERVER_STATUSES.filter((status) => status !== 'deleted');
 interface TypeContext {
   stack: Stack;
   provider: ServerProvider;
+  /** The provider as the stack file names it (`local`, `@acme/dynamic-servers-foo`): the name rows and prices are kept under. */
+  providerName: string;
   /** The rows the next program run declares; set before every up and preview. */
   rows: readonly ServerRecord[];
   /** The rows whose declaration threw in the last program run. */
   declarationFailures: DeclarationFailure[];
+  /** Rows whose existing cloud server the next program run adopts: name → cloud id; set before every up. */
+  adoptions: ReadonlyMap<string, string>;
 }
 
 /**
@@ -104,7 +131,6 @@ export class StackEngine {
   readonly #options: StackEngineOptions;
   readonly #contexts = new Map<string, Promise<TypeContext>>();
   readonly #drains: DrainRunner;
-  #project: string | undefined;
 
   constructor(options: StackEngineOptions) {
     this.#options = options;
@@ -115,66 +141,80 @@ export class StackEngine {
   /**
    * Applies the desired state of `serverType`: takes the next step of its rollout and makes up its desired count
    * (EngineRecords.advanceRollout), ends the drains whose deadline passed and starts the drain hooks no process runs
-   * yet (DrainRunner.step: the hooks run on after this returns); then, under the type's stack lock, recovers the
-   * stack from a dead update, and while the desired version is ahead of the applied one (or a row needs the
-   * stack), runs `up` (continuing past a failed server), records each server's provider id or failure, deletes
-   * leaked servers, and marks the version applied.
+   * yet (DrainRunner.step: the hooks run on after this returns); then, under the type's stack lock, while the
+   * desired version is ahead of the applied one (or rows wait for the stack), adopts servers a dead update created
+   * for rows the stack does not hold, runs `up` (continuing past a failed server; a Pulumi lock left by a dead update
+   * is cancelled and `up` runs again, see upCancellingStaleLocks), records each server's provider id or typed
+   * failure (and the rows whose declaration threw), deletes servers of this installation that neither a record nor
+   * the stack holds, and marks the version applied.
    */
   async reconcile(serverType: string): Promise<ReconcileReport> {
     const { records } = this.#options;
     const rollout = await records.advanceRollout(serverType);
     const drains = await this.#drains.step(serverType);
+    const installation = records.installationId;
+    const report: ReconcileReport = {
+      serverType,
+      updates: 0,
+      appliedVersion: 0,
+      starting: [],
+      deleting: [],
+      failed: [],
+      undeclared: [],
+      offeringMoves: [],
+      recovery: emptyRecoveryReport(),
+      leaksDeleted: [],
+      rollout,
+      drains,
+    };
     const lock = await lockStack(this.#options.databaseUrl, serverType);
     try {
-      const report: ReconcileReport = {
-        rollout,
-        drains,
-        serverType,
-        updates: 0,
-        appliedVersion: 0,
-        starting: [],
-        deleting: [],
-        failed: [],
-        undeclared: [],
-        recovery: { staleLocksRemoved: 0, pendingOperations: 0 },
-        leaksDeleted: [],
-      };
       let desired = await records.desiredState(serverType);
       let rows = await records.servers({ serverType, status: LIVE_STATUSES });
-      let recoveryDue = true;
-      while (desired.version > desired.appliedVersion || needsStackWork(rows) || report.recovery.pendingOperations > 0) {
+      let pendingSettled = false;
+      while (desired.version > desired.appliedVersion || needsStackWork(rows)) {
         const context = await this.#context(serverType);
-        if (recoveryDue) {
-          report.recovery = await recoverStack(context.stack, this.#options.backendUrl, await this.#projectName());
-          recoveryDue = false;
-        }
+        const holdings = memoize(() => stackHoldings(context.stack));
+        const waiting = rows.some((row) => row.status === 'new' && row.providerId === null);
+        const adoptions = waiting ? await serversToAdopt(rows, await listOwnServers(context.provider, installation, serverType), holdings) : new Map<string, string>();
+        for (const [name, providerId] of adoptions) report.recovery.adopted.push({ name, providerId });
+        // A server the cloud already has is adopted where it is; the others skip the offerings found unavailable.
+        const toCreate = rows.filter((row) => !adoptions.has(row.name));
+        if (await this.#skipUnavailableOfferings(context.provider, toCreate, report)) rows = await records.servers({ serverType, status: LIVE_STATUSES });
         context.rows = rows;
+        context.adoptions = adoptions;
         context.declarationFailures = [];
         const collector = new StepFailureCollector();
         const update = { serverType, desiredVersion: desired.version, declared: rows.filter(isDeclared).length };
         this.#options.onUpdate?.({ ...update, phase: 'start' });
         let updateError: unknown;
         try {
-          await context.stack.up({ onEvent: collector.onEvent, continueOnError: true });
+          await upCancellingStaleLocks(context.stack, () => context.stack.up({ onEvent: collector.onEvent, continueOnError: true }), report.recovery);
         } catch (error) {
           updateError = error;
         }
         this.#options.onUpdate?.({ ...update, phase: 'end', result: updateError === undefined ? 'succeeded' : 'failed' });
         report.updates += 1;
-        report.recovery.pendingOperations = 0;
         const failures = collector.failures().filter((failure) => rows.some((row) => row.name === failure.name));
         if (updateError !== undefined && failures.length === 0) {
+          if (updateError instanceof StackEngineError) throw updateError;
           throw new StackUpdateError(`pulumi up of stack ${serverType} failed: ${String((updateError as Error).message ?? updateError)}`, { cause: updateError });
         }
         const outputs = await context.stack.outputs();
         const providerIds = (outputs.providerIds?.value ?? {}) as Record<string, string>;
-        await this.#recordResults(rows, providerIds, failures, report);
+        await this.#recordResults(context.provider, rows, providerIds, failures, report);
         await this.#recordDeclarationFailures(rows, context.declarationFailures, report);
-        // Leaks are measured against the rows this update declared, not its outputs: a program cut short by one
-        // server's failure exports no ids, yet the servers it did create are tracked and must stay.
-        const undeclared = new Set(context.declarationFailures.map((failure) => failure.name));
-        const declared = new Set(rows.filter((row) => isDeclared(row) && !undeclared.has(row.name)).map((row) => row.name));
-        report.leaksDeleted.push(...(await deleteLeakedServers(context.provider, serverType, declared)));
+        // Leaks are measured by cloud id against the records and the stack, not by labels: a program cut short by
+        // one server's failure exports no ids, yet the servers it did create are in the stack and must stay, while a
+        // second server carrying a record's labels is neither the record's nor the stack's and goes.
+        const recorded = await records.servers({ serverType, status: LIVE_STATUSES });
+        const recordedIds = new Set(recorded.flatMap((row) => (row.providerId === null ? [] : [row.providerId])));
+        const cloud = await listOwnServers(context.provider, installation, serverType);
+        report.leaksDeleted.push(...(await deleteLeakedServers(context.provider, cloud, recordedIds, memoize(() => stackHoldings(context.stack)))));
+        if (report.recovery.pendingOperations > 0 && !pendingSettled) {
+          report.recovery.pendingCreatesCleared = await clearSettledPendingCreates(context.stack);
+          pendingSettled = true;
+        }
         await records.markApplied(serverType, desired.version);
         desired = await records.desiredState(serverType);
         rows = await records.servers({ serverType, status: LIVE_STATUSES });
@@ -183,6 +223,8 @@ export class StackEngine {
       return report;
     } finally {
       await lock.release();
+      // Also when the reconcile failed afterwards: what was recovered stays recovered.
+      if (recoveredAnything(report.recovery) || report.leaksDeleted.length > 0) this.#options.onRecovery?.(serverType, report.recovery, report.leaksDeleted);
     }
   }
 
@@ -195,6 +237,7 @@ export class StackEngine {
     const context = await this.#context(serverType);
     const planned = await this.#options.records.plannedServers(serverType);
     context.rows = planned.servers;
+    context.adoptions = new Map();
     const collector = new PlannedStepCollector();
     const result = await context.stack.preview({ onEvent: collector.onEvent });
     return {
@@ -273,14 +316,26 @@ export class StackEngine {
     this.#contexts.clear();
   }
 
+  /**
+   * Reads the hourly prices of the offerings of `serverType`'s provider from its cloud and records them for every
+   * process under the provider's name in the stack file (budgets and costs use them), when the provider publishes
+   * prices and they were last recorded more than `maxAgeMs` ago (default 0: always). Returns how many prices were
+   * recorded (0 when none were read).
+   */
+  async refreshPrices(serverType: string, maxAgeMs = 0): Promise<number> {
+    const { records } = this.#options;
+    const { provider, providerName } = await this.#context(serverType);
+    if (!provider.prices) return 0;
+    const readAt = await records.pricesReadAt(providerName);
+    if (readAt !== null && Date.now() - readAt.getTime() < maxAgeMs) return 0;
+    const prices = await provider.prices();
+    await records.recordPrices(providerName, prices);
+    return prices.length;
+  }
+
   /** The provider of `serverType`, configured from its stack config (secrets decrypted in memory only). */
   async provider(serverType: string): Promise<ServerProvider> {
     return (await this.#context(serverType)).provider;
-  }
-
-  async #projectName(): Promise<string> {
-    this.#project ??= await projectName(this.#options.projectDir);
-    return this.#project;
   }
 
   #context(serverType: string): Promise<TypeContext> {
@@ -295,9 +350,10 @@ export class StackEngine {
 
   async #openContext(serverType: string): Promise<TypeContext> {
     const holder: { context?: TypeContext } = {};
+    const installation = this.#options.records.installationId;
     const program = async () => {
       const context = holder.context!;
-      const declared = declareServers(context.provider, serverType, context.rows);
+      const declared = declareServers(context.provider, serverType, installation, context.rows, context.adoptions);
       context.declarationFailures = declared.failures;
       return { providerIds: declared.providerIds };
     };
@@ -305,24 +361,52 @@ export class StackEngine {
     const { config, secrets } = await readStackConfig(stack);
     this.#options.onSecrets?.(secrets);
     const providerName = config['dynamic-servers:provider'];
-    const provider = createProvider(providerName ?? '', config, this.#options.dataDir, this.#options.env);
-    holder.context = { stack, provider, rows: [], declarationFailures: [] };
+    const provider = await createProvider(providerName ?? '', config, { projectDir: this.#options.projectDir, dataDir: this.#options.dataDir, env: this.#options.env });
+    holder.context = { stack, provider, providerName: providerName ?? '', rows: [], declarationFailures: [], adoptions: new Map() };
     return holder.context;
   }
 
-  async #recordResults(rows: readonly ServerRecord[], providerIds: Record<string, string>, failures: ResourceFailure[], report: ReconcileReport): Promise<void> {
+  /**
+   * Moves each server waiting to be created whose offering some worker found unavailable on to the next offering
+   * before `up` tries it (see EngineRecords.moveToNextOffering); true when any moved (or was errored).
+   */
+  async #skipUnavailableOfferings(provider: ServerProvider, rows: readonly ServerRecord[], report: ReconcileReport): Promise<boolean> {
+    const waiting = rows.filter((row) => row.status === 'new' && row.providerId === null && row.offering !== null);
+    const unavailable = new Set<string>();
+    for (const name of new Set(waiting.map((row) => row.provider))) {
+      for (const offering of await this.#options.records.unavailableOfferings(name)) unavailable.add(`${name}/${offering}`);
+    }
+    let changed = false;
+    for (const row of waiting.filter((candidate) => unavailable.has(`${candidate.provider}/${candidate.offering!}`))) {
+      const offerings = offeringNames(provider, row);
+      if (!offerings) continue;
+      const moved = await this.#options.records.moveToNextOffering(row.id, offerings, { status: row.status, since: row.statusUpdatedAt });
+      if (!moved.server) continue;
+      report.offeringMoves.push({ name: row.name, from: row.offering!, to: moved.movedTo });
+      changed = true;
+    }
+    return changed;
+  }
+
+  async #recordResults(provider: ServerProvider, rows: readonly ServerRecord[], providerIds: Record<string, string>, failures: ResourceFailure[], report: ReconcileReport): Promise<void> {
     const { records } = this.#options;
     for (const row of rows) {
       const failure = failures.find((candidate) => candidate.name === row.name);
       await movedOnMeanwhile(async () => {
-        if (failure && (row.status === 'new' || row.status === 'stopping')) {
-          const typed = parseProviderError(failure.message);
+        const step = failure ? stepError(provider, failure) : undefined;
+        const offerings = step?.typed instanceof InsufficientCapacityError && row.status === 'new' && row.providerId === null ? offeringNames(provider, row) : null;
+        if (failure && step && offerings) {
+          // Refused for capacity: the server moves on to its next offering (errored when none is left).
+          const moved = await records.moveToNextOffering(row.id, offerings, { status: row.status, since: row.statusUpdatedAt }, step.error);
+          if (moved.server) report.offeringMoves.push({ name: row.name, from: row.offering!, to: moved.movedTo });
+          if (moved.server && moved.movedTo === null) report.failed.push(failure);
+        } else if (failure && step && (row.status === 'new' || row.status === 'stopping')) {
           const recorded = await records.recordFailure(
             row.id,
             'errored',
             {
               reason: row.status === 'new' ? 'pulumi up could not create it' : 'pulumi up could not delete it',
-              error: { class: typed?.name ?? 'StackUpdateError', message: failure.message, stack: null },
+              error: step.error,
             },
             { status: row.status, since: row.statusUpdatedAt },
           );
@@ -366,7 +450,23 @@ async function movedOnMeanwhile(record: () => Promise<unknown>): Promise<void> {
   }
 }
 
+/** The offering names of the template on `row`, or null when the row records no offering or its template is refused. */
+function offeringNames(provider: ServerProvider, row: ServerRecord): string[] | null {
+  if (row.offering === null) return null;
+  try {
+    return provider.offerings?.(row.template).map((offering) => offering.name) ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** Rows whose status needs a stack update even when the desired version is applied (left by a crash). */
 function needsStackWork(rows: readonly ServerRecord[]): boolean {
   return rows.some((row) => (row.status === 'new' && row.providerId === null) || row.status === 'stopping');
+}
+
+/** `load`, called at most once: later calls share the first call's promise. */
+function memoize<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => (loaded ??= load());
 }

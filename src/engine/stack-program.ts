@@ -20,8 +20,8 @@ try {
 } finally {
   await records.close();
 }
-const provider = createProvider(providerName, config, process.env.DYNAMIC_SERVERS_DATA_DIR ?? '.data');
-const declared = declareServers(provider, serverType, rows);
+const provider = await createProvider(providerName, config, { projectDir: process.cwd(), dataDir: process.env.DYNAMIC_SERVERS_DATA_DIR ?? '.data' });
+const declared = declareServers(provider, serverType, records.installationId, rows);
 for (const failure of declared.failures) {
   pulumi.log.warn(`server ${failure.name} is left out: its declaration failed (${failure.errorClass}: ${failure.message}); the next reconcile records it errored`);
 }

@@ -82,7 +82,7 @@ export async function verifyServers(records: EngineRecords, provider: ServerProv
     if (!(VERIFIED_STATUSES as readonly string[]).includes(server.status)) continue;
     if (server.providerId === null) {
       // Deleted before the cloud ever had it, or after a crash lost its id: the labels say whether it exists.
-      const found = await provider.api.list(serverIdSelector(server.name)).catch(() => undefined);
+      const found = await provider.api.list(serverIdSelector(records.installationId, server.name)).catch(() => undefined);
       if (found === undefined || found.length > 0) report.waiting.push(server.name);
       else if (server.status === 'deleting') {
         await records.recordTransition(server.id, 'deleted', { reason: 'the cloud has no server with its labels' });

@@ -2,8 +2,17 @@
 // log lines (pino) collected.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../package-layout.ts';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'dynamic-servers.js');
+const BIN = join(PACKAGE_ROOT, 'bin', 'dynamic-servers.js');
+
+/** How to start the command: this package's bin on this Node by default, or another command (e.g. a project's `npx dynamic-servers`). */
+export interface WorkerLaunch {
+  /** The command and its first arguments; `worker` and the worker's arguments follow. */
+  command: [string, ...string[]];
+  /** Its working directory (default: this process's). */
+  cwd?: string;
+}
 
 /** One JSON line a worker wrote to stderr (see createLogger): `time` is ISO 8601, `event` names what happened. */
 export interface WorkerLogLine {
@@ -40,14 +49,23 @@ export function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+/** How a worker is started by default: this package's bin on this process's Node. */
+export const DEFAULT_WORKER_LAUNCH: WorkerLaunch = { command: [process.execPath, BIN] };
+
 /**
- * Starts `dynamic-servers worker <args>` with `env`; resolves once it reported `worker-started`. Unless `args`
- * choose an `--http-port`, its HTTP server takes any free port (several workers share a machine). `onLine`, when
- * given, sees each JSON log line as it arrives.
+ * Starts `dynamic-servers worker <args>` with `env` (through `launch` when given); resolves once it reported
+ * `worker-started`. Unless `args` choose an `--http-port`, its HTTP server takes any free port (several workers
+ * share a machine). `onLine`, when given, sees each JSON log line as it arrives.
  */
-export async function startWorkerProcess(env: NodeJS.ProcessEnv, args: string[] = [], onLine?: (line: WorkerLogLine) => void): Promise<WorkerProcess> {
+export async function startWorkerProcess(
+  env: NodeJS.ProcessEnv,
+  args: string[] = [],
+  onLine?: (line: WorkerLogLine) => void,
+  launch: WorkerLaunch = DEFAULT_WORKER_LAUNCH,
+): Promise<WorkerProcess> {
+  const [command, ...first] = launch.command;
   const port = args.includes('--http-port') ? [] : ['--http-port', '0'];
-  const child = spawn(process.execPath, [BIN, 'worker', ...port, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const child = spawn(command, [...first, 'worker', ...port, ...args], { env, cwd: launch.cwd, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   const lines: WorkerLogLine[] = [];
   const text: string[] = [];
   let started: (line: WorkerLogLine) => void = () => {};

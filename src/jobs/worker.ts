@@ -74,6 +74,9 @@ export const PROCESS_EVERY_MS = 500;
 /** Seconds between two housekeeping runs by default. */
 export const DEFAULT_HOUSEKEEPING_SECONDS = 30;
 
+/** How old the recorded prices of a provider may get before housekeeping reads them from its cloud again (one hour). */
+export const PRICES_MAX_AGE_MS = 3_600_000;
+
 /**
  * How long a job's lock lasts without a touch (milliseconds). The jobs of a worker that died are freed sooner, by
  * the other workers' sweep for abandoned jobs; this is the bound when the sweep cannot tell (e.g. a worker that
@@ -142,7 +145,8 @@ async function holdingLock<T>(job: Job, work: () => Promise<T>): Promise<T> {
  * - `replenish:<type>`: creates the servers the type's desired count misses; while its creates are paused (its
  *   back-off), runs again when the pause ends.
  * - `housekeeping`: for every type, hang detection, replacements (and the `replenish` run at the end of a pause), a
- *   request for any reconcile or verify a lost request left, and the drift check (one list call to the cloud).
+ *   request for any reconcile or verify a lost request left, the drift check (one list call to the cloud), and the
+ *   prices of its provider's offerings when the recorded ones are older than PRICES_MAX_AGE_MS (one call).
  * - `monitor` (when `determineServerCount` is given) and `prune`.
  * Every handler runs holding its job's run lock (JobRunLocks), so one job never runs twice at once; every second
  * the worker frees the jobs that dead workers left locked (sweepAbandonedJobs). Stack updates of one type never
@@ -250,6 +254,11 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
         await engine.checkDrift(type.type);
       } catch (error) {
         report(error, `drift check of ${type.type}`);
+      }
+      try {
+        await engine.refreshPrices(type.type, PRICES_MAX_AGE_MS);
+      } catch (error) {
+        report(error, `prices of ${type.type}`);
       }
     }
   });

@@ -27,7 +27,7 @@ const injectedErrorBody = z.strictObject({
   code: z.string().min(1),
   status: z.number().int().min(400).max(599).optional(),
   message: z.string().min(1).optional(),
-  match: z.strictObject({ method: z.string().optional(), pathPrefix: z.string().optional() }).optional(),
+  match: z.strictObject({ method: z.string().optional(), pathPrefix: z.string().optional(), path: z.string().optional() }).optional(),
   retryAfterSeconds: z.number().int().min(0).optional(),
 });
 

@@ -235,7 +235,7 @@ export function handleApiRequest(store: CloudStore, request: ApiRequest): ApiRes
       answer = segments.length <= 2 ? imageRoutes(store, request, segments) : undefined;
       break;
     case 'server_types':
-      answer = segments.length <= 2 ? catalogueRoutes(request, segments, serverTypes, { one: 'server_type', many: 'server_types', what: 'server type' }, (type) => serverTypeView(type, locations)) : undefined;
+      answer = segments.length <= 2 ? catalogueRoutes(request, segments, serverTypes, { one: 'server_type', many: 'server_types', what: 'server type' }, (type) => serverTypeView(type, locations, (location) => store.sells(type.name, location))) : undefined;
       break;
     case 'locations':
       answer = segments.length <= 2 ? catalogueRoutes(request, segments, locations, { one: 'location', many: 'locations', what: 'location' }, locationView) : undefined;

@@ -115,8 +115,11 @@ function typePrices(type: ServerTypeEntry, locations: readonly LocationEntry[]):
   }));
 }
 
-/** A server type as the API shows it, offered (and recommended) in every location of `locations`. */
-export function serverTypeView(type: ServerTypeEntry, locations: readonly LocationEntry[]): Record<string, unknown> {
+/**
+ * A server type as the API shows it, offered in every location of `locations`: `available` (and recommended) where
+ * `available(location)` says so (default: everywhere).
+ */
+export function serverTypeView(type: ServerTypeEntry, locations: readonly LocationEntry[], available: (location: string) => boolean = () => true): Record<string, unknown> {
   return {
     id: type.id,
     name: type.name,
@@ -131,7 +134,7 @@ export function serverTypeView(type: ServerTypeEntry, locations: readonly Locati
     cpu_type: type.cpuType,
     architecture: type.architecture,
     prices: typePrices(type, locations),
-    locations: locations.map((location) => ({ id: location.id, name: location.name, deprecation: null, available: true, recommended: true })),
+    locations: locations.map((location) => ({ id: location.id, name: location.name, deprecation: null, available: available(location.name), recommended: available(location.name) })),
   };
 }
 

@@ -6,7 +6,7 @@ import { findByIdOrName, type Catalogue, type IdOrName, type LocationEntry, type
 import { CloudApiError, invalidField, notFound } from './errors.ts';
 import type { FaultInjector } from './faults.ts';
 import { validateLabels } from './label-selector.ts';
-import type { CloudSettings } from './options.ts';
+import { isSoldOut, type CloudSettings } from './options.ts';
 import { enterStep, settle, transition, type CloudStatus, type Command, type Lifecycle, type StepOutcome } from './state-machine.ts';
 
 /** An image servers can be created from: a snapshot (no name, found by id or labels) or a system image. */
@@ -85,6 +85,8 @@ export interface CloudStoreContext {
   now: () => number;
   catalogue: Catalogue;
   images: Image[];
+  /** Whether server names are unique among servers not being deleted (Hetzner: yes). */
+  uniqueNames: boolean;
 }
 
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
@@ -186,6 +188,7 @@ export class CloudStore {
   }
 
   #nameTaken(name: string, except?: number): boolean {
+    if (!this.#context.uniqueNames) return false;
     return this.servers().some((server) => server.name === name && server.id !== except && server.lifecycle.status !== 'deleting');
   }
 
@@ -193,8 +196,9 @@ export class CloudStore {
    * Creates a server (it starts `initializing`, then runs, or ends `off` without `startAfterCreate`) and returns it
    * with its `create_server` action and, when it starts, the `start_server` action that follows. Checks, in
    * order: the name, server type, location, image and labels (422 `invalid_input`), the name's uniqueness among
-   * servers not being deleted (409 `uniqueness_error`), the quota (403 `resource_limit_exceeded`) and the capacity
-   * (412 `resource_unavailable`); servers being deleted count against quota and capacity.
+   * servers not being deleted (409 `uniqueness_error`; unless names may repeat), the quota (403
+   * `resource_limit_exceeded`), the capacity and the size's availability in the location (412 `resource_unavailable`);
+   * servers being deleted count against quota and capacity.
    */
   create(input: CreateServerInput): { server: StoredServer; action: StoredAction; nextActions: StoredAction[] } {
     if (!HOST_NAME.test(input.name)) throw invalidField('name', 'must be a valid hostname');
@@ -207,11 +211,12 @@ export class CloudStore {
     validateLabels(input.labels);
     if (this.#nameTaken(input.name)) throw new CloudApiError('uniqueness_error', 'server name is already used', { fields: [{ name: 'name', messages: ['is already used'] }] });
     const existing = this.servers();
-    const { quota, capacity, delays } = this.#context.settings();
+    const settings = this.#context.settings();
+    const { quota, capacity, delays } = settings;
     if (quota !== undefined && existing.length >= quota) {
       throw new CloudApiError('resource_limit_exceeded', `server limit of ${quota} exceeded for this project`, { limits: [{ name: 'server_limit' }] });
     }
-    if (existing.length >= capacity) {
+    if (existing.length >= capacity || isSoldOut(settings, serverType.name, location.name)) {
       throw new CloudApiError('resource_unavailable', `server type ${serverType.name} is unavailable in location ${location.name}`);
     }
     const id = this.#nextServerId++;
@@ -240,6 +245,11 @@ export class CloudStore {
     const action = this.#startAction('create_server', server, false);
     const nextActions = input.startAfterCreate ? [this.#startAction('start_server', server, false)] : [];
     return { server, action, nextActions };
+  }
+
+  /** True when the cloud sells `serverType` in `location` now (see CloudSettings.soldOut); capacity aside. */
+  sells(serverType: string, location: string): boolean {
+    return !isSoldOut(this.#context.settings(), serverType, location);
   }
 
   /** Removes server `id` at once, as a deletion in the console that is already done; 404 `not_found` when there is none. */

@@ -15,10 +15,14 @@ export interface FaultSettings {
   brokenSnapshots: string[];
 }
 
-/** Which requests a one-shot fault applies to: a method and a path prefix after `/v1` (both optional). */
+/**
+ * Which requests a one-shot fault applies to: a method, a path prefix, and an exact path, each after `/v1` and
+ * without the query (all optional; `path: '/servers'` is the list and create, not `/servers/{id}`).
+ */
 export interface RequestMatch {
   method?: string;
   pathPrefix?: string;
+  path?: string;
 }
 
 /** An error answer to inject into the next `count` matching requests. */
@@ -52,7 +56,7 @@ function seededRandom(seed: number): () => number {
 
 function matches(match: RequestMatch | undefined, method: string, path: string): boolean {
   if (!match) return true;
-  return (!match.method || match.method.toUpperCase() === method) && (!match.pathPrefix || path.startsWith(match.pathPrefix));
+  return (!match.method || match.method.toUpperCase() === method) && (!match.pathPrefix || path.startsWith(match.pathPrefix)) && (match.path === undefined || path === match.path);
 }
 
 /** Decides, request by request, which faults strike. */

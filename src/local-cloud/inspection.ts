@@ -41,6 +41,8 @@ export interface RequestStats {
 
 /** One API request the cloud answered (or dropped the answer of). */
 export interface RecordedRequest {
+  /** When the cloud answered it (or dropped its answer), in milliseconds since the epoch, by the machine's clock. */
+  at: number;
   method: string;
   /** The path below the host, query included (e.g. `/v1/servers?label_selector=a%3Db`). */
   path: string;
@@ -50,6 +52,38 @@ export interface RecordedRequest {
   code?: string;
   /** True when the answer was dropped after the action was taken (a lost response). */
   lost?: true;
+  /** The JSON body of a POST, PUT, PATCH or DELETE that had one (e.g. a create's `server_type` and `location`). */
+  body?: unknown;
+  /** The name of the API token the request carried (see LocalCloudOptions.tokens); absent when the cloud needs none. */
+  token?: string;
+  /**
+   * The servers the request named or that its answer showed (the path's server, a created server, a list's
+   * servers, an action's server), with their labels when the request was answered (null once a server is gone):
+   * which installation's servers a request touched.
+   */
+  servers: { id: number; labels: Record<string, string> | null }[];
+}
+
+/**
+ * The ids of the servers a request on `path` (after `/v1`) named or its answer `body` showed: `/servers/{id}...`,
+ * `server`, `servers[]`, and the server resources of `action`, `actions[]` and `next_actions[]`. Sorted, unique.
+ */
+export function serverIdsOf(path: string, body: unknown): number[] {
+  const ids = new Set<number>();
+  const inPath = /^\/servers\/(\d+)(?:\/|$)/.exec(path);
+  if (inPath) ids.add(Number(inPath[1]));
+  const answer = (body ?? {}) as {
+    server?: { id?: number };
+    servers?: { id?: number }[];
+    action?: { resources?: { id: number; type: string }[] };
+    actions?: { resources?: { id: number; type: string }[] }[];
+    next_actions?: { resources?: { id: number; type: string }[] }[];
+  };
+  if (typeof answer.server?.id === 'number') ids.add(answer.server.id);
+  for (const server of Array.isArray(answer.servers) ? answer.servers : []) if (typeof server.id === 'number') ids.add(server.id);
+  const actions = [...(answer.action ? [answer.action] : []), ...(Array.isArray(answer.actions) ? answer.actions : []), ...(Array.isArray(answer.next_actions) ? answer.next_actions : [])];
+  for (const action of actions) for (const resource of action.resources ?? []) if (resource.type === 'server') ids.add(resource.id);
+  return [...ids].sort((a, b) => a - b);
 }
 
 /** The local cloud's state at one moment. */

@@ -9,7 +9,7 @@ import { buildCatalogue } from './catalogue.ts';
 import { CloudStore, type StatusEntry } from './cloud-store.ts';
 import { CloudApiError } from './errors.ts';
 import { FaultInjector, type InjectedError } from './faults.ts';
-import { inspectServer, type CloudInspection, type RecordedRequest, type RequestStats } from './inspection.ts';
+import { inspectServer, serverIdsOf, type CloudInspection, type RecordedRequest, type RequestStats } from './inspection.ts';
 import { applySettingsPatch, resolveOptions, type CloudSettings, type LocalCloudOptions, type SettingsPatch } from './options.ts';
 import { TokenBucket } from './rate-limiter.ts';
 
@@ -31,7 +31,7 @@ export interface LocalCloud {
   statusHistory(serverId: number): StatusEntry[];
   /** The settings in force. */
   settings(): CloudSettings;
-  /** Changes settings (delays, capacity, quota, faults); throws LocalCloudConfigError for bad values. */
+  /** Changes settings (delays, capacity, quota, sizes sold out, faults); throws LocalCloudConfigError for bad values. */
   updateSettings(patch: SettingsPatch): CloudSettings;
   /** Answers the next `error.count` matching API requests with that error, before anything is done. */
   failNext(error: InjectedError): void;
@@ -106,7 +106,7 @@ function linkHeader(request: ApiRequest, answer: ApiResponse, requestPath: strin
  */
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const resolved = resolveOptions(options);
-  let settings: CloudSettings = { delays: resolved.delays, capacity: resolved.capacity, quota: resolved.quota, faults: resolved.faults };
+  let settings: CloudSettings = { delays: resolved.delays, capacity: resolved.capacity, quota: resolved.quota, soldOut: resolved.soldOut, faults: resolved.faults };
   const faults = new FaultInjector(settings.faults, resolved.seed);
   const store = new CloudStore({
     settings: () => settings,
@@ -114,11 +114,27 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     now: resolved.now,
     catalogue: buildCatalogue(resolved.serverTypes, resolved.locations),
     images: resolved.images,
+    uniqueNames: resolved.uniqueNames,
   });
   const bucket = new TokenBucket(resolved.rateLimit, resolved.now);
   const stats: RequestStats = { total: 0, byRoute: {}, rateLimited: 0, unauthorized: 0, injectedErrors: 0, lostResponses: 0 };
   const log: RecordedRequest[] = [];
-  const authorized = (request: IncomingMessage) => resolved.token === undefined || request.headers.authorization === `Bearer ${resolved.token}`;
+  /** The name of the token `request` carries; null when the cloud needs none; undefined when it is refused. */
+  const holderOf = (request: IncomingMessage): string | null | undefined => {
+    if (resolved.tokens.size === 0) return null;
+    const header = request.headers.authorization;
+    return header?.startsWith('Bearer ') ? resolved.tokens.get(header.slice('Bearer '.length)) : undefined;
+  };
+  const authorized = (request: IncomingMessage) => holderOf(request) !== undefined;
+  /** Each server of `ids` with its labels now (null once it is gone). */
+  const serversNow = (ids: readonly number[]) =>
+    ids.map((id) => {
+      try {
+        return { id, labels: { ...store.server(id).labels } };
+      } catch {
+        return { id, labels: null };
+      }
+    });
 
   const control = {
     inspect: (): CloudInspection => ({ servers: store.servers().map(inspectServer), images: structuredClone([...store.images]), stats: structuredClone(stats) }),
@@ -138,8 +154,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     removeServer: (id: number) => store.remove(id),
   };
 
-  function record(entry: RecordedRequest): void {
-    log.push(entry);
+  function record(entry: Omit<RecordedRequest, 'at'>): void {
+    log.push({ at: Date.now(), ...entry });
     if (log.length > REQUEST_LOG_SIZE) log.splice(0, log.length - REQUEST_LOG_SIZE);
   }
 
@@ -152,8 +168,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       'ratelimit-remaining': String(rate.remaining),
       'ratelimit-reset': String(rate.resetAt),
     };
+    // What was asked for: the body of a request that changes something (a create's size and location, ...).
+    const asked = MUTATING.has(apiRequest.method) && apiRequest.body !== undefined ? { body: structuredClone(apiRequest.body) } : {};
+    const holder = holderOf(request);
+    const who = holder ? { token: holder } : {};
     const fail = (error: CloudApiError, extraHeaders: Record<string, string> = {}) => {
-      record({ method: apiRequest.method, path: requestPath, status: error.status, code: error.code });
+      record({ method: apiRequest.method, path: requestPath, status: error.status, code: error.code, ...who, servers: serversNow(serverIdsOf(apiRequest.path, undefined)), ...asked });
       send(response, error.status, error.body(), { ...headers, ...extraHeaders });
     };
     if (!rate.allowed) {
@@ -179,13 +199,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     } catch (error) {
       return fail(error instanceof CloudApiError ? error : new CloudApiError('server_error', 'internal error'));
     }
+    const servers = serversNow(serverIdsOf(apiRequest.path, answer.body));
     if (MUTATING.has(apiRequest.method) && faults.losesResponse()) {
       stats.lostResponses += 1;
-      record({ method: apiRequest.method, path: requestPath, status: answer.status, lost: true });
+      record({ method: apiRequest.method, path: requestPath, status: answer.status, lost: true, ...who, servers, ...asked });
       response.socket?.destroy();
       return;
     }
-    record({ method: apiRequest.method, path: requestPath, status: answer.status });
+    record({ method: apiRequest.method, path: requestPath, status: answer.status, ...who, servers, ...asked });
     send(response, answer.status, answer.body, { ...headers, ...linkHeader(apiRequest, answer, requestPath) });
   }
 

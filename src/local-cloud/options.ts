@@ -20,10 +20,14 @@ const faultsSchema = z.strictObject({
   brokenSnapshots: z.array(z.string()).optional(),
 });
 
+/** `size@location` (that size in that location), `size` (that size everywhere) or `@location` (every size there). */
+const soldOutEntry = z.string().regex(/^(?:[A-Za-z0-9][A-Za-z0-9._-]*(?:@[A-Za-z0-9][A-Za-z0-9._-]*)?|@[A-Za-z0-9][A-Za-z0-9._-]*)$/, 'size@location, size or @location');
+
 /** The settings that can change while the cloud runs (in process or through `PATCH /admin/settings`). */
 const settingsPatchSchema = z.strictObject({
   delays: delaysSchema.optional(),
   capacity: z.number().int().min(0).optional(),
+  soldOut: z.array(soldOutEntry).optional(),
   quota: z.number().int().min(0).nullable().optional(),
   faults: faultsSchema.optional(),
 });
@@ -45,12 +49,24 @@ const snapshotSchema = z.union([
 const optionsSchema = settingsPatchSchema.extend({
   /**
    * `local` (default): the token is optional and the catalogue has the local names (server types small, medium and
-   * large, location local-1). `strict`: a token is required, and the catalogue has Hetzner's names (cx22, ...,
+   * large, locations local-1 and local-2). `strict`: a token is required, and the catalogue has Hetzner's names (cx22, ...,
    * fsn1, ...). Every answer has Hetzner's full bodies and RateLimit headers in both.
    */
   profile: z.enum(['local', 'strict']).optional(),
   port: z.number().int().min(0).max(65535).optional(),
   token: z.string().min(1).optional(),
+  /**
+   * More API tokens, by a name of the holder (e.g. one per installation sharing the project, as Hetzner lets a
+   * project have several tokens). The request log names the token of each request by this name (`token` is
+   * `default`). With any token, requests without a known one are refused.
+   */
+  tokens: z.record(name, z.string().min(1)).optional(),
+  /**
+   * false: server names need not be unique, as EC2 Name tags need not be (Hetzner's are: the default, true). A
+   * testing aid: with the local provider's `adoptOnCreate: false`, a retried create then makes a second server, as
+   * the AWS plugin's does.
+   */
+  uniqueNames: z.boolean().optional(),
   rateLimit: z.strictObject({ limit: z.number().int().min(1), refillPerSecond: z.number().positive() }).optional(),
   snapshots: z.array(snapshotSchema).min(1).optional(),
   serverTypes: names.optional(),
@@ -74,13 +90,28 @@ export interface CloudSettings {
   capacity: number;
   /** How many servers the project may have; more is answered 403 `resource_limit_exceeded`. Undefined: no quota. */
   quota: number | undefined;
+  /**
+   * Sizes sold out where: `small@local-1` (that size in that location), `small` (everywhere), `@local-1` (every size
+   * there). A create of one is answered 412 `resource_unavailable`, and the server type shows it `available: false`.
+   */
+  soldOut: string[];
   faults: FaultSettings;
+}
+
+/** True when `settings` sell no `serverType` in `location` (see CloudSettings.soldOut). */
+export function isSoldOut(settings: Pick<CloudSettings, 'soldOut'>, serverType: string, location: string): boolean {
+  return settings.soldOut.some((entry) => {
+    const [size, place] = entry.split('@');
+    return (size === '' || size === serverType) && (place === undefined || place === location);
+  });
 }
 
 /** Everything startLocalCloud needs, defaults filled in. */
 export interface ResolvedOptions extends CloudSettings {
   port: number;
-  token: string | undefined;
+  /** The API tokens the cloud accepts, each to the name of its holder (what the request log shows); empty: none needed. */
+  tokens: ReadonlyMap<string, string>;
+  uniqueNames: boolean;
   rateLimit: RateLimit;
   /** The snapshots (ids from 1001, in the order given) and the system image `ubuntu-24.04` after them. */
   images: Image[];
@@ -95,7 +126,7 @@ export const DEFAULT_DELAYS: StepDelays = { initializing: 1000, starting: 500, s
 
 /** The catalogue names of each profile. */
 const PROFILE_CATALOGUE = {
-  local: { serverTypes: ['small', 'medium', 'large'], locations: ['local-1'] },
+  local: { serverTypes: ['small', 'medium', 'large'], locations: ['local-1', 'local-2'] },
   strict: { serverTypes: ['cx22', 'cx32', 'cpx11', 'cax11', 'ccx13'], locations: ['fsn1', 'nbg1', 'hel1', 'ash', 'hil', 'sin'] },
 } as const;
 
@@ -114,7 +145,9 @@ export function resolveOptions(options: LocalCloudOptions = {}): ResolvedOptions
   if (now !== undefined && typeof now !== 'function') throw new LocalCloudConfigError('invalid local cloud options: now must be a function');
   const parsed = parse(optionsSchema, rest, 'local cloud options');
   const profile = parsed.profile ?? 'local';
-  if (profile === 'strict' && parsed.token === undefined) throw new LocalCloudConfigError('invalid local cloud options: the strict profile requires a token');
+  const tokens = new Map<string, string>([...(parsed.token === undefined ? [] : [['default', parsed.token] as const]), ...Object.entries(parsed.tokens ?? {})]);
+  if (profile === 'strict' && tokens.size === 0) throw new LocalCloudConfigError('invalid local cloud options: the strict profile requires a token');
+  if (new Set(tokens.values()).size !== tokens.size) throw new LocalCloudConfigError('invalid local cloud options: two token names have the same token');
   const clock = now ?? Date.now;
   const started = clock();
   const snapshots = (parsed.snapshots ?? ['base-snapshot']).map((entry) => (typeof entry === 'string' ? { description: entry } : entry));
@@ -132,11 +165,12 @@ export function resolveOptions(options: LocalCloudOptions = {}): ResolvedOptions
   ];
   return {
     ...applySettingsPatch(
-      { delays: DEFAULT_DELAYS, capacity: 100, quota: undefined, faults: NO_FAULTS },
-      { delays: parsed.delays, capacity: parsed.capacity, quota: parsed.quota, faults: parsed.faults },
+      { delays: DEFAULT_DELAYS, capacity: 100, quota: undefined, soldOut: [], faults: NO_FAULTS },
+      { delays: parsed.delays, capacity: parsed.capacity, quota: parsed.quota, soldOut: parsed.soldOut, faults: parsed.faults },
     ),
     port: parsed.port ?? 0,
-    token: parsed.token,
+    tokens: new Map([...tokens].map(([holder, token]) => [token, holder])),
+    uniqueNames: parsed.uniqueNames ?? true,
     rateLimit: parsed.rateLimit ?? DEFAULT_RATE_LIMIT,
     images,
     serverTypes: parsed.serverTypes ?? [...PROFILE_CATALOGUE[profile].serverTypes],
@@ -155,6 +189,7 @@ export function applySettingsPatch(settings: CloudSettings, patch: unknown): Clo
     delays: { ...settings.delays, ...definedDelays },
     capacity: parsed.capacity ?? settings.capacity,
     quota: parsed.quota === undefined ? settings.quota : (parsed.quota ?? undefined),
+    soldOut: parsed.soldOut ?? settings.soldOut,
     faults: { ...settings.faults, ...definedFaults },
   };
 }

@@ -1,5 +1,5 @@
 // The log lines of what a process does to the fleet, for the worker and the CLI's --verbose: the server
-// transitions it records and the `pulumi up` runs it makes.
+// transitions it records, the offerings it saw refused for capacity and the `pulumi up` runs it makes.
 import type { StackUpdate } from '../engine/stack-engine.ts';
 import type { DynamicServers } from '../records/dynamic-servers.ts';
 import { STATUS_EVENT } from '../records/events.ts';
@@ -23,6 +23,18 @@ export function logServerEvents(records: DynamicServers, logger: Logger): void {
   }
   records.on('rolloutHalted', (halt, { remote }) => {
     if (!remote) logger.warn({ event: 'rollout-halted', serverType: halt.serverType, server: halt.serverName, reason: halt.reason }, `${halt.serverType}: rollout halted: ${halt.reason}`);
+  });
+}
+
+/**
+ * Logs one `offering-unavailable` line (warn) per create this process saw refused for capacity: the type, the
+ * offering skipped until when, the offering the server moved on to (null: none left) and the cloud's words.
+ */
+export function logOfferingRefusals(records: DynamicServers, logger: Logger): void {
+  records.on('offeringUnavailable', (refusal, { remote }) => {
+    if (remote) return;
+    const next = refusal.movedTo === null ? 'no offering left' : `moved to ${refusal.movedTo}`;
+    logger.warn({ event: 'offering-unavailable', ...refusal }, `${refusal.serverType}: ${refusal.offering} refused for capacity, skipped until ${refusal.until.toISOString()}; ${next}`);
   });
 }
 

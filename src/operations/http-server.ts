@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../logging/logger.ts';
 import { OperationsConfigError, OperationsListenError, OperationsRequestError } from './errors.ts';
+import { PACKAGE_ROOT } from '../package-layout.ts';
 import type { ReadinessReport } from './readiness.ts';
 
 /** The port a worker listens on when none is given. */
@@ -77,6 +78,9 @@ function authorized(request: IncomingMessage, query: URLSearchParams, token: str
   return timingSafeEqual(digest(offered), digest(token));
 }
 
+/** The status page, shipped as it is (the compiler copies no HTML into an install's dist/). */
+const STATUS_PAGE = join(PACKAGE_ROOT, 'src', 'operations', 'status-page.html');
+
 /** Where the chart library's files are, in the installed `uplot` package. */
 function uplotFile(name: string): string {
   return createRequire(import.meta.url).resolve(`uplot/dist/${name}`);
@@ -85,7 +89,7 @@ function uplotFile(name: string): string {
 /** The files the server sends as they are: the page and the chart library (read once, at start). */
 async function loadStaticFiles(): Promise<Map<string, { type: string; body: Buffer }>> {
   return new Map([
-    ['/', { type: 'text/html; charset=utf-8', body: await readFile(join(import.meta.dirname, 'status-page.html')) }],
+    ['/', { type: 'text/html; charset=utf-8', body: await readFile(STATUS_PAGE) }],
     ['/assets/uPlot.iife.min.js', { type: 'text/javascript; charset=utf-8', body: await readFile(uplotFile('uPlot.iife.min.js')) }],
     ['/assets/uPlot.min.css', { type: 'text/css; charset=utf-8', body: await readFile(uplotFile('uPlot.min.css')) }],
   ]);

@@ -51,4 +51,14 @@ export interface ResolvedServerType {
   drain: DrainSettings;
   /** What becomes of a server whose drain passed its deadline or whose hook threw (stack file key `undrainedServers`). */
   undrainedServers: FailurePolicy;
+  /** Its template's offerings in order of preference, by name; empty: one unnamed offering (the template itself). */
+  offerings: readonly string[];
+  /** Hourly prices of offerings by name from its stack file (they win over the prices read from the cloud). */
+  prices: Readonly<Record<string, number>>;
+  /** The type's budget (`budgetPerHour`): most money per hour for its provisioned servers, or null for none. */
+  budget: number | null;
+  /** The budget of the type's provider, all its types together, or null for none. */
+  providerBudget: number | null;
+  /** Seconds an offering the cloud refused for capacity is skipped (stack file key `unavailableOfferingSeconds`). */
+  unavailableOfferingSeconds: number;
 }

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { countBudget } from './budgets.ts';
 import type { LimitHitPolicy, ResolvedServerType } from './config.ts';
 import { createsPaused } from './create-backoff.ts';
 import { countProvisionedOnProvider, PROVISIONED_SQL, readTypeState, writeDesiredState } from './desired-state.ts';
@@ -7,10 +8,11 @@ import { noEffects, type Effects } from './effects.ts';
 import { ServerLimitError } from './errors.ts';
 import { fitUnderLimits, type CountedLimit, type LimitHit } from './limits.ts';
 import { lockProvider, lockServerType } from './locks.ts';
+import { chooseOffering, type ChosenOffering } from './offerings.ts';
 import { splitProvisioned } from './replacements.ts';
 import { selectServers } from './server-rows.ts';
 import { insertNewServers } from './server-writes.ts';
-import type { ServerNameAction } from './server-names.ts';
+import type { ServerNaming } from './server-names.ts';
 import { chooseVictims, type VictimStrategy } from './victims.ts';
 
 /** What an `ensure`, `increase` or `decrease` did, as seen under the type's lock. */
@@ -48,34 +50,42 @@ export interface CountChangeSettings {
   type: ResolvedServerType;
   onLimitHit: LimitHitPolicy;
   victimStrategy: VictimStrategy;
-  serverName: ServerNameAction;
+  /** How its new servers are named. */
+  naming: ServerNaming;
   /** Written on every history row of the change (e.g. `ensure(worker, 5)`). */
   reason: string;
 }
 
 /**
- * The limits new servers of `type` count against, read in the caller's transaction under the type's lock (taking
- * the provider's lock when the provider has a limit): the type's own, with `provisioned` servers, and its provider's.
+ * The limits new servers of `type` on `offering` count against, read in the caller's transaction under the type's
+ * lock (taking the provider's lock when the provider has a limit or a budget): the type's own, with `provisioned`
+ * servers, its provider's, the type's budget and its provider's budget. Throws UnknownPriceError when a budget
+ * needs a price nobody knows.
  */
-export async function countLimits(em: EntityManager, type: ResolvedServerType, provisioned: number): Promise<CountedLimit[]> {
+export async function countLimits(em: EntityManager, type: ResolvedServerType, provisioned: number, offering: ChosenOffering): Promise<CountedLimit[]> {
   const limits: CountedLimit[] = [];
   if (type.maximum !== null) limits.push({ scope: 'serverType', maximum: type.maximum, provisioned });
-  if (type.providerMaximum !== null) {
+  let onProvider = 0;
+  if (type.providerMaximum !== null || type.providerBudget !== null) {
     await lockProvider(em, type.provider);
-    limits.push({ scope: 'provider', maximum: type.providerMaximum, provisioned: await countProvisionedOnProvider(em, type.provider) });
+    onProvider = await countProvisionedOnProvider(em, type.provider);
   }
+  if (type.providerMaximum !== null) limits.push({ scope: 'provider', maximum: type.providerMaximum, provisioned: onProvider });
+  if (type.budget !== null) limits.push(await countBudget(em, type, 'serverType', provisioned, offering));
+  if (type.providerBudget !== null) limits.push(await countBudget(em, type, 'provider', onProvider, offering));
   return limits;
 }
 
 /**
  * Sets the type's desired count to `target(desired count)` in the caller's transaction and brings the counted
- * servers there: takes the type's lock, counts, then creates servers (under the limits, taking the provider's lock
- * when it has a limit) or takes the strategy's victims away (see retireServers: drained, then stopped; with the
- * replacement a rollout was making for one of them), writes the history rows and bumps the desired-state version.
- * The target is taken from the desired count, not from the servers that count right now, so servers that failed
- * and wait for their replacement are not asked for twice. While the type's creates are
+ * servers there: takes the type's lock, counts, then creates servers on the type's first available offering (under
+ * the limits and budgets, taking the provider's lock when it has one) or takes the strategy's victims away (see
+ * retireServers: drained, then stopped; with the replacement a rollout was making for one of them), writes the
+ * history rows and bumps the desired-state version. The target is taken from the desired count, not from the
+ * servers that count right now, so servers that failed and wait for their replacement are not asked for twice.
+ * While the type's creates are
  * paused (its back-off), servers to create are only recorded in the desired count and made when the pause ends.
- * With policy `'throw'`, a request over a limit throws ServerLimitError before anything is written.
+ * With policy `'throw'`, a request over a limit or a budget throws ServerLimitError before anything is written.
  */
 export async function changeServerCount(
   em: EntityManager,
@@ -105,7 +115,8 @@ export async function changeServerCount(
 
   let desiredCount = wanted;
   if (wanted > counted) {
-    const limits = await countLimits(em, type, state.provisioned);
+    const offering = await chooseOffering(em, type, now);
+    const limits = await countLimits(em, type, state.provisioned, offering);
     const { allowed, hit } = fitUnderLimits(wanted - counted, limits, { serverType: type.name, provider: type.provider });
     if (hit && settings.onLimitHit === 'throw') throw new ServerLimitError({ ...hit, allowed: 0 });
     if (hit) {
@@ -117,7 +128,7 @@ export async function changeServerCount(
       change.createsPausedUntil = state.createsPausedUntil;
     } else if (allowed > 0) {
       change.version = version + 1;
-      const { servers, events } = await insertNewServers(em, type, allowed, settings.serverName, reason, now);
+      const { servers, events } = await insertNewServers(em, type, allowed, offering, settings.naming, reason, now);
       change.createdServerIds = servers.map((server) => server.id);
       effects.events.unshift(...events);
     }

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { DEFAULT_SERVER_TYPE, type LimitHitPolicy, type ResolvedServerType } from './config.ts';
 import { changeServerCount, type CountChange } from './count-change.ts';
+import { readCosts, type TypeCost } from './costs.ts';
 import { ServerRecordNotFoundError } from './errors.ts';
 import type { DynamicServersEventName, Listener } from './events.ts';
 import { parseCount, parseStep } from './input.ts';
@@ -40,7 +41,7 @@ export interface DynamicServersOptions {
   onLimitHit?: LimitHitPolicy;
   /** Which servers a decrease stops; default notRunningFirstThenNewest. */
   victimStrategy?: VictimStrategy;
-  /** Names new servers; default `<type>-<id>`. */
+  /** Names new servers; default `<type>-<id>-<installation>` (typeIdAndInstallationName). */
   serverName?: ServerNameAction;
   /** Most database connections this instance opens (default 10). */
   poolSize?: number;
@@ -136,6 +137,15 @@ export class DynamicServers {
     });
   }
 
+  /**
+   * The id of this database's installation: made once, when the database was first migrated, and kept in it. Every
+   * server the installation creates carries it as the `installation` label (a tag on AWS) and, by default, at the end
+   * of its name; the engine lists, adopts and sweeps only servers that carry it.
+   */
+  get installationId(): string {
+    return this.#core.installationId;
+  }
+
   /** Provisioned servers (new, starting, running, rebooting) of one type, or of all types when `serverType` is undefined. */
   provisionedCount(serverType?: string): Promise<number> {
     return this.#core.run(async () => {
@@ -224,6 +234,14 @@ export class DynamicServers {
     return this.#setRolloutPaused(serverType, false);
   }
 
+  /**
+   * What each server type costs (see TypeCost): the money per hour of its servers the cloud has now, and the money
+   * spent this month so far, from the status history; with its budget.
+   */
+  costs(): Promise<TypeCost[]> {
+    return this.#core.run(() => readCosts(this.#core.fork(), new Date()));
+  }
+
   /** The configured server types (the newest published version of each stack file), by name. */
   serverTypes(): Promise<PublishedServerType[]> {
     return this.#core.run(() => listServerTypes(this.#core.fork()));
@@ -275,7 +293,7 @@ export class DynamicServers {
     const committed = await core.commit(async (em: EntityManager) => {
       const type = await resolveServerType(em, name);
       if (!type) throw await core.unknownType(name);
-      const settings = { type, reason: reason(name), onLimitHit: core.onLimitHit, victimStrategy: core.victimStrategy, serverName: core.serverName };
+      const settings = { type, reason: reason(name), onLimitHit: core.onLimitHit, victimStrategy: core.victimStrategy, naming: core.naming };
       return changeServerCount(em, settings, target, new Date());
     });
     return committed.change;

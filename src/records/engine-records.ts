@@ -6,8 +6,11 @@ import { recordAppliedVersion } from './desired-state.ts';
 import { claimDrain, endDrain, extendDrain, releaseDrainClaims, type DrainOutcome } from './drain.ts';
 import { noEffects } from './effects.ts';
 import { InvalidInputError, ServerRecordNotFoundError } from './errors.ts';
+import { parseProviderName } from './input.ts';
 import { readFleetFigures, readRecentTroubles, readStatusTimeline, type FleetFigures, type ServerTrouble, type TimelinePoint } from './fleet-figures.ts';
 import { lockServerType } from './locks.ts';
+import { moveToNextOffering } from './offering-fallback.ts';
+import { pricesReadAt, recordOfferingPrices, unavailableOfferings, type RecordedPrice } from './offerings.ts';
 import { pruneServerRecords } from './prune.ts';
 import { replenishServers, type Replenishment } from './replenish.ts';
 import { recordServerFailure, recordServerGone, replaceStoppedServer, type FailureStatus, type SeenStatus } from './server-failures.ts';
@@ -138,7 +141,7 @@ export class EngineRecords extends DynamicServers {
       const valid = this.#scrubbed(parseTransitionDetails(details));
       const server = await this.#serverRef(id);
       const view = seen === undefined ? undefined : { status: status!, since: seen.since };
-      return (await this.#shared.commit((em) => recordServerFailure(em, server, to, valid, this.#shared.serverName, new Date(), view))).server;
+      return (await this.#shared.commit((em) => recordServerFailure(em, server, to, valid, this.#shared.naming, new Date(), view))).server;
     });
   }
 
@@ -166,7 +169,7 @@ export class EngineRecords extends DynamicServers {
       const id = parseServerId(serverId);
       const valid = this.#scrubbed(parseTransitionDetails({ reason }));
       const server = await this.#serverRef(id);
-      return (await this.#shared.commit((em) => write(em, server, valid.reason, this.#shared.serverName, new Date()))).server;
+      return (await this.#shared.commit((em) => write(em, server, valid.reason, this.#shared.naming, new Date()))).server;
     });
   }
 
@@ -181,7 +184,7 @@ export class EngineRecords extends DynamicServers {
       const committed = await this.#shared.commit(async (em) => {
         const type = await resolveServerType(em, name);
         if (!type) return { replenishment: { serverType: name, createdServerIds: [], missing: 0, createsPausedUntil: null }, effects: noEffects() };
-        return replenishServers(em, type, this.#shared.serverName, new Date());
+        return replenishServers(em, type, this.#shared.naming, new Date());
       });
       return committed.replenishment;
     });
@@ -198,7 +201,7 @@ export class EngineRecords extends DynamicServers {
       const committed = await this.#shared.commit(async (em) => {
         const type = await resolveServerType(em, name);
         if (!type) return { step: null, effects: noEffects() };
-        return advanceRollout(em, type, this.#shared.serverName, new Date());
+        return advanceRollout(em, type, this.#shared.naming, new Date());
       });
       return committed.step;
     });
@@ -228,7 +231,7 @@ export class EngineRecords extends DynamicServers {
       const name = await this.#shared.publishedName(serverType);
       return this.#shared.fork().transactional(async (em) => {
         const type = await resolveServerType(em, name);
-        if (type) return plannedServers(em, type, this.#shared.serverName, new Date());
+        if (type) return plannedServers(em, type, this.#shared.naming, new Date());
         return { servers: await findServers(em, { serverType: name, status: SERVER_STATUSES.filter((status) => status !== 'deleted') }), replacements: [] };
       });
     });
@@ -298,6 +301,51 @@ export class EngineRecords extends DynamicServers {
       });
       return committed.server;
     });
+  }
+
+  /**
+   * Moves a server waiting to be created (`new`, no provider id) off its offering (see moveToNextOffering): with
+   * `refusal`, the cloud refused its create for capacity, and the offering is first marked unavailable for the type's
+   * `unavailableOfferingSeconds` (`offeringUnavailable` event); without, it moves only when its offering is marked
+   * unavailable now. It goes to the next of `offerings` (its own template's, in order) that is available and fits
+   * the budgets; with none left it is errored with InsufficientCapacityError (counted by the back-off, replaced).
+   * `seen` is the status it was judged in: a server that moved since is left alone (server null). Returns the
+   * server as written and the offering it moved to (null when it did not move). Throws InvalidInputError or
+   * ServerRecordNotFoundError without writing anything.
+   */
+  moveToNextOffering(serverId: number, offerings: readonly string[], seen: SeenStatus, refusal?: TransitionDetails['error']): Promise<{ server: ServerRecord | null; movedTo: string | null }> {
+    return this.#shared.run(async () => {
+      const id = parseServerId(serverId);
+      if (!Array.isArray(offerings) || offerings.length > 100 || !offerings.every((name) => typeof name === 'string' && name.length > 0 && name.length <= 255)) {
+        throw new InvalidInputError('offerings must be a list of up to 100 offering names');
+      }
+      if (!(seen?.since instanceof Date) || Number.isNaN(seen.since.getTime())) throw new InvalidInputError('seen.since must be a valid Date');
+      const view = { status: parseStatus(seen.status), since: seen.since };
+      const error = refusal === undefined ? undefined : this.#scrubbed(parseTransitionDetails({ reason: 'refused for capacity', error: refusal })).error;
+      const server = await this.#serverRef(id);
+      const moved = await this.#shared.commit((em) => moveToNextOffering(em, server, offerings, this.#shared.naming, new Date(), view, error));
+      return { server: moved.server, movedTo: moved.movedTo };
+    });
+  }
+
+  /** The offerings of `provider` a cloud refused for capacity that every worker still skips now. */
+  unavailableOfferings(provider: string): Promise<string[]> {
+    return this.#shared.run(async () => [...(await unavailableOfferings(this.#shared.fork(), parseProviderName(provider), new Date()))].sort());
+  }
+
+  /** Replaces the hourly prices recorded for `provider` with `prices`, as just read from its cloud. */
+  recordPrices(provider: string, prices: readonly RecordedPrice[]): Promise<void> {
+    return this.#shared.run(async () => {
+      const name = parseProviderName(provider);
+      const valid = Array.isArray(prices) && prices.every((price) => typeof price?.offering === 'string' && price.offering !== '' && Number.isFinite(price.hourly) && price.hourly >= 0 && typeof price.currency === 'string');
+      if (!valid) throw new InvalidInputError('prices must be a list of { offering, hourly (a number from 0), currency }');
+      await this.#shared.fork().transactional((em) => recordOfferingPrices(em, name, prices, new Date()));
+    });
+  }
+
+  /** When the prices of `provider` were last recorded (recordPrices), or null when never. */
+  pricesReadAt(provider: string): Promise<Date | null> {
+    return this.#shared.run(() => pricesReadAt(this.#shared.fork(), parseProviderName(provider)));
   }
 
   /** The details with every secret the records know removed from the error's message and stack and the reason. */

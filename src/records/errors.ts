@@ -17,8 +17,8 @@ export class InvalidCountError extends InvalidInputError {
 }
 
 /**
- * A server type or provider name is empty or malformed: names are lowercase letters, digits and dashes, so they
- * are safe in file names, stack names and shells.
+ * A server type name is empty or malformed: names are lowercase letters, digits and dashes, so they are safe in
+ * file names, stack names and shells.
  */
 export class InvalidNameError extends InvalidInputError {
   override name = 'InvalidNameError';
@@ -67,17 +67,54 @@ export class InvalidConfigurationError extends DynamicServersError {
   override name = 'InvalidConfigurationError';
 }
 
-/** A change would exceed a server limit and the limit policy is `'throw'`. Nothing was changed. */
+/** The words of a ServerLimitError for `limit`. */
+function limitMessage(limit: LimitHit): string {
+  const { budget } = limit;
+  if (budget) {
+    const owner = budget.of === 'serverType' ? `server type "${limit.serverType}"` : `provider "${limit.provider}"`;
+    return (
+      `${owner} has a budget of ${budget.perHour} per hour; its ${limit.provisioned} provisioned servers cost ${budget.spentPerHour}, ` +
+      `so ${limit.maximum - limit.provisioned} more at ${budget.pricePerServer}${budget.offering === null ? '' : ` (${budget.offering})`} fit and ${limit.requested} were requested`
+    );
+  }
+  return (
+    `${limit.scope === 'serverType' ? 'server type' : 'provider'} "${limit.scope === 'serverType' ? limit.serverType : limit.provider}" ` +
+    `allows at most ${limit.maximum} provisioned servers; ${limit.provisioned} are provisioned and ${limit.requested} more were requested`
+  );
+}
+
+/** A change would exceed a server limit or a budget and the limit policy is `'throw'`. Nothing was changed. */
 export class ServerLimitError extends DynamicServersError {
   override name = 'ServerLimitError';
   readonly limit: LimitHit;
 
   constructor(limit: LimitHit) {
-    super(
-      `${limit.scope === 'serverType' ? 'server type' : 'provider'} "${limit.scope === 'serverType' ? limit.serverType : limit.provider}" ` +
-        `allows at most ${limit.maximum} provisioned servers; ${limit.provisioned} are provisioned and ${limit.requested} more were requested`,
-    );
+    super(limitMessage(limit));
     this.limit = limit;
+  }
+}
+
+/**
+ * A change would add servers under a budget, but a price it needs is unknown: that of the offering the new servers
+ * get (`offerings`), or that of `unpricedServers` provisioned servers the budget covers (created before any price was
+ * known). Give `dynamic-servers:prices` in the stack file, or start a worker, which reads the prices of clouds that
+ * publish them. Nothing was changed.
+ */
+export class UnknownPriceError extends DynamicServersError {
+  override name = 'UnknownPriceError';
+  readonly serverType: string;
+  readonly offerings: readonly string[];
+  readonly unpricedServers: number;
+
+  constructor(serverType: string, offerings: readonly string[], unpricedServers: number) {
+    const what = offerings.length > 0 ? `offering ${offerings.join(', ')}` : `${unpricedServers} of its provisioned servers`;
+    super(
+      `server type "${serverType}" has a budget, but no price is known for ${what}: give dynamic-servers:prices in its stack file, ` +
+        'or start a worker, which reads the prices of clouds that publish them',
+    );
+    this.serverType = serverType;
+    this.offerings = offerings;
+    this.unpricedServers = unpricedServers;
   }
 }
 

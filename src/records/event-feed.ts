@@ -161,7 +161,7 @@ export class EventFeed {
         if (wire.origin === this.#options.origin) return;
         if ('event' in wire) {
           if (isServerEvent(wire.event)) reviveServer(wire.event.payload.server as unknown as Record<string, unknown>);
-          else if (wire.event.name === 'backingOff') wire.event.payload.until = new Date(wire.event.payload.until);
+          else if (wire.event.name === 'backingOff' || wire.event.name === 'offeringUnavailable') wire.event.payload.until = new Date(wire.event.payload.until);
           else if (wire.event.name === 'rolloutHalted') wire.event.payload.at = new Date(wire.event.payload.at);
           this.#options.deliver(wire.event);
           return;

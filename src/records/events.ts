@@ -1,5 +1,6 @@
 import type { CreateBackoff } from './create-backoff.ts';
 import type { LimitHit } from './limits.ts';
+import type { OfferingUnavailable } from './offering-fallback.ts';
 import type { ServerRecord } from './records.ts';
 import type { RolloutHalt } from './rollout.ts';
 import type { ServerStatus } from './statuses.ts';
@@ -37,13 +38,18 @@ export interface DynamicServersEvents {
    * no more are replaced until `dynamic-servers rollout <type> --resume`.
    */
   rolloutHalted: RolloutHalt;
+  /**
+   * The cloud refused a create for capacity: the offering is skipped by every worker until `until`, and the server
+   * moved on to the next offering (or, with none left, is errored with InsufficientCapacityError).
+   */
+  offeringUnavailable: OfferingUnavailable;
 }
 
 /** The name of an event in DynamicServersEvents. */
 export type DynamicServersEventName = keyof DynamicServersEvents;
 
 /** The events about a whole server type rather than one server: they carry no ServerEvent. */
-export const TYPE_EVENTS = ['limitHit', 'backingOff', 'rolloutHalted'] as const satisfies readonly DynamicServersEventName[];
+export const TYPE_EVENTS = ['limitHit', 'backingOff', 'rolloutHalted', 'offeringUnavailable'] as const satisfies readonly DynamicServersEventName[];
 
 /** The name of an event that carries a ServerEvent. */
 export type ServerEventName = Exclude<DynamicServersEventName, (typeof TYPE_EVENTS)[number]>;

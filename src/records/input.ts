@@ -5,14 +5,33 @@ import { InvalidCountError, InvalidNameError } from './errors.ts';
 export const MAX_COUNT_PER_CALL = 10_000;
 
 /**
- * Server type and provider names: a lowercase letter, then lowercase letters, digits and single dashes, at most
+ * Server type names: a lowercase letter, then lowercase letters, digits and single dashes, at most
  * 40 characters. Such names are safe in file names (`Pulumi.<type>.yaml`), stack names, server names and shells.
  */
 export const NAME_PATTERN = /^[a-z](?:-?[a-z0-9])*$/;
 const NAME_MAX_LENGTH = 40;
 
-/** Zod schema of a server type or provider name (see NAME_PATTERN). */
+/** Zod schema of a server type name (see NAME_PATTERN). */
 export const nameSchema = z.string().max(NAME_MAX_LENGTH).regex(NAME_PATTERN);
+
+/**
+ * Provider names: a built-in provider (`local`, `hcloud`, `aws`, `fake`) or the npm name of a provider package,
+ * scoped or not (`@acme/dynamic-servers-foo`, `dynamic-servers-provider-foo`): lowercase letters, digits, dashes,
+ * dots and underscores, at most 214 characters (npm's limit). Stored as written.
+ */
+export const PROVIDER_NAME_PATTERN = /^(?:@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/;
+
+/** Zod schema of a provider name (see PROVIDER_NAME_PATTERN). */
+export const providerNameSchema = z
+  .string()
+  .max(214)
+  .regex(PROVIDER_NAME_PATTERN, 'must be a built-in provider (local, hcloud, aws) or the npm name of a provider package, such as @acme/dynamic-servers-foo');
+
+/** `value` as a provider name (see PROVIDER_NAME_PATTERN); otherwise throws InvalidNameError. */
+export function parseProviderName(value: unknown): string {
+  if (providerNameSchema.safeParse(value).success) return value as string;
+  throw new InvalidNameError(`a provider name is a built-in provider or the npm name of a provider package, at most 214 characters; got ${describeValue(value)}`);
+}
 
 const countSchema = z.number().int().min(0).max(MAX_COUNT_PER_CALL);
 const stepSchema = z.number().int().min(1).max(MAX_COUNT_PER_CALL);
@@ -36,7 +55,7 @@ export function parseStep(value: unknown, what = 'by'): number {
   throw new InvalidCountError(`${what} must be a whole number from 1 to ${MAX_COUNT_PER_CALL}, got ${describeValue(value)}`);
 }
 
-/** `value` as a server type or provider name (see NAME_PATTERN); otherwise throws InvalidNameError. */
+/** `value` as a server type name (see NAME_PATTERN); otherwise throws InvalidNameError. */
 export function parseName(value: unknown, what = 'server type'): string {
   if (nameSchema.safeParse(value).success) return value as string;
   throw new InvalidNameError(

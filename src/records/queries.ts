@@ -5,7 +5,7 @@ import { DesiredState } from './entities/desired-state.ts';
 import { Server } from './entities/server.ts';
 import { ServerStatusChange } from './entities/server-status-change.ts';
 import { InvalidInputError } from './errors.ts';
-import { describeValue, nameSchema } from './input.ts';
+import { describeValue, nameSchema, providerNameSchema } from './input.ts';
 import { toDesiredStateRecord, toServerRecord, toStatusChangeRecord, type DesiredStateRecord, type ServerRecord, type StatusChangeRecord } from './records.ts';
 import { SERVER_NAME_PATTERN } from './server-names.ts';
 import { PROVISIONED_STATUSES, SERVER_STATUSES, type ServerStatus } from './statuses.ts';
@@ -25,7 +25,7 @@ export interface ServerQuery {
 const statusSchema = z.enum(SERVER_STATUSES);
 const querySchema = z.strictObject({
   serverType: nameSchema.optional(),
-  provider: nameSchema.optional(),
+  provider: providerNameSchema.optional(),
   status: z.union([statusSchema, z.array(statusSchema).min(1)]).optional(),
   provisioned: z.boolean().optional(),
   limit: z.number().int().min(1).max(10_000).optional(),
@@ -115,4 +115,11 @@ export async function findServerRef(em: EntityManager, reference: number | strin
   );
   const row = rows[0];
   return row ? { id: Number(row.id), serverType: row.type } : null;
+}
+
+/** The id of the installation this database belongs to (the one row its migration made). */
+export async function readInstallationId(em: EntityManager): Promise<string> {
+  const rows = await em.execute<{ id: string }[]>('select "id" from "installation"');
+  if (rows.length !== 1) throw new Error(`the installation table holds ${rows.length} rows; it must hold exactly one`);
+  return rows[0]!.id;
 }

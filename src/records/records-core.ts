@@ -14,9 +14,9 @@ import { EventFeed, notifyEffects } from './event-feed.ts';
 import { ServerEvents } from './events.ts';
 import { parseName } from './input.ts';
 import { migrateRecords, openRecordsOrm } from './orm.ts';
-import { findServer } from './queries.ts';
+import { findServer, readInstallationId } from './queries.ts';
 import { anythingPublished, listServerTypes, listServerTypeVersions } from './registry.ts';
-import { typeAndIdName, type ServerNameAction } from './server-names.ts';
+import { typeIdAndInstallationName, type ServerNameAction, type ServerNaming } from './server-names.ts';
 import { notRunningFirstThenNewest, type VictimStrategy } from './victims.ts';
 
 /** How a records core opens: the public options of DynamicServers.open and what only the engine sets. */
@@ -52,8 +52,15 @@ export class RecordsCore {
   readonly onLimitHit: LimitHitPolicy;
   readonly victimStrategy: VictimStrategy;
   readonly serverName: ServerNameAction;
+  /** How this installation names its new servers: the name action and the installation id. */
+  get naming(): ServerNaming {
+    return { serverName: this.serverName, installation: this.installationId };
+  }
+
   /** See RecordsCoreOptions.scrubText. */
   readonly scrubText: (text: string) => string;
+  /** The id of this database's installation (its `installation` row); every server it creates carries it. */
+  installationId = '';
   /** Tags this core's notifications, so its feed skips its own events. */
   readonly #origin: string;
   #feed: EventFeed | null = null;
@@ -67,7 +74,7 @@ export class RecordsCore {
     this.events = events;
     this.onLimitHit = options.onLimitHit ?? 'emit';
     this.victimStrategy = options.victimStrategy ?? notRunningFirstThenNewest;
-    this.serverName = options.serverName ?? typeAndIdName;
+    this.serverName = options.serverName ?? typeIdAndInstallationName;
     this.scrubText = options.scrubText ?? ((text) => text);
     this.#origin = randomUUID();
   }
@@ -100,6 +107,7 @@ export class RecordsCore {
     const core = new RecordsCore(orm, options, events);
     try {
       await migrateRecords(orm, options.databaseUrl);
+      core.installationId = await readInstallationId(orm.em.fork());
       core.#feed = await EventFeed.start({
         databaseUrl: options.databaseUrl,
         origin: core.#origin,

@@ -33,6 +33,14 @@ export interface ServerRecord {
   drainClaimedAt: Date | null;
   /** For a rollout's replacement: the id of the server it replaces; null for any other server. */
   replacesServerId: number | null;
+  /**
+   * The offering of its template it runs on, or is to be created on (`small@local-2`): the first one available when
+   * it was asked for, then the next whenever the cloud refused a create for capacity. Null for a type with one
+   * unnamed offering.
+   */
+  offering: string | null;
+  /** The offering's hourly price when it was chosen (money per hour, net of tax), or null when none was known. */
+  hourlyPrice: number | null;
   lastError: ServerError | null;
   createdAt: Date;
   updatedAt: Date;
@@ -87,6 +95,8 @@ export function toServerRecord(server: ServerEntity): ServerRecord {
     drainDeadline: server.drainDeadline ?? null,
     drainClaimedAt: server.drainClaimedAt ?? null,
     replacesServerId: server.replacesServerId ?? null,
+    offering: server.offering ?? null,
+    hourlyPrice: server.hourlyPrice === null || server.hourlyPrice === undefined ? null : Number(server.hourlyPrice),
     lastError: server.lastErrorClass
       ? { class: server.lastErrorClass, message: server.lastErrorMessage ?? '', stack: server.lastErrorStack ?? null }
       : null,

@@ -41,6 +41,17 @@ export interface ServerTypeSettings {
   drain: DrainSettings;
   /** What becomes of a server whose drain passed its deadline or whose hook threw. */
   undrainedServers: FailurePolicy;
+  /**
+   * The names of the template's offerings in order of preference, as its provider names them (`small@local-1`);
+   * empty for a type published without them: its servers have one unnamed offering, the template itself.
+   */
+  offerings: string[];
+  /** Hourly prices of offerings by name, from the stack file; they win over the prices the workers read from the cloud. */
+  prices: Record<string, number>;
+  /** Most money per hour for the type's provisioned servers together, or null for no budget. */
+  budgetPerHour: number | null;
+  /** Seconds an offering the cloud refused for capacity is skipped by every worker. */
+  unavailableOfferingSeconds: number;
 }
 
 /** The settings of a stack file that sets nothing but its provider and template. */
@@ -52,6 +63,10 @@ export const DEFAULT_TYPE_SETTINGS: Readonly<ServerTypeSettings> = Object.freeze
   rollout: ROLLOUT_OFF,
   drain: Object.freeze({ hook: null, timeoutSeconds: 300, maxSeconds: 3600 }),
   undrainedServers: 'delete',
+  offerings: Object.freeze([]) as unknown as string[],
+  prices: Object.freeze({}) as Record<string, number>,
+  budgetPerHour: null,
+  unavailableOfferingSeconds: 180,
 });
 
 /** One server type to publish, as the config layer validated it. */
@@ -68,6 +83,8 @@ export interface ServerTypeDefinition {
 export interface ProviderSettings {
   /** Most provisioned servers on the provider, all types together, or null for no limit. */
   maxServers: number | null;
+  /** Most money per hour for the provider's provisioned servers, all types together, or null for no budget. */
+  budgetPerHour: number | null;
 }
 
 /** Everything one publication says: the complete set of types and provider limits (absent ones are retired). */
@@ -136,7 +153,17 @@ function storedSettings(json: unknown): ServerTypeSettings {
     rollout: stored.rollout ?? DEFAULT_TYPE_SETTINGS.rollout,
     drain: { ...DEFAULT_TYPE_SETTINGS.drain, ...stored.drain },
     undrainedServers: stored.undrainedServers ?? DEFAULT_TYPE_SETTINGS.undrainedServers,
+    offerings: [...(stored.offerings ?? DEFAULT_TYPE_SETTINGS.offerings)],
+    prices: { ...(stored.prices ?? DEFAULT_TYPE_SETTINGS.prices) },
+    budgetPerHour: stored.budgetPerHour ?? DEFAULT_TYPE_SETTINGS.budgetPerHour,
+    unavailableOfferingSeconds: stored.unavailableOfferingSeconds ?? DEFAULT_TYPE_SETTINGS.unavailableOfferingSeconds,
   };
+}
+
+/** Provider settings as stored, with the defaults of keys added after they were published. */
+function storedProviderSettings(json: unknown): ProviderSettings {
+  const stored = (json ?? {}) as Partial<ProviderSettings>;
+  return { maxServers: stored.maxServers ?? null, budgetPerHour: stored.budgetPerHour ?? null };
 }
 
 interface TypeRow {
@@ -180,7 +207,7 @@ function toPublishedProvider(row: ProviderRow): PublishedProvider {
   return {
     provider: row.provider,
     version: Number(row.version),
-    settings: { maxServers: (row.settings as Partial<ProviderSettings> | null)?.maxServers ?? null },
+    settings: storedProviderSettings(row.settings),
     contentHash: row.content_hash,
     publishedAt: new Date(row.published_at),
     retiredAt: row.retired_at === null ? null : new Date(row.retired_at),
@@ -298,11 +325,12 @@ export async function resolveServerType(em: EntityManager, serverType: string): 
   const row = rows[0];
   if (!row || row.retired_at !== null) return undefined;
   const type = toPublishedType(row);
+  const provider = storedProviderSettings(row.provider_settings);
   return {
     name: type.name,
     provider: type.provider,
     maximum: type.settings.maxServers,
-    providerMaximum: (row.provider_settings as Partial<ProviderSettings> | null)?.maxServers ?? null,
+    providerMaximum: provider.maxServers,
     template: type.template,
     templateHash: type.templateHash,
     hangingServers: type.settings.hangingServers,
@@ -310,5 +338,10 @@ export async function resolveServerType(em: EntityManager, serverType: string): 
     rollout: type.settings.rollout,
     drain: type.settings.drain,
     undrainedServers: type.settings.undrainedServers,
+    offerings: type.settings.offerings,
+    prices: type.settings.prices,
+    budget: type.settings.budgetPerHour,
+    providerBudget: provider.budgetPerHour,
+    unavailableOfferingSeconds: type.settings.unavailableOfferingSeconds,
   };
 }

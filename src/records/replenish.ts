@@ -9,7 +9,7 @@ import { noEffects, type Effects } from './effects.ts';
 import { lockServerType } from './locks.ts';
 import { missingServersReason, planRollout } from './rollout.ts';
 import { insertNewServers } from './server-writes.ts';
-import type { ServerNameAction } from './server-names.ts';
+import type { ServerNaming } from './server-names.ts';
 
 /** What one replenishment of a type did. */
 export interface Replenishment {
@@ -24,20 +24,21 @@ export interface Replenishment {
 
 /**
  * Makes up the type's desired count in the caller's transaction under the type's lock: when fewer servers count
- * than the desired count, creates the difference (as far as the limits allow, and for a type with a rollout
- * policy as far as maxSurge allows; no `limitHit` event, the change that set the count had its own) with their
- * history rows and `creating` events, bumps the desired-state version and wakes the workers. Creates nothing while
- * the type's creates are paused. Safe to call at any time: with nothing missing it writes nothing.
+ * than the desired count, creates the difference on the type's first available offering (as far as the limits and
+ * budgets allow, none while a budget needs an unknown price, and for a type with a rollout policy as far as maxSurge
+ * allows; no `limitHit` event, the change that set the count had its own) with their history rows and `creating`
+ * events, bumps the desired-state version and wakes the workers. Creates nothing while the type's creates are
+ * paused. Safe to call at any time: with nothing missing it writes nothing.
  */
 export async function replenishServers(
   em: EntityManager,
   type: ResolvedServerType,
-  serverName: ServerNameAction,
+  naming: ServerNaming,
   now: Date,
 ): Promise<{ replenishment: Replenishment; effects: Effects }> {
   await lockServerType(em, type.name);
   const state = await readTypeState(em, type.name);
-  const { missingWanted, missing } = await planRollout(em, type, now);
+  const { missingWanted, missing, offering } = await planRollout(em, type, now);
   const effects = noEffects();
   const replenishment: Replenishment = {
     serverType: type.name,
@@ -46,7 +47,7 @@ export async function replenishServers(
     createsPausedUntil: createsPaused(state, now) ? state.createsPausedUntil : null,
   };
   if (missing === 0) return { replenishment, effects };
-  const { servers, events } = await insertNewServers(em, type, missing, serverName, missingServersReason(state), now);
+  const { servers, events } = await insertNewServers(em, type, missing, offering, naming, missingServersReason(state), now);
   replenishment.createdServerIds = servers.map((server) => server.id);
   replenishment.missing -= missing;
   effects.events.push(...events);

@@ -16,15 +16,17 @@ import { createsPaused } from './create-backoff.ts';
 import { bumpDesiredVersion, PROVISIONED_SQL, readTypeState, type TypeState } from './desired-state.ts';
 import { retireServers } from './drain.ts';
 import { noEffects, type Effects } from './effects.ts';
-import { fitUnderLimits } from './limits.ts';
+import { UnknownPriceError } from './errors.ts';
+import { fitUnderLimits, type CountedLimit } from './limits.ts';
 import { lockServerType } from './locks.ts';
+import { chooseOffering, type ChosenOffering } from './offerings.ts';
 import type { ServerRecord } from './records.ts';
 import { DEFAULT_TYPE_SETTINGS } from './registry.ts';
 import { rolloutBudget, type RolloutBudget, type RolloutPolicy } from './rollout-policy.ts';
 import { splitProvisioned } from './replacements.ts';
 import { selectServers } from './server-rows.ts';
 import { insertNewServers, newServerRecord } from './server-writes.ts';
-import type { ServerNameAction } from './server-names.ts';
+import type { ServerNaming } from './server-names.ts';
 import { isProvisioned, type ServerStatus } from './statuses.ts';
 
 /** Statuses of servers the cloud has, or is about to have (`new`): what maxSurge bounds. */
@@ -78,6 +80,8 @@ export interface RolloutPlan {
   replacements: ServerRecord[];
   /** Old servers the step drains now, before their replacement exists (within maxUnavailable). */
   drains: ServerRecord[];
+  /** The offering the step's new servers are created on: the type's first available one, with its price. */
+  offering: ChosenOffering;
 }
 
 /** What one step wrote. */
@@ -143,13 +147,24 @@ function liveServers(em: EntityManager, serverType: string): Promise<ServerRecor
   return selectServers(em, `s."type" = ? and s."status" <> 'deleted'`, [serverType]);
 }
 
+/** The limits `count` reads, or null when a budget needs a price nobody knows (new servers wait for it). */
+async function withKnownPrices(count: () => Promise<CountedLimit[]>): Promise<CountedLimit[] | null> {
+  try {
+    return await count();
+  } catch (error) {
+    if (error instanceof UnknownPriceError) return null;
+    throw error;
+  }
+}
+
 /**
  * The next step of `type`'s rollout, read in the caller's transaction (the caller holds the type's lock, or is a
  * preview that writes nothing): first the servers the desired count misses, then, under `rollout: replace` and
  * while the rollout is neither paused nor halted, replacements for the oldest servers made from another template,
- * as far as maxSurge (counting every server the cloud has, draining and deleting ones included) and the limits
- * allow, and drains of old servers without a replacement as far as maxUnavailable allows. Nothing is created while
- * the type's creates are paused (its back-off).
+ * as far as maxSurge (counting every server the cloud has, draining and deleting ones included), the limits and
+ * the budgets allow, and drains of old servers without a replacement as far as maxUnavailable allows. New servers
+ * go on the type's first available offering. Nothing is created while the type's creates are paused (its
+ * back-off), nor while a budget needs a price nobody knows.
  */
 export async function planRollout(em: EntityManager, type: ResolvedServerType, now: Date): Promise<RolloutPlan> {
   return (await planStep(em, type, now)).plan;
@@ -160,12 +175,13 @@ async function planStep(em: EntityManager, type: ResolvedServerType, now: Date):
   const state = await readTypeState(em, type.name);
   const view = viewOf(await liveServers(em, type.name), type.templateHash);
   const missingWanted = Math.max(0, state.desiredCount - view.counted.length);
-  const plan: RolloutPlan = { serverType: type.name, missingWanted, missing: 0, replacements: [], drains: [] };
+  const offering = await chooseOffering(em, type, now);
+  const plan: RolloutPlan = { serverType: type.name, missingWanted, missing: 0, replacements: [], drains: [], offering };
   if (createsPaused(state, now)) return { plan, state };
   const budget = type.rollout.strategy === 'replace' ? rolloutBudget(type.rollout, state.desiredCount) : null;
   let room = budget ? Math.max(0, state.desiredCount + budget.maxSurge - view.inCloud) : Number.POSITIVE_INFINITY;
-  const limits = await countLimits(em, type, view.provisioned.length);
-  const limitRoom = fitUnderLimits(missingWanted + view.outdated.length, limits, { serverType: type.name, provider: type.provider }).allowed;
+  const limits = await withKnownPrices(() => countLimits(em, type, view.provisioned.length, offering));
+  const limitRoom = limits ? fitUnderLimits(missingWanted + view.outdated.length, limits, { serverType: type.name, provider: type.provider }).allowed : 0;
   plan.missing = Math.min(missingWanted, room, limitRoom);
   room -= plan.missing;
   if (!budget) return { plan, state };
@@ -205,19 +221,19 @@ function replacementReason(old: ServerRecord, type: ResolvedServerType): string 
  * old servers maxUnavailable lets go first, bumps the desired-state version and wakes the workers. Writes nothing
  * when the plan is empty.
  */
-export async function advanceRollout(em: EntityManager, type: ResolvedServerType, serverName: ServerNameAction, now: Date): Promise<{ step: RolloutStep; effects: Effects }> {
+export async function advanceRollout(em: EntityManager, type: ResolvedServerType, naming: ServerNaming, now: Date): Promise<{ step: RolloutStep; effects: Effects }> {
   await lockServerType(em, type.name);
   const { plan, state } = await planStep(em, type, now);
   const effects = noEffects();
   const step: RolloutStep = { plan, createdServerIds: [], replacements: [] };
   if (plan.missing === 0 && plan.replacements.length === 0 && plan.drains.length === 0) return { step, effects };
   if (plan.missing > 0) {
-    const { servers, events } = await insertNewServers(em, type, plan.missing, serverName, missingServersReason(state), now);
+    const { servers, events } = await insertNewServers(em, type, plan.missing, plan.offering, naming, missingServersReason(state), now);
     step.createdServerIds = servers.map((server) => server.id);
     effects.events.push(...events);
   }
   for (const old of plan.replacements) {
-    const { servers, events } = await insertNewServers(em, type, 1, serverName, replacementReason(old, type), now, [old.id]);
+    const { servers, events } = await insertNewServers(em, type, 1, plan.offering, naming, replacementReason(old, type), now, [old.id]);
     step.replacements.push({ serverId: servers[0]!.id, replaces: old.id });
     effects.events.push(...events);
   }
@@ -233,12 +249,12 @@ export async function advanceRollout(em: EntityManager, type: ResolvedServerType
 
 /**
  * The servers the next reconcile of `type` declares, computed without writing anything: the live rows, the
- * servers the next rollout step creates (status `new`, from the newest template, named by `serverName` with the
+ * servers the next rollout step creates (status `new`, from the newest template, on the step's offering, named by `naming` with the
  * ids the table's sequence hands out next, in the order the step creates them) and the old servers it drains (as
  * the step leaves them: `stopping` when the type has no drain hook). A server created meanwhile by another change
  * takes an id first, so the names are exact when nothing else changes the type before the reconcile.
  */
-export async function plannedServers(em: EntityManager, type: ResolvedServerType, serverName: ServerNameAction, now: Date): Promise<{ servers: ServerRecord[]; replacements: { create: string; replaces: string }[] }> {
+export async function plannedServers(em: EntityManager, type: ResolvedServerType, naming: ServerNaming, now: Date): Promise<{ servers: ServerRecord[]; replacements: { create: string; replaces: string }[] }> {
   const plan = await planRollout(em, type, now);
   const rows = await liveServers(em, type.name);
   // As retireServers leaves them: draining while a hook drains them, stopping otherwise.
@@ -249,7 +265,8 @@ export async function plannedServers(em: EntityManager, type: ResolvedServerType
   let nextId = Number(sequence[0]?.next ?? 1);
   const planned = (replaces: ServerRecord | null): ServerRecord => {
     const id = nextId++;
-    return newServerRecord(type, id, serverName({ id, serverType: type.name, provider: type.provider }), replaces?.id ?? null, now);
+    const name = naming.serverName({ id, serverType: type.name, provider: type.provider, installation: naming.installation });
+    return newServerRecord(type, id, name, plan.offering, replaces?.id ?? null, now);
   };
   for (let index = 0; index < plan.missing; index += 1) servers.push(planned(null));
   const replacements: { create: string; replaces: string }[] = [];

@@ -10,7 +10,7 @@ import type { ServerRecord } from './records.ts';
 import { DEFAULT_TYPE_SETTINGS, resolveServerType } from './registry.ts';
 import { haltRolloutOnFailure } from './rollout.ts';
 import { replenishServers } from './replenish.ts';
-import type { ServerNameAction } from './server-names.ts';
+import type { ServerNaming } from './server-names.ts';
 import { readServerLocked } from './server-rows.ts';
 import { moveServers } from './server-writes.ts';
 import { isProvisioned, type ServerStatus } from './statuses.ts';
@@ -38,9 +38,9 @@ export interface FailureOutcome {
 }
 
 /** Replaces what no longer counts (see replenishServers), adding its effects to `effects`. */
-async function replenish(em: EntityManager, type: ResolvedServerType | undefined, serverName: ServerNameAction, now: Date, effects: Effects): Promise<void> {
+async function replenish(em: EntityManager, type: ResolvedServerType | undefined, naming: ServerNaming, now: Date, effects: Effects): Promise<void> {
   if (!type) return;
-  const { effects: more } = await replenishServers(em, type, serverName, now);
+  const { effects: more } = await replenishServers(em, type, naming, now);
   effects.events.push(...more.events);
   effects.wake.push(...more.wake);
 }
@@ -70,7 +70,7 @@ export async function recordServerFailure(
   server: ServerRef,
   to: FailureStatus,
   details: ValidTransitionDetails,
-  serverName: ServerNameAction,
+  naming: ServerNaming,
   now: Date,
   seen?: SeenStatus,
 ): Promise<FailureOutcome> {
@@ -96,7 +96,7 @@ export async function recordServerFailure(
     const halt = await haltRolloutOnFailure(em, type, current, from, to, detail, now);
     if (halt) effects.events.push({ name: 'rolloutHalted', payload: halt });
   }
-  if (isProvisioned(from)) await replenish(em, type, serverName, now, effects);
+  if (isProvisioned(from)) await replenish(em, type, naming, now, effects);
   return { server: record, effects };
 }
 
@@ -106,13 +106,13 @@ export async function recordServerFailure(
  * transaction under the type's lock. A server no longer running or rebooting is left alone (server null): the
  * engine moved it on meanwhile. Throws ServerRecordNotFoundError.
  */
-export async function recordServerGone(em: EntityManager, server: ServerRef, reason: string, serverName: ServerNameAction, now: Date): Promise<FailureOutcome> {
+export async function recordServerGone(em: EntityManager, server: ServerRef, reason: string, naming: ServerNaming, now: Date): Promise<FailureOutcome> {
   const current = await readServerLocked(em, server);
   if (current.status !== 'running' && current.status !== 'rebooting') return { server: null, effects: noEffects() };
   const effects = noEffects();
   const gone = await moveServers(em, [current], 'deleted', reason, now);
   effects.events.push(...gone.events);
-  await replenish(em, await resolveServerType(em, server.serverType), serverName, now, effects);
+  await replenish(em, await resolveServerType(em, server.serverType), naming, now, effects);
   return { server: gone.servers[0]!, effects };
 }
 
@@ -121,13 +121,13 @@ export async function recordServerGone(em: EntityManager, server: ServerRef, rea
  * up` deletes it) and creates a replacement unless the type's creates are paused, in one transaction under the
  * type's lock. A server no longer running is left alone (server null). Throws ServerRecordNotFoundError.
  */
-export async function replaceStoppedServer(em: EntityManager, server: ServerRef, reason: string, serverName: ServerNameAction, now: Date): Promise<FailureOutcome> {
+export async function replaceStoppedServer(em: EntityManager, server: ServerRef, reason: string, naming: ServerNaming, now: Date): Promise<FailureOutcome> {
   const current = await readServerLocked(em, server);
   if (current.status !== 'running') return { server: null, effects: noEffects() };
   const effects = noEffects();
   const stopping = await moveServers(em, [current], 'stopping', reason, now);
   effects.events.push(...stopping.events);
   effects.wake.push(server.serverType);
-  await replenish(em, await resolveServerType(em, server.serverType), serverName, now, effects);
+  await replenish(em, await resolveServerType(em, server.serverType), naming, now, effects);
   return { server: stopping.servers[0]!, effects };
 }

@@ -28,6 +28,8 @@ interface ServerRowJson {
   drain_deadline: string | null;
   drain_claimed_at: string | null;
   replaces_server_id: number | null;
+  offering: string | null;
+  hourly_price: number | string | null;
   last_error_class: string | null;
   last_error_message: string | null;
   last_error_stack: string | null;
@@ -54,6 +56,8 @@ function fromRowJson(row: ServerRowJson): ServerRecord {
     drainDeadline: row.drain_deadline === null ? null : new Date(row.drain_deadline),
     drainClaimedAt: row.drain_claimed_at === null ? null : new Date(row.drain_claimed_at),
     replacesServerId: row.replaces_server_id === null ? null : Number(row.replaces_server_id),
+    offering: row.offering,
+    hourlyPrice: row.hourly_price === null ? null : Number(row.hourly_price),
     lastError: row.last_error_class === null ? null : { class: row.last_error_class, message: row.last_error_message ?? '', stack: row.last_error_stack },
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),

@@ -5,7 +5,8 @@ import { InvalidServerNameError } from './errors.ts';
 import { STATUS_EVENT, type PendingEvent } from './events.ts';
 import type { JsonObject } from './json.ts';
 import type { ServerError, ServerRecord } from './records.ts';
-import { checkedServerName, type ServerNameAction } from './server-names.ts';
+import type { ChosenOffering } from './offerings.ts';
+import { checkedServerName, type ServerNaming } from './server-names.ts';
 import type { ServerStatus } from './statuses.ts';
 
 // Writes are hand-written statements in the caller's transaction (see server-rows.ts for why); each writes the
@@ -25,40 +26,44 @@ async function reserveServerIds(em: EntityManager, count: number): Promise<numbe
 }
 
 /**
- * Inserts `count` servers of `type` with status `new`, each with its `null → new` history row. Names come from
- * `serverName`; a bad name, or one given twice, throws InvalidServerNameError before anything is inserted (a name
- * another server already has fails on the table's unique constraint). `replaces`, for a rollout's replacements,
- * holds the id of the server each new one replaces (in order; `count` entries). Returns the new servers and their
- * `creating` events.
+ * Inserts `count` servers of `type` with status `new` on `offering` at its price, each with its `null → new`
+ * history row. Names come from `naming` (its action told its installation); a bad name, or one given twice, throws
+ * InvalidServerNameError before anything is inserted (a name another server already has fails on the table's unique
+ * constraint). `replaces`, for a rollout's replacements, holds the id of the server each new one replaces (in order;
+ * `count` entries). Returns the new servers and their `creating` events.
  */
 export async function insertNewServers(
   em: EntityManager,
   type: ResolvedServerType,
   count: number,
-  serverName: ServerNameAction,
+  offering: ChosenOffering,
+  naming: ServerNaming,
   reason: string,
   now: Date,
   replaces: readonly number[] = [],
 ): Promise<{ servers: ServerRecord[]; events: PendingEvent[] }> {
   const ids = await reserveServerIds(em, count);
-  const names = ids.map((id) => checkedServerName(serverName({ id, serverType: type.name, provider: type.provider })));
+  const names = ids.map((id) => checkedServerName(naming.serverName({ id, serverType: type.name, provider: type.provider, installation: naming.installation })));
   if (new Set(names).size !== names.length) throw new InvalidServerNameError(`the server name action gave the same name to two new servers: ${names.join(', ')}`);
   const template = JSON.stringify(type.template);
   await em.execute(
     `with new_servers as (
-       insert into "server" ("id", "name", "type", "provider", "status", "status_updated_at", "addresses", "template", "template_hash", "meta", "replaces_server_id", "created_at", "updated_at")
-       values ${placeholders(count, ['', '', '', '', '', '::timestamptz', '::jsonb', '::jsonb', '', '::jsonb', '::bigint', '::timestamptz', '::timestamptz'])}
+       insert into "server" ("id", "name", "type", "provider", "status", "status_updated_at", "addresses", "template", "template_hash", "meta", "offering", "hourly_price", "replaces_server_id", "created_at", "updated_at")
+       values ${placeholders(count, ['', '', '', '', '', '::timestamptz', '::jsonb', '::jsonb', '', '::jsonb', '', '::numeric', '::bigint', '::timestamptz', '::timestamptz'])}
        returning "id")
      insert into "server_status_change" ("server_id", "from_status", "to_status", "reason", "changed_at")
      select "id", null, 'new', ?, ?::timestamptz from new_servers`,
-    [...ids.flatMap((id, index) => [id, names[index], type.name, type.provider, 'new', now, '{}', template, type.templateHash, '{}', replaces[index] ?? null, now, now]), reason, now],
+    [...ids.flatMap((id, index) => [id, names[index], type.name, type.provider, 'new', now, '{}', template, type.templateHash, '{}', offering.name, offering.hourlyPrice, replaces[index] ?? null, now, now]), reason, now],
   );
-  const servers = ids.map((id, index) => newServerRecord(type, id, names[index] as string, replaces[index] ?? null, now));
+  const servers = ids.map((id, index) => newServerRecord(type, id, names[index] as string, offering, replaces[index] ?? null, now));
   return { servers, events: servers.map((server) => ({ name: 'creating', payload: { server, from: null, reason } })) };
 }
 
-/** The record of a server of `type` inserted at `now` with `id` and `name` (replacing server `replaces`, or null). */
-export function newServerRecord(type: ResolvedServerType, id: number, name: string, replaces: number | null, now: Date): ServerRecord {
+/**
+ * The record of a server of `type` inserted at `now` with `id` and `name` on `offering` at its price (replacing
+ * server `replaces`, or null).
+ */
+export function newServerRecord(type: ResolvedServerType, id: number, name: string, offering: ChosenOffering, replaces: number | null, now: Date): ServerRecord {
   return {
     id,
     name,
@@ -73,6 +78,8 @@ export function newServerRecord(type: ResolvedServerType, id: number, name: stri
     meta: {},
     rebootRequestedAt: null,
     rebootSentAt: null,
+    offering: offering.name,
+    hourlyPrice: offering.hourlyPrice,
     drainDeadline: null,
     drainClaimedAt: null,
     replacesServerId: replaces,

@@ -21,6 +21,25 @@ const STOP_ORDER: Partial<Record<ServerStatus, number>> = { new: 0, starting: 1,
 export const notRunningFirstThenNewest: VictimStrategy = (candidates, count) =>
   [...candidates].sort((a, b) => (STOP_ORDER[a.status] ?? 3) - (STOP_ORDER[b.status] ?? 3) || b.id - a.id).slice(0, count);
 
+/** Seconds in a billing hour. */
+const HOUR_SECONDS = 3600;
+
+/**
+ * A strategy for clouds that bill by the started hour (Hetzner): servers that never ran go first (new, then
+ * starting, as in the default), then those whose current paid hour ends soonest, so a stopped server has used most
+ * of the hour it was billed for. The hour is counted from the server's record (`createdAt`; the cloud creates it
+ * moments later), at `now()`; ties go to the newest.
+ */
+export function endOfPaidHourFirst(now: () => Date = () => new Date()): VictimStrategy {
+  return (candidates, count) => {
+    const at = now().getTime();
+    const secondsLeft = (server: ServerRecord) => HOUR_SECONDS - (Math.max(0, Math.floor((at - server.createdAt.getTime()) / 1000)) % HOUR_SECONDS);
+    return [...candidates]
+      .sort((a, b) => (STOP_ORDER[a.status] ?? 3) - (STOP_ORDER[b.status] ?? 3) || secondsLeft(a) - secondsLeft(b) || b.id - a.id)
+      .slice(0, count);
+  };
+}
+
 /** The victims the strategy chose (awaited), after checking it returned exactly `count` distinct candidates. */
 export async function chooseVictims(strategy: VictimStrategy, candidates: readonly ServerRecord[], count: number): Promise<ServerRecord[]> {
   const chosen = await strategy(candidates, count);

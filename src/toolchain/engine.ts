@@ -1,10 +1,10 @@
 import { access, constants, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, dirname, join, sep } from 'node:path';
 import { PulumiCommand } from '@pulumi/pulumi/automation/index.js';
 import { EngineUnavailableError } from './errors.ts';
 import { buildEngineFromModuleProxy } from './go-build.ts';
 import { engineRoot } from './paths.ts';
-import { installPluginShims } from './plugins.ts';
+import { binDirWithPlugins } from './plugins.ts';
 import { runCommand } from './run-command.ts';
 import { pinnedPulumiVersion } from './versions.ts';
 
@@ -16,13 +16,11 @@ export interface Engine {
   version: string;
   /** Directory containing `bin/pulumi`. */
   root: string;
-  /** Directory of `pulumi` (and, for an official install, of its plugins). */
-  binDir: string;
   /**
-   * For an engine built from source: the directory of the plugins this package provides (language host, dynamic
-   * provider), which goes on PATH before `binDir`. Undefined for an official install, which has its own.
+   * Directory of `pulumi` and of the plugins it launches (language host, dynamic provider): for an engine built
+   * from source, a directory of the cache where the CLI is linked beside the plugins of this version of the package.
    */
-  pluginDir?: string;
+  binDir: string;
   source: EngineSource;
 }
 
@@ -61,15 +59,23 @@ export async function locateEngine(version: string = pinnedPulumiVersion()): Pro
   const root = engineRoot(version);
   const binDir = join(root, 'bin');
   const onPath = await pulumiOnPath();
-  // The cache's own bin directory on PATH (as `toolchain path` suggests for `pulumi preview`) is the cache.
-  if (onPath && dirname(onPath) !== binDir && (await reportedVersion(onPath)) === version) {
+  // A directory of the cache on PATH (as `toolchain path` suggests for `pulumi preview`), maybe of another version
+  // of this package's plugins, is the cache: this version's own plugins are used.
+  if (onPath && !onPath.startsWith(`${root}${sep}`) && (await reportedVersion(onPath)) === version) {
     const pathBinDir = dirname(onPath);
     return { version, root: dirname(pathBinDir), binDir: pathBinDir, source: 'path' };
   }
   const marker = await readFile(join(root, MARKER), 'utf8').catch(() => undefined);
   if (!marker || (await reportedVersion(join(binDir, 'pulumi'))) !== version) return undefined;
   const { source } = JSON.parse(marker) as { source: EngineSource };
-  return { version, root, binDir, source, ...(source === 'go-build' ? { pluginDir: await installPluginShims() } : {}) };
+  return withPlugins({ version, root, binDir, source });
+}
+
+/** `engine` itself, or for an engine built from source the same CLI beside this package's plugins (binDirWithPlugins). */
+async function withPlugins(engine: Engine): Promise<Engine> {
+  if (engine.source !== 'go-build') return engine;
+  const binDir = await binDirWithPlugins(join(engine.binDir, 'pulumi'), join(engine.root, 'with-plugins'));
+  return { ...engine, root: dirname(binDir), binDir };
 }
 
 /** True when the official installer's host answers within 3 s (false at once on a machine without internet). */
@@ -110,7 +116,7 @@ export async function installEngine(
     throw new EngineUnavailableError(`the Pulumi CLI installed in ${binDir} does not report version v${version}`);
   }
   await writeFile(join(root, MARKER), JSON.stringify({ source, version, at: new Date().toISOString() }) + '\n');
-  return { version, root, binDir, source, ...(source === 'go-build' ? { pluginDir: await installPluginShims() } : {}) };
+  return withPlugins({ version, root, binDir, source });
 }
 
 /**

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { cacheRoot } from './paths.ts';
+import { chmod, copyFile, link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { PACKAGE_ROOT } from '../package-layout.ts';
+
+/** The plugins' own sources, plain JavaScript shipped as they are (also in an install, beside the compiled dist/). */
+const PLUGIN_SOURCES = join(PACKAGE_ROOT, 'src', 'toolchain', 'plugins');
 
 /**
  * Picks the Node that runs a plugin: the project's pinned `node_modules/.bin/node`, looked for from the plugin's
@@ -24,7 +27,7 @@ here=$(cd "$(dirname "$0")" && pwd)`;
 const RESOLVE_PROVIDER = [
   "const [major, minor] = process.versions.node.split('.').map(Number);",
   'if (major < 22 || (major === 22 && minor < 18)) {',
-  "process.stderr.write('pulumi-resource-pulumi-nodejs: the dynamic-servers providers need Node 22.18 or newer, and ' + process.execPath + ' is ' + process.version + ': no node_modules/.bin/node was found from ' + process.cwd() + ' up. Run npm install in the project, which pins its Node.\\n');",
+  "process.stderr.write('pulumi-resource-pulumi-nodejs: the dynamic-servers providers need Node 22.18 or newer, and ' + process.execPath + ' is ' + process.version + ': no node_modules/.bin/node was found from ' + process.cwd() + ' up. Run npm install in the project, which pins its Node (a project of your own pins one with the node package: npm install node@24).\\n');",
   'process.exit(1);',
   '}',
   "process.stdout.write(require.resolve('@pulumi/pulumi/cmd/dynamic-provider', { paths: [process.cwd(), process.env.DYNAMIC_SERVERS_PULUMI_SDK || process.cwd()] }));",
@@ -35,7 +38,7 @@ const RESOLVE_PROVIDER = [
  * get DYNAMIC_SERVERS_PLUGIN_PARENT (the engine's pid) and load exit-with-parent.mjs, so they end with the engine.
  */
 async function pluginFiles(): Promise<Record<string, string>> {
-  const read = (name: string) => readFile(new URL(`./plugins/${name}`, import.meta.url), 'utf8');
+  const read = (name: string) => readFile(join(PLUGIN_SOURCES, name), 'utf8');
   return {
     'language-host.mjs': await read('language-host.mjs'),
     'exit-with-parent.mjs': await read('exit-with-parent.mjs'),
@@ -54,34 +57,37 @@ DYNAMIC_SERVERS_PLUGIN_PARENT=$PPID exec "$node" --import "$here/exit-with-paren
 }
 
 /**
- * Makes the nodejs language host and the dynamic-provider plugin (which a `pulumi` built from source lacks)
- * available in a directory of the cache named by the hash of their contents (`<cache>/plugins/<hash>`), and returns
- * it. Several versions of this package on one machine (two deployments, or an upgrade under way) share the cache
- * without ever overwriting each other's plugins. The directory is written once, to a temporary name renamed into
- * place, so a reader never sees half of it; a warm call only checks that it exists.
+ * A directory `<bin>` holding the Pulumi CLI at `pulumiPath` (hard-linked, so the CLI finds its plugins beside
+ * itself, as it expects, without warnings) and the nodejs language host and dynamic-provider plugin this package
+ * provides (which a `pulumi` built from source lacks), under `parent`, named by the hash of the plugins' contents.
+ * Several versions of this package on one machine (two deployments, or an upgrade under way) share the cache
+ * without ever running each other's plugins. Written once, to a temporary name renamed into place, so no reader
+ * sees half of it; a warm call only checks that it exists. Returns the directory.
  */
-export async function installPluginShims(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function binDirWithPlugins(pulumiPath: string, parent: string): Promise<string> {
   const files = Object.entries(await pluginFiles()).sort(([a], [b]) => a.localeCompare(b));
   const hash = createHash('sha256');
   for (const [name, content] of files) hash.update(`${name}\0${content}\0`);
-  const dir = join(cacheRoot(env), 'plugins', hash.digest('hex').slice(0, 16));
-  const complete = await readFile(join(dir, PLUGIN_SHIMS.dynamicProvider), 'utf8').then(
+  const dir = join(parent, hash.digest('hex').slice(0, 16), 'bin');
+  const complete = await stat(join(dir, PLUGIN_SHIMS.dynamicProvider)).then(
     () => true,
     () => false,
   );
   if (complete) return dir;
-  const partial = `${dir}.partial-${process.pid}-${Date.now()}`;
-  await mkdir(partial, { recursive: true });
-  for (const [name, content] of files) {
-    await writeFile(join(partial, name), content);
-    await chmod(join(partial, name), 0o755);
-  }
-  // Another process may have put the same directory in place meanwhile: its content is the same.
-  await rename(partial, dir).catch(async (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
-    const { rm } = await import('node:fs/promises');
+  const partial = `${dirname(dir)}.partial-${process.pid}-${Date.now()}`;
+  await mkdir(join(partial, 'bin'), { recursive: true });
+  try {
+    await link(pulumiPath, join(partial, 'bin', 'pulumi')).catch(() => copyFile(pulumiPath, join(partial, 'bin', 'pulumi')));
+    for (const [name, content] of files) {
+      await writeFile(join(partial, 'bin', name), content);
+      await chmod(join(partial, 'bin', name), 0o755);
+    }
+    await rename(partial, dirname(dir));
+  } catch (error) {
     await rm(partial, { recursive: true, force: true });
-  });
+    // Another process put the same directory in place meanwhile: its content is the same.
+    if (!['ENOTEMPTY', 'EEXIST'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+  }
   return dir;
 }
 

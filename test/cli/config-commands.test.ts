@@ -43,7 +43,7 @@ test('a misspelt provider and a template the provider rejects: exit 1, one line 
   const problems = validate.stderr.split('\n').filter((line) => line.startsWith(stacks));
   expect(problems).toEqual([
     `${join(stacks, 'Pulumi.nosize.yaml')}:3: dynamic-servers:template: provider local rejects it: ${problems[0]!.split('rejects it: ')[1]}`,
-    `${join(stacks, 'Pulumi.typo.yaml')}:2: dynamic-servers:provider: unknown provider "hcluod"; known providers: aws, fake, hcloud, local`,
+    `${join(stacks, 'Pulumi.typo.yaml')}:2: dynamic-servers:provider: unknown provider "hcluod": not a built-in provider (aws, fake, hcloud, local), and no package of that name is installed in ${world.projectDir} (\`npm install hcluod\` there, if it is a provider package)`,
   ]);
   expect(problems[0]).toMatch(/size/);
 

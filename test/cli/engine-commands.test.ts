@@ -36,7 +36,7 @@ test('reconcile --wait shows each server reaching running on stderr and prints t
   expect(result.code).toBe(0);
   expect(JSON.parse(result.stdout)).toEqual(await world.records.countPerStatus('demo'));
   expect(JSON.parse(result.stdout)).toMatchObject({ running: 2, starting: 0 });
-  const progress = result.stderr.split('\n').filter((line) => / demo-\d+: starting -> running /.test(line));
+  const progress = result.stderr.split('\n').filter((line) => / demo-\d+-[0-9a-f]{8}: starting -> running /.test(line));
   expect(progress).toHaveLength(2);
   expect(progress.every((line) => /^\d{4}-\d\d-\d\dT[\d:.]+Z /.test(line))).toBe(true);
 });

@@ -39,9 +39,9 @@ test('not a terminal: one timestamped line per change of the watched type, and s
   await records.recordTransition(createdServerIds[0]!, 'running', { reason: 'after stop: not shown' });
   const lines = out.text().trimEnd().split('\n');
   expect(lines).toHaveLength(4);
-  expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z demo-1: - -> new \(ensure\(demo, 2\)\)$/);
-  expect(lines[1]).toMatch(/Z demo-2: - -> new/);
-  expect(lines[2]).toMatch(/Z demo-1: new -> starting \(pulumi up created it\)$/);
+  expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z demo-1-[0-9a-f]{8}: - -> new \(ensure\(demo, 2\)\)$/);
+  expect(lines[1]).toMatch(/Z demo-2-[0-9a-f]{8}: - -> new/);
+  expect(lines[2]).toMatch(/Z demo-1-[0-9a-f]{8}: new -> starting \(pulumi up created it\)$/);
   expect(lines[3]).toMatch(/^\d{4}-.*Z ensure\(demo, 2\) \.\.\.$/);
   expect(out.text()).not.toContain('\u001b[');
 });
@@ -59,8 +59,8 @@ test('a terminal: the servers are redrawn in place, steps stay above them', asyn
   expect(text).toContain('a step');
   // The last frame shows both servers with their current status.
   const lastFrame = text.slice(text.lastIndexOf('a step'));
-  expect(lastFrame).toMatch(/demo-1\s+running/);
-  expect(lastFrame).toMatch(/demo-2\s+starting\s+\d+\.\d s\s+pulumi up created it/);
+  expect(lastFrame).toMatch(/demo-1-[0-9a-f]{8}\s+running/);
+  expect(lastFrame).toMatch(/demo-2-[0-9a-f]{8}\s+starting\s+\d+\.\d s\s+pulumi up created it/);
 });
 
 test('a type whose creates pause after repeated failures shows as a step with the pause', async () => {

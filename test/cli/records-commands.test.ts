@@ -34,7 +34,7 @@ test('ensure, increase, decrease and reboot change the desired state; list and s
   expect(filtered.map((row) => row.status)).toEqual(['stopping', 'stopping']);
   const table = (await cli('list')).stdout.split('\n');
   expect(table[0]).toMatch(/^ID\s+NAME\s+TYPE\s+PROVIDER\s+STATUS/);
-  expect(table.filter((line) => /demo-\d+/.test(line))).toHaveLength(3);
+  expect(table.filter((line) => /demo-\d+-[0-9a-f]{8}/.test(line))).toHaveLength(3);
 
   const status = JSON.parse((await cli('status', '--json')).stdout) as { serverType: string; provisioned: number; desiredVersion: number; counts: Record<string, number> }[];
   expect(status).toEqual([

@@ -43,7 +43,7 @@ test('list, status, types and ensure work with no Pulumi CLI anywhere; preview s
   };
   const list = await timed('list');
   expect(list).toMatchObject({ code: EXIT.ok, stderr: '' });
-  expect(list.stdout).toMatch(/worker-1\s+worker\s+local\s+starting\s+cloud-7/);
+  expect(list.stdout).toMatch(/worker-1-[0-9a-f]{8}\s+worker\s+local\s+starting\s+cloud-7/);
   const status = await timed('status', '--json');
   expect(status.code).toBe(EXIT.ok);
   expect(JSON.parse(status.stdout)).toEqual([expect.objectContaining({ serverType: 'worker', provisioned: 2, configVersion: 1 })]);

@@ -1,44 +1,45 @@
-// `toolchain path` prints the directories of the pinned Pulumi CLI and its plugins (a PATH fragment); an extra
-// argument is a usage error. The plugins live in a directory named by their contents, so two versions of this
-// package on one machine never overwrite each other's.
+// `toolchain path` prints the directory of the pinned Pulumi CLI and its plugins; an extra argument is a usage error.
+// A CLI built from source is linked beside the plugins of this version of the package, in a directory named by
+// their contents, so two versions of the package on one machine never run each other's plugins.
 import { expect, test } from '@jest/globals';
-import { access, constants, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
-import { enginePath } from '../../src/engine/pulumi-adapter.ts';
-import { installPluginShims } from '../../src/toolchain/plugins.ts';
-import { tempDir } from '../support/temp-dir.ts';
+import { access, constants, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { requireEngine } from '../../src/toolchain/engine.ts';
+import { binDirWithPlugins } from '../../src/toolchain/plugins.ts';
 import { pinnedPulumiVersion } from '../../src/toolchain/versions.ts';
 import { runCommand } from '../../src/toolchain/run-command.ts';
 import { runCli } from '../support/cli.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
-test('toolchain path prints the directories of the pinned Pulumi CLI and of its plugins', async () => {
+test('toolchain path prints the directory of the pinned Pulumi CLI and its plugins', async () => {
   const result = await runCli(process.env, 'toolchain', 'path');
   expect(result.code).toBe(0);
-  const path = result.stdout.trim();
-  expect(result.stdout).toBe(`${path}\n`);
+  const dir = result.stdout.trim();
+  expect(result.stdout).toBe(`${dir}\n`);
   const engine = await requireEngine();
-  expect(path).toBe(enginePath(engine));
-  const version = await runCommand('pulumi', ['version'], { env: { ...process.env, PATH: `${path}${delimiter}${process.env.PATH}` } });
+  expect(dir).toBe(engine.binDir);
+  await access(join(dir, 'pulumi'), constants.X_OK);
+  const version = await runCommand(join(dir, 'pulumi'), ['version']);
   expect(version.stdout.trim()).toBe(`v${pinnedPulumiVersion()}`);
   if (engine.source === 'go-build') {
-    expect(path.split(delimiter)).toEqual([engine.pluginDir, engine.binDir]);
-    for (const plugin of ['pulumi-language-nodejs', 'pulumi-resource-pulumi-nodejs']) await access(join(engine.pluginDir!, plugin), constants.X_OK);
+    for (const plugin of ['pulumi-language-nodejs', 'pulumi-resource-pulumi-nodejs']) await access(join(dir, plugin), constants.X_OK);
   }
 });
 
-test('plugins of other contents go to another directory of the cache; the same contents to the same one', async () => {
+test('plugins of other contents get another directory; the same contents the same one; the CLI is linked, not copied', async () => {
   const cache = await tempDir('plugin-cache');
   try {
-    const first = await installPluginShims({ DYNAMIC_SERVERS_CACHE: cache.path });
-    expect(await installPluginShims({ DYNAMIC_SERVERS_CACHE: cache.path })).toBe(first);
-    expect(first.startsWith(join(cache.path, 'plugins'))).toBe(true);
-    // A different version of the package: another directory, and the first one untouched.
-    const other = join(cache.path, 'plugins', 'written-by-another-version');
+    const cli = join(cache.path, 'pulumi');
+    await writeFile(cli, '#!/bin/sh\necho v0\n', { mode: 0o755 });
+    const parent = join(cache.path, 'with-plugins');
+    const first = await binDirWithPlugins(cli, parent);
+    expect(await binDirWithPlugins(cli, parent)).toBe(first);
+    expect((await stat(join(first, 'pulumi'))).ino).toBe((await stat(cli)).ino);
+    // Another version of the package wrote its own directory: this one's stays as it was, and is still chosen.
+    const other = join(parent, 'written-by-another', 'bin');
     await mkdir(other, { recursive: true });
     await writeFile(join(other, 'pulumi-resource-pulumi-nodejs'), '#!/bin/sh\necho other\n');
-    const again = await installPluginShims({ DYNAMIC_SERVERS_CACHE: cache.path });
-    expect(again).toBe(first);
+    expect(await binDirWithPlugins(cli, parent)).toBe(first);
     expect(await readFile(join(other, 'pulumi-resource-pulumi-nodejs'), 'utf8')).toBe('#!/bin/sh\necho other\n');
     expect(await readFile(join(first, 'pulumi-resource-pulumi-nodejs'), 'utf8')).toContain('exit-with-parent.mjs');
   } finally {

@@ -5,7 +5,6 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { readFile, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { enginePath } from '../../src/engine/pulumi-adapter.ts';
 import { runCommand } from '../../src/toolchain/run-command.ts';
 import { runCli } from '../support/cli.ts';
 import { startEngineWorld, type EngineWorld } from '../support/engine-world.ts';
@@ -22,7 +21,7 @@ afterAll(async () => {
 
 /** `pulumi ...args` in the project, as a user runs it (the engine's bin directory first on PATH). */
 function pulumi(...args: string[]) {
-  const env = { ...world.cliEnv, PATH: `${enginePath(world.settings.engine)}${delimiter}${process.env.PATH}`, PULUMI_SKIP_UPDATE_CHECK: 'true' };
+  const env = { ...world.cliEnv, PATH: `${world.settings.engine.binDir}${delimiter}${process.env.PATH}`, PULUMI_SKIP_UPDATE_CHECK: 'true' };
   return runCommand('pulumi', args, { cwd: world.projectDir, env });
 }
 
@@ -33,7 +32,8 @@ test('after pulumi stack init and config set --secret, validate, publish, reconc
     .replace(
       'config:\n',
       'config:\n  dynamic-servers:maxServers: 7\n  dynamic-servers:newTimeoutSeconds: 89\n  dynamic-servers:bootTimeoutSeconds: 90\n  dynamic-servers:stopTimeoutSeconds: 91\n  dynamic-servers:deleteTimeoutSeconds: 92\n  dynamic-servers:erroredServers: keep\n' +
-        '  dynamic-servers:drainTimeoutSeconds: 93\n  dynamic-servers:maxDrainSeconds: 94\n  dynamic-servers:rollout:\n    maxSurge: 2\n    maxUnavailable: 25%\n',
+        '  dynamic-servers:budgetPerHour: 0.05\n  dynamic-servers:unavailableOfferingSeconds: 93\n  dynamic-servers:prices:\n    small: 0.004\n' +
+        '  dynamic-servers:drainTimeoutSeconds: 94\n  dynamic-servers:maxDrainSeconds: 95\n  dynamic-servers:rollout:\n    maxSurge: 2\n    maxUnavailable: 25%\n',
     );
   await writeFile(file, original);
 
@@ -43,7 +43,8 @@ test('after pulumi stack init and config set --secret, validate, publish, reconc
   // Pulumi did rewrite it: quoted numbers, a salt, the secret.
   expect(rewritten).toContain('dynamic-servers:maxServers: "7"');
   expect(rewritten).toContain('dynamic-servers:deleteTimeoutSeconds: "92"');
-  expect(rewritten).toContain('dynamic-servers:maxDrainSeconds: "94"');
+  expect(rewritten).toContain('dynamic-servers:budgetPerHour: "0.05"');
+  expect(rewritten).toContain('dynamic-servers:maxDrainSeconds: "95"');
   expect(rewritten).toMatch(/encryptionsalt: v1:/);
   expect(rewritten).toMatch(/local:token:\n\s+secure: v1:/);
 
@@ -55,8 +56,12 @@ test('after pulumi stack init and config set --secret, validate, publish, reconc
     timeouts: { newSeconds: 89, bootSeconds: 90, stopSeconds: 91, deleteSeconds: 92 },
     hangingServers: 'delete',
     erroredServers: 'keep',
+    offerings: ['small'],
+    prices: { small: 0.004 },
+    budgetPerHour: 0.05,
+    unavailableOfferingSeconds: 93,
     rollout: { strategy: 'replace', maxSurge: 2, maxUnavailable: '25%' },
-    drain: { hook: null, timeoutSeconds: 93, maxSeconds: 94 },
+    drain: { hook: null, timeoutSeconds: 94, maxSeconds: 95 },
     undrainedServers: 'delete',
   });
 

@@ -1,14 +1,19 @@
 // Stack files: every problem is reported with its file, key and line; a valid file becomes a server type.
 import { describe, expect, test } from '@jest/globals';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StackConfigError } from '../../src/config/errors.ts';
 import { loadDeploymentConfig } from '../../src/config/load.ts';
+import type { ProviderCatalog } from '../../src/config/provider-catalog.ts';
 import { parseProviderLimitsFile } from '../../src/config/provider-limits-file.ts';
 import { parseStackFile } from '../../src/config/stack-file.ts';
-import { BUILT_IN_PROVIDERS } from '../../src/engine/provider-registry.ts';
+import { projectProviderCatalog } from '../../src/engine/provider-registry.ts';
 import { runCommand } from '../../src/toolchain/run-command.ts';
 import { tempDir } from '../support/temp-dir.ts';
+
+/** The providers of a project that has no provider package installed: the built-in ones. */
+const BUILT_IN_PROVIDERS = await projectProviderCatalog(tmpdir())(['hcluod']);
 
 const VALID = `config:
   dynamic-servers:provider: local
@@ -44,6 +49,9 @@ test('a valid stack file becomes a server type with defaults for what it leaves 
     timeouts: { newSeconds: 30, bootSeconds: 120, stopSeconds: 600, deleteSeconds: 600 },
     hangingServers: 'keep',
     erroredServers: 'delete',
+    offerings: [],
+    prices: {},
+    unavailableOfferingSeconds: 180,
     rollout: { strategy: 'off' },
     drain: { hook: null, timeoutSeconds: 300, maxSeconds: 3600 },
     undrainedServers: 'delete',
@@ -88,7 +96,18 @@ test('values Pulumi rewrote as strings mean what they meant: "10" is 10, and a n
 describe('with the providers known: an unknown provider or a template the provider rejects is a problem on its line', () => {
   test('a misspelt provider', () => {
     const problems = problemsOfWith(VALID.replace('provider: local', 'provider: hcluod'));
-    expect(problems).toEqual([{ key: 'dynamic-servers:provider', line: 2, problem: 'unknown provider "hcluod"; known providers: aws, fake, hcloud, local' }]);
+    expect(problems).toEqual([{ key: 'dynamic-servers:provider', line: 2, problem: expect.stringMatching(/^unknown provider "hcluod": not a built-in provider \(aws, fake, hcloud, local\), and no package of that name is installed/) }]);
+  });
+
+  test('a provider package is named by its npm name, scoped or not; a path or a name npm refuses is no provider name', () => {
+    for (const name of ["'@acme/dynamic-servers-foo'", 'dynamic-servers-provider-foo']) {
+      expect(parseStackFile('stacks/Pulumi.worker.yaml', VALID.replace('provider: local', `provider: ${name}`)).provider).toBe(name.replaceAll("'", ''));
+    }
+    for (const name of ['../providers/foo', "'@Acme/Foo'", "'@acme/'", 'foo/bar', "'./foo'"]) {
+      expect(problemsOf('stacks/Pulumi.worker.yaml', VALID.replace('provider: local', `provider: ${name}`))).toEqual([
+        { key: 'dynamic-servers:provider', line: 2, problem: expect.stringMatching(/^must be a built-in provider \(local, hcloud, aws\) or the npm name of a provider package/) },
+      ]);
+    }
   });
 
   test('a template the provider refuses', () => {
@@ -98,6 +117,71 @@ describe('with the providers known: an unknown provider or a template the provid
 
   test('a valid file passes', () => {
     expect(parseStackFile('stacks/Pulumi.worker.yaml', VALID, BUILT_IN_PROVIDERS).provider).toBe('local');
+  });
+});
+
+describe('offerings, prices and budgets', () => {
+  const FALLBACKS = VALID.replace('    size: small\n', '    size: small\n    location: local-1\n    fallbacks:\n      - location: local-2\n      - size: medium\n');
+
+  test("the template's offerings in order, prices of them, a budget and the time an unavailable offering is skipped", () => {
+    const text = `${FALLBACKS}  dynamic-servers:budgetPerHour: "0.25"\n  dynamic-servers:unavailableOfferingSeconds: 60\n  dynamic-servers:prices:\n    small@local-2: 0.004\n    medium@local-1: "0.01"\n`;
+    expect(parseStackFile('stacks/Pulumi.worker.yaml', text, BUILT_IN_PROVIDERS)).toMatchObject({
+      offerings: ['small@local-1', 'small@local-2', 'medium@local-1'],
+      prices: { 'small@local-2': 0.004, 'medium@local-1': 0.01 },
+      budgetPerHour: 0.25,
+      unavailableOfferingSeconds: 60,
+    });
+  });
+
+  test('a price of an offering the template does not have, a budget of 0, a repeated offering', () => {
+    expect(problemsOfWith(`${FALLBACKS}  dynamic-servers:prices:\n    large@local-1: 0.02\n`)).toEqual([
+      { key: 'dynamic-servers:prices.large@local-1', line: 17, problem: 'is not an offering of the template; its offerings are small@local-1, small@local-2, medium@local-1' },
+    ]);
+    expect(problemsOfWith(`${VALID}  dynamic-servers:budgetPerHour: 0\n`)).toEqual([{ key: 'dynamic-servers:budgetPerHour', line: 13, problem: 'must be more than 0 (got 0)' }]);
+    expect(problemsOfWith(FALLBACKS.replace('      - size: medium\n', '      - size: small\n'))).toEqual([
+      { key: 'dynamic-servers:template', line: 3, problem: expect.stringMatching(/lists offering small@local-1 twice/) },
+    ]);
+  });
+
+  test('a budget on a provider that publishes no prices needs a price for every offering', () => {
+    const aws = `config:\n  dynamic-servers:provider: aws\n  dynamic-servers:template:\n    ami:\n      id: ami-0123456789abcdef0\n    instanceType: t3.small\n    fallbacks:\n      - instanceType: t3.medium\n  dynamic-servers:budgetPerHour: 1\n`;
+    expect(problemsOfWith(aws)).toEqual([{ key: 'dynamic-servers:budgetPerHour', line: 9, problem: 'provider aws publishes no prices: give dynamic-servers:prices for t3.small, t3.medium' }]);
+    expect(parseStackFile('stacks/Pulumi.worker.yaml', `${aws}  dynamic-servers:prices:\n    t3.small: 0.02\n    t3.medium: 0.04\n`, BUILT_IN_PROVIDERS).budgetPerHour).toBe(1);
+  });
+
+  test('a budget on a provider that names no offerings (a provider package without them) is refused: its servers have no price', () => {
+    const unnamed: ProviderCatalog = { providerProblem: () => undefined, templateProblem: () => undefined, offerings: () => [], publishesPrices: () => false };
+    const text = `config:\n  dynamic-servers:provider: '@acme/dynamic-servers-tiny'\n  dynamic-servers:template:\n    size: small\n  dynamic-servers:budgetPerHour: 1\n  dynamic-servers:prices:\n    small: 0.1\n`;
+    const failure = (() => {
+      try {
+        parseStackFile('stacks/Pulumi.worker.yaml', text, unnamed);
+      } catch (error) {
+        return error as StackConfigError;
+      }
+      throw new Error('expected a StackConfigError');
+    })();
+    expect(failure.problems.map(({ key, line, problem }) => ({ key, line, problem }))).toEqual([
+      { key: 'dynamic-servers:prices.small', line: 6, problem: 'is not an offering of the template; provider @acme/dynamic-servers-tiny names no offerings' },
+      { key: 'dynamic-servers:budgetPerHour', line: 5, problem: 'provider @acme/dynamic-servers-tiny names no offerings, so its servers have no price to count against a budget' },
+    ]);
+    expect(parseStackFile('stacks/Pulumi.worker.yaml', text.replace(/ {2}dynamic-servers:budgetPerHour.*$/s, ''), unnamed).offerings).toEqual([]);
+  });
+
+  test("a provider's budget in providers.yaml, which also needs prices on a provider that publishes none", async () => {
+    expect(parseProviderLimitsFile('stacks/providers.yaml', 'providers:\n  hcloud:\n    budgetPerHour: 2.5\n', BUILT_IN_PROVIDERS)).toEqual({ hcloud: { budgetPerHour: 2.5 } });
+    const dir = await tempDir('stacks');
+    try {
+      const stacks = join(dir.path, 'stacks');
+      await mkdir(stacks);
+      await writeFile(join(stacks, 'Pulumi.ec2.yaml'), 'config:\n  dynamic-servers:provider: aws\n  dynamic-servers:template:\n    ami:\n      id: ami-0123456789abcdef0\n    instanceType: t3.small\n');
+      await writeFile(join(stacks, 'providers.yaml'), 'providers:\n  aws:\n    budgetPerHour: 3\n');
+      const failure = await loadDeploymentConfig(stacks, projectProviderCatalog(tmpdir())).catch((error: unknown) => error);
+      expect((failure as StackConfigError).problems).toEqual([
+        { file: join(stacks, 'providers.yaml'), key: 'providers.aws.budgetPerHour', problem: `provider aws publishes no prices: ${join(stacks, 'Pulumi.ec2.yaml')} must give dynamic-servers:prices for t3.small` },
+      ]);
+    } finally {
+      await dir.remove();
+    }
   });
 });
 

@@ -57,8 +57,8 @@ test('npm run demo in a fresh clone: 3 running, then 1, then a clean shutdown wi
   expect(oneRunning).toBeGreaterThan(threeRunning);
   expect(shutdown).toBeGreaterThan(oneRunning);
   // The servers' own progress lines are there too: three came up, two went.
-  expect(lines.filter((line) => /demo-\d+: starting -> running/.test(line))).toHaveLength(3);
-  expect(lines.slice(threeRunning, oneRunning).filter((line) => /demo-\d+: deleting -> deleted/.test(line))).toHaveLength(2);
+  expect(lines.filter((line) => /demo-\d+-[0-9a-f]{8}: starting -> running/.test(line))).toHaveLength(3);
+  expect(lines.slice(threeRunning, oneRunning).filter((line) => /demo-\d+-[0-9a-f]{8}: deleting -> deleted/.test(line))).toHaveLength(2);
 
   expect(await processesUsing([clone, 'dynamic-servers-demo-'])).toEqual([]);
   const status = await runCommand('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: clone });

@@ -3,12 +3,11 @@
 // contradicts the cloud, no stack left locked.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { readStackLocks } from '../../src/engine/pulumi-adapter.ts';
 import { duplicateServers, orphanServers } from '../../src/local-cloud/inspection.ts';
 import { runCommand } from '../../src/toolchain/run-command.ts';
 import { startEngineWorld, type EngineWorld } from '../support/engine-world.ts';
+import { readStackLocks } from '../support/stack-locks.ts';
 
 /** A line `reconcile --wait` writes per server change when stderr is not a terminal. */
 const PROGRESS_LINE = /^\d{4}-\d\d-\d\dT[\d:.]+Z [a-z0-9-]+: (-|[a-z]+) -> [a-z]+ /;
@@ -73,7 +72,7 @@ test(`${RUNS} workers killed during scale-up or scale-down leave no leak, duplic
     const live = cloud.filter((server) => server.status !== 'deleting');
     expect(live.map((server) => String(server.id)).sort()).toEqual(running.map((row) => row.providerId).sort());
     expect(live.every((server) => server.status === 'running')).toBe(true);
-    expect(await readStackLocks(fileURLToPath(world.settings.backendUrl), 'dynamic-servers', 'demo')).toEqual([]);
+    expect(await readStackLocks(world.settings.backendUrl, 'dynamic-servers', 'demo')).toEqual([]);
   }
   expect(outcomes.filter((outcome) => outcome.endsWith('killed')).length).toBeGreaterThanOrEqual(RUNS / 2);
   // Ten kill-and-restart rounds take 120-190 s on two shared cores; the suite-wide 180 s guard is too close.

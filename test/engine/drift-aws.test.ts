@@ -43,7 +43,7 @@ afterAll(async () => {
 /** Launches the instance of each new row through the EC2 API, as `pulumi up` would, and records it running. */
 async function launchNewRows(): Promise<void> {
   for (const row of await records.servers({ serverType: 'ec2', status: 'new' })) {
-    const declaration = { serverId: row.name, serverType: 'ec2', template: row.template };
+    const declaration = { installation: records.installationId, serverId: row.name, serverType: 'ec2', template: row.template };
     const instance = await provider.api.createServer({ name: row.name, labels: serverLabels(declaration), template: parseAwsTemplate(row.template) });
     await records.recordTransition(row.id, 'starting', { reason: 'launched', providerId: instance.providerId });
     await records.recordTransition(row.id, 'running', { reason: 'EC2 reports it running' });

@@ -2,12 +2,13 @@
 // token set as a secret appears in plain text nowhere the project writes.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { tableChecksums } from '../support/db-checksums.ts';
+import { scanForSecret } from '../support/secrets-scan.ts';
 import { startEngineWorld, type EngineWorld } from '../support/engine-world.ts';
-import { bothPreviews as runBothPreviews, filesUnder, stateDigest as digestOf } from '../support/previews.ts';
+import { bothPreviews as runBothPreviews, stateDigest as digestOf } from '../support/previews.ts';
 
 const TOKEN = randomBytes(32).toString('hex');
 let world: EngineWorld;
@@ -66,14 +67,12 @@ test('the provider token is in plain text in no stack file, no Pulumi state, no 
   expect(world.cloud.inspect().servers).toHaveLength(1);
   const stackFile = await readFile(join(world.projectDir, 'stacks', 'Pulumi.demo.yaml'), 'utf8');
   expect(stackFile).toMatch(/local:token:\n\s+secure: v1:/);
-  const hits: string[] = [];
-  for (const file of [join(world.projectDir, 'stacks', 'Pulumi.demo.yaml'), ...(await filesUnder(world.dataDir))]) {
-    if ((await stat(file)).size > 0 && (await readFile(file)).includes(TOKEN)) hits.push(file);
-  }
-  const dump = (await db.query<{ dump: string }>(
-    "select string_agg(t::text, E'\\n') as dump from (select s::text from server s union all select c::text from server_status_change c union all select d::text from desired_state d) t",
-  )).rows[0]?.dump ?? '';
-  if (dump.includes(TOKEN)) hits.push('database');
-  if (logs.join('\n').includes(TOKEN)) hits.push('command output');
-  expect(hits).toEqual([]);
+  const report = await scanForSecret(TOKEN, {
+    files: [join(world.projectDir, 'stacks', 'Pulumi.demo.yaml')],
+    dirs: [world.dataDir],
+    texts: { 'command output': logs.join('\n') },
+    databaseUrl: world.database.url,
+  });
+  expect(report.tables).toEqual(expect.arrayContaining(['server', 'server_status_change', 'desired_state']));
+  expect(report.hits).toEqual([]);
 });

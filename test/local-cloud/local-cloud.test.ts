@@ -192,6 +192,35 @@ describe('limits', () => {
     expect((await call('POST', '/servers', serverBody('c'))).status).toBe(201);
   });
 
+  test('a size sold out in a location answers 412 resource_unavailable there only, shows unavailable, and the request log keeps what was asked', async () => {
+    const { call, cloud } = await start({ soldOut: ['small@local-1'] });
+    const at = (name: string, serverType: string, location: string) => ({ ...serverBody(name), server_type: serverType, location });
+    expect(await call('POST', '/servers', at('a', 'small', 'local-1'))).toMatchObject({ status: 412, body: { error: { code: 'resource_unavailable' } } });
+    expect((await call('POST', '/servers', at('b', 'small', 'local-2'))).status).toBe(201);
+    expect((await call('POST', '/servers', at('c', 'medium', 'local-1'))).status).toBe(201);
+    const small = (await call('GET', '/server_types?name=small')).body.server_types[0];
+    expect(small.locations.map((location: { name: string; available: boolean }) => [location.name, location.available])).toEqual([
+      ['local-1', false],
+      ['local-2', true],
+    ]);
+    const creates = cloud.requests().filter((request) => request.method === 'POST');
+    expect(creates.map((request) => [(request.body as { location: string }).location, request.status, request.code])).toEqual([
+      ['local-1', 412, 'resource_unavailable'],
+      ['local-2', 201, undefined],
+      ['local-1', 201, undefined],
+    ]);
+
+    // Through the admin API, as a test in another process would: a whole location, then a size everywhere.
+    const patch = (soldOut: string[]) => fetch(`${cloud.adminUrl}/settings`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ soldOut }) });
+    expect((await patch(['@local-2'])).status).toBe(200);
+    expect((await call('POST', '/servers', at('d', 'large', 'local-2'))).status).toBe(412);
+    expect((await call('POST', '/servers', at('d', 'small', 'local-1'))).status).toBe(201);
+    expect((await patch(['medium'])).status).toBe(200);
+    expect((await call('POST', '/servers', at('e', 'medium', 'local-2'))).status).toBe(412);
+    expect((await patch(['medium@'])).status).toBe(422);
+    expect(cloud.settings().soldOut).toEqual(['medium']);
+  });
+
   test('rate limiting answers 429 rate_limit_exceeded with the RateLimit-* headers (no Retry-After: Hetzner sends none), and recovers as the bucket refills', async () => {
     const { call, clock } = await start({ rateLimit: { limit: 2, refillPerSecond: 0.25 } });
     const first = await call('GET', '/servers');
@@ -217,6 +246,35 @@ describe('limits', () => {
     expect((await fetch(`${cloud.adminUrl}/state`)).status).toBe(401);
     expect(cloud.inspect().stats.unauthorized).toBe(1);
   });
+
+  test('with several named tokens, each is accepted and the request log names the holder and the servers each request touched', async () => {
+    const { call, cloud } = await start({ tokens: { alpha: 'token-of-alpha', beta: 'token-of-beta' } });
+    const as = (holder: string) => ({ authorization: `Bearer token-of-${holder}` });
+    const a = await call('POST', '/servers', { ...serverBody('a'), labels: { owner: 'alpha' } }, as('alpha'));
+    const b = await call('POST', '/servers', { ...serverBody('b'), labels: { owner: 'beta' } }, as('beta'));
+    expect([a.status, b.status]).toEqual([201, 201]);
+    expect((await call('GET', '/servers?label_selector=owner%3Dbeta', undefined, as('beta'))).body.servers).toHaveLength(1);
+    expect((await call('DELETE', `/servers/${a.body.server.id}`, undefined, as('alpha'))).status).toBe(200);
+    expect((await call('GET', '/servers', undefined, { authorization: 'Bearer someone-else' })).status).toBe(401);
+    expect(cloud.requests().map((request) => [request.token ?? null, request.method, request.path, request.servers.map((server) => `${server.id}:${server.labels?.owner}`)])).toEqual([
+      ['alpha', 'POST', '/v1/servers', [`${a.body.server.id}:alpha`]],
+      ['beta', 'POST', '/v1/servers', [`${b.body.server.id}:beta`]],
+      ['beta', 'GET', '/v1/servers?label_selector=owner%3Dbeta', [`${b.body.server.id}:beta`]],
+      ['alpha', 'DELETE', `/v1/servers/${a.body.server.id}`, [`${a.body.server.id}:alpha`]],
+      [null, 'GET', '/v1/servers', []],
+    ]);
+    await expect(startLocalCloud({ token: 'same', tokens: { other: 'same' } })).rejects.toThrow('two token names have the same token');
+  });
+
+  test('names repeat only when the cloud is told they may (as EC2 Name tags do); Hetzner refuses a taken name', async () => {
+    const { call } = await start({ uniqueNames: false });
+    expect((await call('POST', '/servers', serverBody('twin'))).status).toBe(201);
+    expect((await call('POST', '/servers', serverBody('twin'))).status).toBe(201);
+    expect((await call('GET', '/servers?name=twin')).body.servers).toHaveLength(2);
+    const strict = await start();
+    expect((await strict.call('POST', '/servers', serverBody('twin'))).status).toBe(201);
+    expect((await strict.call('POST', '/servers', serverBody('twin'))).body.error.code).toBe('uniqueness_error');
+  });
 });
 
 describe('fault injection', () => {
@@ -239,6 +297,11 @@ describe('fault injection', () => {
     expect(injected.headers.get('retry-after')).toBe('7');
     expect((await call('GET', '/servers/1')).status).toBe(503);
     expect((await call('GET', '/servers/1')).status).toBe(200);
+    // An exact path (the query aside) strikes the list only, not a server's own path.
+    cloud.failNext({ count: 1, status: 503, code: 'service_error', match: { method: 'GET', path: '/servers' } });
+    expect((await call('GET', '/servers/1')).status).toBe(200);
+    expect((await call('GET', '/servers?label_selector=a%3Db')).status).toBe(503);
+    expect((await call('GET', '/servers')).status).toBe(200);
   });
 
   test('a lost response drops the connection after the action was taken', async () => {
@@ -315,8 +378,8 @@ describe('inspection', () => {
     await fetch(`${cloud.adminUrl}/rate-limit`, { method: 'PUT', body: JSON.stringify({ remaining: 10 }) });
     const { requests } = (await (await fetch(`${cloud.adminUrl}/requests`)).json()) as { requests: { method: string; path: string; status: number; code?: string }[] };
     expect(requests.slice(-2)).toEqual([
-      { method: 'GET', path: '/v1/servers', status: 500, code: 'server_error' },
-      { method: 'GET', path: '/v1/servers', status: 429, code: 'rate_limit_exceeded' },
+      { method: 'GET', path: '/v1/servers', status: 500, code: 'server_error', servers: [] },
+      { method: 'GET', path: '/v1/servers', status: 429, code: 'rate_limit_exceeded', servers: [] },
     ]);
     await fetch(`${cloud.adminUrl}/faults/lose-next`, { method: 'POST', body: JSON.stringify({ count: 1 }) });
     await fetch(`${cloud.adminUrl}/faults/clear`, { method: 'POST' });

@@ -45,7 +45,7 @@ for (const step of conformanceSuite(() => ({
   test(step.name, () => step.run());
 }
 
-const declaration: ServerDeclaration = { serverId: 'endless-1', serverType: 'endless', template: {} };
+const declaration: ServerDeclaration = { installation: 'inst0001', serverId: 'endless-1', serverType: 'endless', template: {} };
 
 test('a one-shot error injected by the test strikes the create that `up` runs in the plugin, typed', async () => {
   provider.cloud.injectOnce('create', 'quota-exceeded');

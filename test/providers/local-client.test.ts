@@ -14,7 +14,8 @@ import {
 } from '../../providers/contract.ts';
 import type { ServerCreateSpec } from '../../providers/hetzner-api/client.ts';
 import { localCloudClient, type LocalCloudClientOptions } from '../../providers/local/client.ts';
-import { localCreateSpec } from '../../providers/local/template.ts';
+import { localCloudProvider } from '../../providers/local/index.ts';
+import { localCreateSpec, localOfferings } from '../../providers/local/template.ts';
 import { duplicateServers } from '../../src/local-cloud/inspection.ts';
 import { startLocalCloud, type LocalCloud } from '../../src/local-cloud/local-cloud.ts';
 import type { LocalCloudOptions } from '../../src/local-cloud/options.ts';
@@ -225,6 +226,22 @@ describe('the API side', () => {
     expect(managed).toHaveLength(60);
     expect(new Set(managed.map((server) => server.labels['server-id'])).size).toBe(60);
     expect(await client.list({})).toHaveLength(61);
+  });
+
+  test('prices come from the pricing endpoint: size@location, and a bare size at the price of the default location', async () => {
+    const { cloud } = await cloudAndClient();
+    const prices = await localCloudProvider({ endpoint: cloud.url }).prices!();
+    expect(prices.filter((price) => price.offering.startsWith('small'))).toEqual([
+      { offering: 'small@local-1', hourly: 0.005, currency: 'EUR' },
+      { offering: 'small@local-2', hourly: 0.005, currency: 'EUR' },
+      { offering: 'small', hourly: 0.005, currency: 'EUR' },
+    ]);
+    expect(prices).toHaveLength(9);
+    expect(localOfferings({ snapshot: 'base-snapshot', size: 'small', fallbacks: [{ location: 'local-2' }, { size: 'medium', location: 'local-1' }] }).map((offering) => offering.name)).toEqual([
+      'small',
+      'small@local-2',
+      'medium@local-1',
+    ]);
   });
 
   test('a create without a server-id label or with bad input is an InvalidRequestError', async () => {

@@ -16,6 +16,7 @@ let work: Awaited<ReturnType<typeof tempDir>>;
 let deployment: PulumiDeployment;
 
 const declaration = (serverId: string, snapshot = 'base-snapshot'): ServerDeclaration => ({
+  installation: 'inst0001',
   serverId,
   serverType: 'lifecycle',
   template: { snapshot, size: 'small' },

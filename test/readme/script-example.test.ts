@@ -1,10 +1,12 @@
 // The README's script example, copied out of README.md as it stands, run the way a user runs a script: by Node,
-// in a project, with nothing in its environment but DATABASE_URL. The server type it names is defined only by the
+// in a project, with nothing in its environment but DATABASE_URL (and, in this checkout, the export condition that
+// makes the package's name mean its sources). The server type it names is defined only by the
 // project's stack file (published by the worker at its start); a worker process applies the changes.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startWorkerProcess, type WorkerProcess } from '../../src/jobs/worker-process.ts';
+import { nodeOptionsForPackage } from '../../src/package-layout.ts';
 import { runCommand } from '../../src/toolchain/run-command.ts';
 import { startEngineWorld, type EngineWorld } from '../support/engine-world.ts';
 
@@ -39,7 +41,9 @@ test('the README script, run with only DATABASE_URL, gets servers made from the 
   const script = join(world.projectDir, 'script.ts');
   await writeFile(script, code);
 
-  const run = await runCommand(process.execPath, [script], { cwd: world.projectDir, env: { DATABASE_URL: world.database.url } });
+  // In the checkout, `dynamic-servers` resolves to its sources under their export condition (an install resolves it
+  // to the compiled package: test/package/ runs scripts there).
+  const run = await runCommand(process.execPath, [script], { cwd: world.projectDir, env: { DATABASE_URL: world.database.url, NODE_OPTIONS: nodeOptionsForPackage('')! } });
   expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
   // It printed countPerStatus('worker') last.
   expect(run.stdout).toMatch(/new: \d+/);

@@ -58,16 +58,22 @@ async function historyOf(servers: DynamicServers, serverId: number): Promise<str
 
 
 describe('open', () => {
-  test('runs the migrations once and the tables match the entities exactly', async () => {
-    await open();
-    await open();
+  test('runs the migrations once, makes the installation id once, and the tables match the entities exactly', async () => {
+    const first = await open();
+    const second = await open();
     expect(await database().rows('select name from dynamic_servers_migrations order by name')).toEqual([
       { name: '0001-create-server-records' },
       { name: '0002-add-reboot-sent-at' },
       { name: '0003-create-config-registry' },
       { name: '0004-add-create-backoff' },
+      { name: '0005-create-installation' },
+      { name: '0006-add-offerings-and-prices' },
       { name: '0007-add-rollout-and-drain' },
     ]);
+    // The installation id is made once per database and read by every instance.
+    expect(first.servers.installationId).toMatch(/^[0-9a-f]{8}$/);
+    expect(second.servers.installationId).toBe(first.servers.installationId);
+    expect(await database().rows('select id from installation')).toEqual([{ id: first.servers.installationId }]);
     const { MikroORM } = await import('@mikro-orm/postgresql');
     const { RECORD_ENTITIES } = await import('../../src/records/entities/index.ts');
     const orm = await MikroORM.init({ clientUrl: database().url, entities: RECORD_ENTITIES, schemaGenerator: { skipTables: ['dynamic_servers_migrations'] } });
@@ -97,10 +103,11 @@ describe('ensure', () => {
     });
 
     const rows = await servers.servers();
+    const installation = servers.installationId;
     expect(rows.map((server) => [server.id, server.name, server.serverType, server.provider, server.status])).toEqual([
-      [1, 'worker-1', 'worker', 'local', 'new'],
-      [2, 'worker-2', 'worker', 'local', 'new'],
-      [3, 'worker-3', 'worker', 'local', 'new'],
+      [1, `worker-1-${installation}`, 'worker', 'local', 'new'],
+      [2, `worker-2-${installation}`, 'worker', 'local', 'new'],
+      [3, `worker-3-${installation}`, 'worker', 'local', 'new'],
     ]);
     expect(rows[0]?.template).toEqual(WORKER_TEMPLATE);
     expect(rows[0]?.templateHash).toBe(templateHash(WORKER_TEMPLATE));
@@ -342,7 +349,7 @@ describe('counts and queries', () => {
     expect(await ids({ status: ['errored', 'new'], serverType: 'worker' })).toEqual([1, 2, 3]);
     expect(await ids({ provisioned: false })).toEqual([2]);
     expect(await ids({ provisioned: true, limit: 2 })).toEqual([1, 3]);
-    expect(await servers.server(4)).toMatchObject({ id: 4, name: 'other-4', serverType: 'other', provider: 'elsewhere' });
+    expect(await servers.server(4)).toMatchObject({ id: 4, name: `other-4-${servers.installationId}`, serverType: 'other', provider: 'elsewhere' });
   });
 });
 
@@ -471,9 +478,10 @@ describe('wake-ups and names', () => {
   });
 
   test('the server name action names new servers; a name already taken is refused and nothing is written', async () => {
-    const { servers } = await open({ serverName: ({ serverType, provider, id }) => `${provider}-${serverType}-${id * 10}` });
+    const { servers } = await open({ serverName: ({ serverType, provider, id, installation }) => `${provider}-${serverType}-${id * 10}-${installation.slice(0, 2)}` });
     await servers.ensure('worker', 2);
-    expect((await servers.servers()).map((server) => server.name)).toEqual(['local-worker-10', 'local-worker-20']);
+    const short = servers.installationId.slice(0, 2);
+    expect((await servers.servers()).map((server) => server.name)).toEqual([`local-worker-10-${short}`, `local-worker-20-${short}`]);
 
     const constant = await open({ serverName: () => 'always-the-same' });
     await constant.servers.ensure('other', 1);

@@ -35,7 +35,9 @@ const emitted: DynamicServersEventName[] = [];
 let strict: EngineRecords;
 const named = new Map<string, DynamicServers>();
 
-const BAD_SERVER_NAMES: unknown[] = ['../../etc/passwd', 'srv; rm -rf ~', 'srv$(id)', 'srv`id`', 'srv name', 'srv/1', '', 'UPPER', '-leading', 'x'.repeat(64), 42, 'default-1'];
+/** Stands for the name server 1 got from the default action (`default-1-<installation>`): a name already taken. */
+const TAKEN = 'default-1-<installation>';
+const BAD_SERVER_NAMES: unknown[] = ['../../etc/passwd', 'srv; rm -rf ~', 'srv$(id)', 'srv`id`', 'srv name', 'srv/1', '', 'UPPER', '-leading', 'x'.repeat(64), 42, TAKEN];
 
 async function open(serverName?: ServerNameAction): Promise<EngineRecords> {
   const servers = await EngineRecords.openForEngine({ databaseUrl: database.url, onLimitHit: 'throw', ...(serverName ? { serverName } : {}) });
@@ -50,7 +52,7 @@ beforeAll(async () => {
   await publishTypes(database.url, SERVER_TYPES, { local: { maximum: 7 } });
   wake = await WakeRecorder.start(database.url);
   strict = await open();
-  for (const name of BAD_SERVER_NAMES) named.set(String(name), await open(() => name as string));
+  for (const name of BAD_SERVER_NAMES) named.set(String(name), await open(name === TAKEN ? ({ installation }) => `default-1-${installation}` : () => name as string));
   // Some state to protect: default has 3 of its 4, worker 3, so the provider (maximum 7) has room for 1.
   await strict.ensure('default', 3);
   await strict.ensure('worker', 3);
@@ -214,7 +216,18 @@ test('a database where nothing was ever published: NothingPublishedError, saying
 
 test('the protected state is the seeded one, so the comparisons above compared something', async () => {
   const checksums = await database.checksums();
-  expect(Object.keys(checksums).sort()).toEqual(['desired_state', 'dynamic_servers_migrations', 'provider_config', 'server', 'server_status_change', 'server_type_config']);
+  expect(Object.keys(checksums).sort()).toEqual([
+    'desired_state',
+    'dynamic_servers_migrations',
+    'installation',
+    'offering_price',
+    'provider_config',
+    'server',
+    'server_status_change',
+    'server_type_config',
+    'unavailable_offering',
+  ]);
+  expect((await database.rows<{ name: string }>('select name from server where id = 1'))[0]?.name).toBe(`default-1-${strict.installationId}`);
   expect(checksums.server_type_config).toMatch(/^2 rows/);
   expect(checksums.server).toMatch(/^6 rows/);
   expect(checksums.server_status_change).toMatch(/^9 rows/);

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { publishTypes } from '../support/published-types.ts';
-import { CONCURRENCY_SETUP, type CallOutcome, type PlannedCall } from './support/concurrency-plan.ts';
+import { BUDGET_SETUP, CONCURRENCY_SETUP, type CallOutcome, type PlannedCall } from './support/concurrency-plan.ts';
 import { startRecordsDatabase, type RecordsDatabase } from './support/records-database.ts';
 
 const PROCESSES = 4;
@@ -120,25 +120,75 @@ function impliedAfter(call: PlannedCall, before: number, change: Extract<CallOut
   return before + providerRoom;
 }
 
+/** Counts the money per hour of provisioned servers against each budget, in the changing transaction, like LIMIT_WATCHER. */
+const BUDGET_WATCHER = `
+  create table budget_watch (scope text, key text, budget numeric not null, spent numeric not null default 0, peak numeric not null default 0, primary key (scope, key));
+  create table budget_violation (scope text, key text, spent numeric, budget numeric, at timestamptz default clock_timestamp());
+  insert into budget_watch (scope, key, budget) values
+    ('type', 'alpha', ${BUDGET_SETUP.serverTypes.alpha.budgetUnits * BUDGET_SETUP.unit}), ('type', 'beta', ${BUDGET_SETUP.serverTypes.beta.budgetUnits * BUDGET_SETUP.unit}),
+    ('provider', 'shared', ${BUDGET_SETUP.providers.shared.budgetUnits * BUDGET_SETUP.unit});
+  create function watch_budgets() returns trigger language plpgsql as $$
+  declare
+    delta numeric := 0;
+    watched record;
+  begin
+    if new.status in ('new', 'starting', 'running', 'rebooting') then delta := delta + coalesce(new.hourly_price, 1000); end if;
+    if tg_op = 'UPDATE' and old.status in ('new', 'starting', 'running', 'rebooting') then delta := delta - coalesce(old.hourly_price, 1000); end if;
+    if delta = 0 then return new; end if;
+    for watched in
+      update budget_watch set spent = spent + delta, peak = greatest(peak, spent + delta)
+       where (scope = 'type' and key = new.type) or (scope = 'provider' and key = new.provider) returning scope, key, spent, budget
+    loop
+      if watched.spent > watched.budget then insert into budget_violation (scope, key, spent, budget) values (watched.scope, watched.key, watched.spent, watched.budget); end if;
+    end loop;
+    return new;
+  end $$;
+  create trigger watch_budgets after insert or update of status, hourly_price on server for each row execute function watch_budgets();
+`;
+
+/** The provisioned count a call implies under the budgets, given the count it started from and the budget it reported. */
+function impliedUnderBudgets(call: PlannedCall, before: number, change: Extract<CallOutcome, { change: unknown }>['change']): number {
+  const target = call.op === 'ensure' ? call.amount : call.op === 'increase' ? before + call.amount : Math.max(0, before - call.amount);
+  if (target <= before) {
+    expect(change.limitHit).toBeNull();
+    return target;
+  }
+  const hit = change.limitHit;
+  if (!hit) return target;
+  const { priceUnits, budgetUnits, offering } = BUDGET_SETUP.serverTypes[call.serverType];
+  const units = (money: number) => Math.round(money / BUDGET_SETUP.unit);
+  const typeRoom = Math.floor((budgetUnits - before * priceUnits) / priceUnits);
+  expect(hit).toMatchObject({ scope: 'budget', requested: target - before, budget: { pricePerServer: priceUnits * BUDGET_SETUP.unit, offering } });
+  if (hit.budget!.of === 'serverType') {
+    expect(hit).toMatchObject({ maximum: before + typeRoom, provisioned: before, allowed: typeRoom });
+    expect(units(hit.budget!.spentPerHour)).toBe(before * priceUnits);
+    return before + typeRoom;
+  }
+  const providerRoom = Math.floor((BUDGET_SETUP.providers.shared.budgetUnits - units(hit.budget!.spentPerHour)) / priceUnits);
+  expect(hit).toMatchObject({ maximum: hit.provisioned + providerRoom, allowed: providerRoom });
+  expect(providerRoom).toBeLessThan(Math.min(typeRoom, target - before));
+  return before + providerRoom;
+}
+
 /**
  * Replays one type's calls in desired-state version order: each changing call starts where the previous one ended
- * and ends where its arguments imply; each call that changed nothing saw a count some version left and had
- * nothing to do. Returns the final count.
+ * and ends where its arguments imply (`implied`: under the count limits by default); each call that changed nothing
+ * saw a count some version left and had nothing to do. Returns the final count.
  */
-function replay(serverType: string, outcomes: Extract<CallOutcome, { change: unknown }>[]): number {
+function replay(serverType: string, outcomes: Extract<CallOutcome, { change: unknown }>[], implied = impliedAfter): number {
   const calls = outcomes.filter((outcome) => outcome.serverType === serverType);
   const changing = calls.filter((outcome) => outcome.change.changed).sort((a, b) => a.change.version - b.change.version);
   expect(changing.map((outcome) => outcome.change.version)).toEqual(changing.map((_, index) => index + 1));
   const countAtVersion = [0];
   for (const outcome of changing) {
     expect(outcome.change.before).toBe(countAtVersion.at(-1));
-    expect(outcome.change.after).toBe(impliedAfter(outcome, outcome.change.before, outcome.change));
+    expect(outcome.change.after).toBe(implied(outcome, outcome.change.before, outcome.change));
     countAtVersion.push(outcome.change.after);
   }
   for (const outcome of calls.filter((call) => !call.change.changed)) {
     expect(outcome.change.before).toBe(countAtVersion[outcome.change.version]);
     expect(outcome.change.after).toBe(outcome.change.before);
-    expect(impliedAfter(outcome, outcome.change.before, outcome.change)).toBe(outcome.change.before);
+    expect(implied(outcome, outcome.change.before, outcome.change)).toBe(outcome.change.before);
   }
   return countAtVersion.at(-1) as number;
 }
@@ -191,7 +241,56 @@ test('4 processes x 50 mixed calls: exact final counts, no limit ever exceeded, 
   expect(await database.rows(`select count(*)::int as rows from server_status_change where to_status = 'stopping'`)).toEqual([{ rows: stopped.length }]);
 });
 
-test('4 processes opening a fresh database at once run the migrations exactly once', async () => {
+test('4 processes x 50 mixed calls under budgets: exact final counts, no budget ever exceeded', async () => {
+  await database.client.query('drop trigger watch_limits on server');
+  await database.reset();
+  const { unit } = BUDGET_SETUP;
+  await publishTypes(
+    database.url,
+    Object.fromEntries(
+      Object.entries(BUDGET_SETUP.serverTypes).map(([name, type]) => [
+        name,
+        { provider: type.provider, offerings: [type.offering], prices: { [type.offering]: type.priceUnits * unit }, budget: type.budgetUnits * unit },
+      ]),
+    ),
+    { shared: { budget: BUDGET_SETUP.providers.shared.budgetUnits * unit } },
+  );
+  await database.client.query(BUDGET_WATCHER);
+
+  // The watcher sees an overspend when there is one (checked in a transaction that is rolled back).
+  await database.client.query('begin');
+  await database.client.query(
+    `insert into server (name, type, provider, status, status_updated_at, addresses, template, template_hash, meta, offering, hourly_price, created_at, updated_at)
+     select 'probe-' || n, 'alpha', 'shared', 'new', now(), '{}', '{}', 'x', '{}', 'a', 0.01, now(), now() from generate_series(1, 6) n`,
+  );
+  expect(await database.rows('select scope, key, spent::float8 as spent from budget_violation')).toEqual([{ scope: 'type', key: 'alpha', spent: 0.06 }]);
+  await database.client.query('rollback');
+
+  const outcomes = await runCallers(database.url, CALLS_PER_PROCESS);
+  expect(outcomes.filter((outcome) => 'error' in outcome)).toEqual([]);
+  const reports = outcomes as Extract<CallOutcome, { change: unknown }>[];
+
+  // Budgets: never exceeded at any moment, and reached (both the types' and the provider's).
+  expect(await database.rows('select * from budget_violation')).toEqual([]);
+  const peaks = await database.rows<{ scope: string; key: string; peak: string; budget: string }>('select scope, key, peak::text, budget::text from budget_watch order by scope, key');
+  for (const peak of peaks) expect(Number(peak.peak)).toBeLessThanOrEqual(Number(peak.budget));
+  const hits = reports.map((report) => report.change.limitHit).filter((hit) => hit !== null);
+  expect(new Set(hits.map((hit) => hit.budget?.of))).toEqual(new Set(['serverType', 'provider']));
+  process.stdout.write(`budget peaks (money per hour): ${peaks.map((peak) => `${peak.scope} ${peak.key} ${Number(peak.peak)} of ${Number(peak.budget)}`).join(', ')}; ${hits.length} calls cut short by a budget\n`);
+
+  // Exact counts, and every server carries its offering's price.
+  for (const serverType of ['alpha', 'beta'] as const) {
+    const final = replay(serverType, reports, impliedUnderBudgets);
+    const { offering, priceUnits } = BUDGET_SETUP.serverTypes[serverType];
+    const rows = await database.rows<{ offering: string; price: number }>(
+      `select offering, hourly_price::float8 as price from server where type = $1 and status in ('new', 'starting', 'running', 'rebooting')`,
+      [serverType],
+    );
+    expect(rows).toEqual(Array.from({ length: final }, () => ({ offering, price: priceUnits * unit })));
+  }
+});
+
+test('4 processes opening a fresh database at once run the migrations exactly once and make one installation id', async () => {
   await database.client.query('create database records_fresh');
   const freshUrl = new URL(database.url);
   freshUrl.pathname = '/records_fresh';
@@ -205,8 +304,12 @@ test('4 processes opening a fresh database at once run the migrations exactly on
       '0002-add-reboot-sent-at',
       '0003-create-config-registry',
       '0004-add-create-backoff',
+      '0005-create-installation',
+      '0006-add-offerings-and-prices',
       '0007-add-rollout-and-drain',
     ]);
+    // One installation id, however many processes migrated at once.
+    expect((await fresh.query('select count(*)::int as n from installation')).rows).toEqual([{ n: 1 }]);
   } finally {
     await fresh.end();
   }

@@ -44,6 +44,11 @@ async function boot(records: EngineRecords, id: number): Promise<void> {
   await records.recordTransition(id, 'running', { reason: 'the cloud reports it running' });
 }
 
+/** The default name of server `id` of `worker`: `<type>-<id>-<installation>`. */
+function nameOf(records: EngineRecords, id: number): string {
+  return `worker-${id}-${records.installationId}`;
+}
+
 /** Status of each server, by id. */
 async function statuses(records: EngineRecords): Promise<Record<number, string>> {
   return Object.fromEntries((await records.servers({ serverType: 'worker' })).map((server) => [server.id, server.status]));
@@ -62,7 +67,7 @@ describe('maxSurge 1, maxUnavailable 0', () => {
     expect(step).toMatchObject({ createdServerIds: [], replacements: [{ serverId: 4, replaces: o1!.id }] });
     const r1 = await records.server(4);
     expect(r1).toMatchObject({ status: 'new', replacesServerId: o1!.id, template: B });
-    expect((await records.statusHistory(4))[0]!.reason).toMatch(/^rollout to template [0-9a-f]{12}: replaces worker-1$/);
+    expect((await records.statusHistory(4))[0]!.reason).toMatch(new RegExp(`^rollout to template [0-9a-f]{12}: replaces ${nameOf(records, o1!.id)}$`));
     expect(await wake.settle()).toEqual(['worker']);
     // 3 desired + 1 surge = 4 in the cloud: no room for another; the replacement does not count.
     expect(await records.advanceRollout('worker')).toMatchObject({ replacements: [] });
@@ -72,7 +77,7 @@ describe('maxSurge 1, maxUnavailable 0', () => {
     await boot(records, 4);
     expect(await statuses(records)).toEqual({ [o1!.id]: 'stopping', [o2!.id]: 'running', [o3!.id]: 'running', 4: 'running' });
     expect((await records.statusHistory(o1!.id)).slice(-2).map((change) => `${change.to}: ${change.reason}`)).toEqual([
-      'draining: rollout: replaced by worker-4, which runs',
+      `draining: rollout: replaced by ${nameOf(records, 4)}, which runs`,
       'stopping: drained at once: the type has no drain hook',
     ]);
     expect(await records.rollout('worker')).toMatchObject({ state: 'rolling', old: 2, new: 1, replacing: 0 });
@@ -130,7 +135,8 @@ test('a replacement that fails halts the rollout (once, with why) and keeps the 
   events.length = 0;
 
   await records.recordFailure(3, 'hanging', { reason: 'still starting after the 1 s timeout' });
-  const halt = { serverType: 'worker', serverName: 'worker-3', reason: 'worker-3 went hanging while starting: still starting after the 1 s timeout', at: expect.any(Date) };
+  const failed = nameOf(records, 3);
+  const halt = { serverType: 'worker', serverName: failed, reason: `${failed} went hanging while starting: still starting after the 1 s timeout`, at: expect.any(Date) };
   expect(events.map((event) => event.name)).toEqual(['hanging', 'draining', 'stopping', 'rolloutHalted']);
   expect(events.at(-1)!.payload).toEqual(halt);
   expect(await statuses(records)).toEqual({ 1: 'running', 2: 'running', 3: 'stopping' });

@@ -1,7 +1,19 @@
 // The pure parts of the records: victim choice, limit arithmetic, template hashes and option validation.
 // (Server types and their limits are validated where they are written: test/config/stack-file.test.ts.)
 import { describe, expect, test } from '@jest/globals';
-import { DynamicServers, InvalidConfigurationError, VictimStrategyError, notRunningFirstThenNewest, rolloutBudget, type ServerRecord, type ServerStatus } from '../../src/api.ts';
+import {
+  DynamicServers,
+  InvalidConfigurationError,
+  SERVER_NAME_PATTERN,
+  VictimStrategyError,
+  endOfPaidHourFirst,
+  notRunningFirstThenNewest,
+  rolloutBudget,
+  typeAndIdName,
+  typeIdAndInstallationName,
+  type ServerRecord,
+  type ServerStatus,
+} from '../../src/api.ts';
 import { fitUnderLimits } from '../../src/records/limits.ts';
 import { templateHash } from '../../src/records/template.ts';
 import { chooseVictims } from '../../src/records/victims.ts';
@@ -10,7 +22,7 @@ function server(id: number, status: ServerStatus): ServerRecord {
   const at = new Date(0);
   return {
     id, name: `worker-${id}`, serverType: 'worker', provider: 'local', status, statusUpdatedAt: at, providerId: null, addresses: {},
-    template: {}, templateHash: templateHash({}), meta: {}, rebootRequestedAt: null, rebootSentAt: null,
+    template: {}, templateHash: templateHash({}), meta: {}, rebootRequestedAt: null, rebootSentAt: null, offering: null, hourlyPrice: null,
     drainDeadline: null, drainClaimedAt: null, replacesServerId: null, lastError: null, createdAt: at, updatedAt: at,
   };
 }
@@ -37,6 +49,19 @@ describe('victims', () => {
     await expect(chooseVictims(() => [candidates[0]!, candidates[0]!], candidates, 2)).rejects.toThrow(VictimStrategyError);
     await expect(chooseVictims(() => [candidates[0]!, server(99, 'running')], candidates, 2)).rejects.toThrow(VictimStrategyError);
     await expect(chooseVictims(() => 'nonsense' as unknown as ServerRecord[], candidates, 1)).rejects.toThrow(VictimStrategyError);
+  });
+
+  test('by the paid hour: servers that never ran first, then those whose started hour ends soonest', async () => {
+    const now = new Date('2026-01-01T12:00:00Z');
+    const createdMinutesAgo = (id: number, status: ServerStatus, minutes: number) => ({ ...server(id, status), createdAt: new Date(now.getTime() - minutes * 60_000) });
+    const fleet = [
+      createdMinutesAgo(1, 'running', 10), // 50 minutes of its hour left
+      createdMinutesAgo(2, 'running', 115), // second hour, 5 minutes left
+      createdMinutesAgo(3, 'starting', 1),
+      createdMinutesAgo(4, 'running', 55), // 5 minutes left: a tie with 2, the newest goes first
+      createdMinutesAgo(5, 'rebooting', 30), // 30 minutes left
+    ];
+    expect((await endOfPaidHourFirst(() => now)(fleet, 5)).map((victim) => victim.id)).toEqual([3, 4, 2, 5, 1]);
   });
 
   test('an async strategy is awaited, and what it resolves to is checked like any answer', async () => {
@@ -85,5 +110,22 @@ describe('templates and options', () => {
       { databaseUrl: unreachable, providers: { local: { maximum: 3 } } },
     ];
     for (const options of refused) await expect(DynamicServers.open(options as never)).rejects.toBeInstanceOf(InvalidConfigurationError);
+  });
+});
+
+describe('server names', () => {
+  test('the default name ends with the installation id, so installations sharing a cloud project never repeat a name', () => {
+    const context = { id: 42, serverType: 'worker', provider: 'hcloud', installation: '3f9a0c1d' };
+    expect(typeIdAndInstallationName(context)).toBe('worker-42-3f9a0c1d');
+    expect(typeIdAndInstallationName({ ...context, installation: '77aa01bc' })).not.toBe(typeIdAndInstallationName(context));
+    expect(typeAndIdName(context)).toBe('worker-42');
+  });
+
+  test('a type name too long for a DNS label is shortened from its end; the name stays a valid, unique label', () => {
+    const long = `${'a'.repeat(40)}-${'b'.repeat(22)}`;
+    const names = [1, 2, 123_456_789].map((id) => typeIdAndInstallationName({ id, serverType: long, provider: 'local', installation: '3f9a0c1d' }));
+    for (const name of names) expect(name).toMatch(SERVER_NAME_PATTERN);
+    expect(names[2]).toBe(`${'a'.repeat(40)}-${'b'.repeat(3)}-123456789-3f9a0c1d`);
+    expect(new Set(names).size).toBe(3);
   });
 });

@@ -1,7 +1,7 @@
 // The two previews of a server type the README promises agree: `dynamic-servers preview <type> --json` and
 // `pulumi preview --stack <type>` run from the project root, and what they must leave unchanged.
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parsePreviewJson } from '../../src/engine/pulumi-adapter.ts';
 import { stackEnvironment } from '../../src/engine/type-stack.ts';
@@ -9,6 +9,7 @@ import type { PlannedChanges } from '../../src/engine/stack-engine.ts';
 import { runCommand } from '../../src/toolchain/run-command.ts';
 import { runCli } from './cli.ts';
 import type { EngineWorld } from './engine-world.ts';
+import { filesUnder } from './secrets-scan.ts';
 
 /** Both previews' planned servers, and every line they printed (for checks of what they must not print). */
 export interface BothPreviews {
@@ -30,17 +31,6 @@ export async function bothPreviews(world: EngineWorld, serverType = 'demo'): Pro
   const plan = parsePreviewJson(pulumi.stdout);
   const names = (op: string) => plan.steps.filter((step) => step.op === op && step.type !== 'pulumi:pulumi:Stack').map((step) => step.urn.split('::').pop()!).sort();
   return { ours: JSON.parse(ours.stdout) as PlannedChanges, cli: { creates: names('create'), deletes: names('delete') }, output };
-}
-
-/** Every file under `dir`, recursively. */
-export async function filesUnder(dir: string): Promise<string[]> {
-  const files: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...(await filesUnder(path)));
-    else if (entry.isFile()) files.push(path);
-  }
-  return files;
 }
 
 /** A digest of `world`'s Pulumi state (history and lock files aside): equal digests mean no preview wrote state. */

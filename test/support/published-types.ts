@@ -19,13 +19,19 @@ export interface TestServerType {
   rollout?: RolloutPolicy;
   drain?: Partial<DrainSettings>;
   undrainedServers?: FailurePolicy;
+  /** Offering names in order of preference (a provider would derive them from the template). */
+  offerings?: string[];
+  prices?: Record<string, number>;
+  /** Money per hour (`budgetPerHour`). */
+  budget?: number;
+  unavailableOfferingSeconds?: number;
 }
 
 /** Publishes exactly `serverTypes` (others are retired) and the provider limits `providers` to the database at `databaseUrl`. */
 export async function publishTypes(
   databaseUrl: string,
   serverTypes: Record<string, TestServerType>,
-  providers: Record<string, { maximum?: number }> = {},
+  providers: Record<string, { maximum?: number; budget?: number }> = {},
 ): Promise<PublishReport> {
   const records = await EngineRecords.openForEngine({ databaseUrl, poolSize: 1 });
   try {
@@ -42,10 +48,14 @@ export async function publishTypes(
           rollout: type.rollout ?? DEFAULT_TYPE_SETTINGS.rollout,
           drain: { ...DEFAULT_TYPE_SETTINGS.drain, ...type.drain },
           undrainedServers: type.undrainedServers ?? DEFAULT_TYPE_SETTINGS.undrainedServers,
+          offerings: type.offerings ?? [],
+          prices: type.prices ?? {},
+          budgetPerHour: type.budget ?? null,
+          unavailableOfferingSeconds: type.unavailableOfferingSeconds ?? DEFAULT_TYPE_SETTINGS.unavailableOfferingSeconds,
         },
         source: `test:${name}`,
       })),
-      providers: Object.fromEntries(Object.entries(providers).map(([name, limits]) => [name, { maxServers: limits.maximum ?? null }])),
+      providers: Object.fromEntries(Object.entries(providers).map(([name, limits]) => [name, { maxServers: limits.maximum ?? null, budgetPerHour: limits.budget ?? null }])),
     });
   } finally {
     await records.close();

@@ -44,12 +44,17 @@ export const Server = defineEntity({
     drainClaimedAt: p.datetime().nullable(),
     /** For a rollout's replacement: the id of the server it replaces (which is drained once this one runs). */
     replacesServerId: p.bigint('number').nullable(),
+    /** The offering of the type's template the server is (to be) created on, e.g. `small@local-2`; null for one unnamed offering. */
+    offering: p.text().nullable(),
+    /** The offering's hourly price when it was chosen; null when none was known. */
+    hourlyPrice: p.decimal('number').precision(20).scale(10).nullable(),
     lastErrorClass: p.text().nullable(),
     lastErrorMessage: p.text().nullable(),
     lastErrorStack: p.text().nullable(),
     createdAt: p.datetime(),
     updatedAt: p.datetime(),
   },
+  checks: [{ name: 'server_hourly_price_check', expression: 'hourly_price >= 0' }],
   indexes: [
     { name: 'server_type_status_index', properties: ['type', 'status'] },
     { name: 'server_provider_status_index', properties: ['provider', 'status'] },

@@ -115,7 +115,7 @@ function programNode(programDirectory) {
   if (supportedNode(process.version)) return process.execPath;
   throw new Error(
     `the program in ${programDirectory} needs Node ${MINIMUM_MAJOR}.${MINIMUM_MINOR} or newer, and no node_modules/.bin/node was found ` +
-      `there or above it; the Node on PATH (${process.execPath}) is ${process.version}. Run \`npm install\` in the project, which pins its Node.`,
+      `there or above it; the Node on PATH (${process.execPath}) is ${process.version}. Run \`npm install\` in the project, which pins its Node (a project of your own pins one with the \`node\` package: \`npm install node@24\`, as \`dynamic-servers init\` does).`,
   );
 }
 

@@ -50,6 +50,7 @@ test('while it exists, the instance was launched with the template’s AMI, type
       team: 'queue',
       Name: `${serverType}-1`,
       'managed-by': 'dynamic-servers',
+      installation: 'conformance',
       'server-type': serverType,
       'server-id': `${serverType}-1`,
     });

@@ -277,3 +277,19 @@ test('templates: one snapshot reference, no unknown fields, and the project’s 
   expect(() => parseHcloudTemplate({ snapshot: { selector: {} }, serverType: 'cx22', location: 'fsn1' })).toThrow(InvalidRequestError);
   expect(parseHcloudTemplate({ snapshot: { id: 7 }, serverType: 'cx22', location: 'fsn1' }).snapshot).toEqual({ id: '7' });
 });
+
+test("prices come from GET /pricing, net of VAT, one per server type and location, named as the template's offerings are", async () => {
+  const { hcloudProvider, hcloudOfferings } = await import('../../../providers/hcloud/index.ts');
+  const provider = hcloudProvider({ endpoint: api.url, token: TOKEN });
+  const prices = await provider.prices();
+  const answer = (await (await fetch(`${api.url}/pricing`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
+    pricing: { currency: string; server_types: { name: string; prices: { location: string; price_hourly: { net: string } }[] }[] };
+  };
+  expect(prices).toEqual(
+    answer.pricing.server_types.flatMap((type) => type.prices.map((price) => ({ offering: `${type.name}@${price.location}`, hourly: Number(price.price_hourly.net), currency: 'EUR' }))),
+  );
+  expect(prices.find((price) => price.offering === 'cx22@fsn1')).toEqual({ offering: 'cx22@fsn1', hourly: 0.0074, currency: 'EUR' });
+  const offered = hcloudOfferings({ snapshot: { id: 1001 }, serverType: 'cx22', location: 'fsn1', fallbacks: [{ location: 'nbg1' }, { serverType: 'cx32' }] }).map((offering) => offering.name);
+  expect(offered).toEqual(['cx22@fsn1', 'cx22@nbg1', 'cx32@fsn1']);
+  expect(offered.every((name) => prices.some((price) => price.offering === name))).toBe(true);
+});

@@ -65,7 +65,7 @@ test('while it exists, the server boots from the newest available snapshot the s
   expect(server!.serverType).toBe('cx22');
   expect(server!.location).toBe('fsn1');
   expect(server!.userData).toBe('#cloud-config\n');
-  expect(server!.labels).toEqual({ 'managed-by': 'dynamic-servers', 'server-type': serverType, 'server-id': `${serverType}-1` });
+  expect(server!.labels).toEqual({ 'managed-by': 'dynamic-servers', installation: 'conformance', 'server-type': serverType, 'server-id': `${serverType}-1` });
 });
 
 for (const step of steps.slice(afterCreation)) test(step.name, () => step.run());
@@ -73,7 +73,7 @@ for (const step of steps.slice(afterCreation)) test(step.name, () => step.run())
 test('the server was created once, took one action per step, and every request carried the token', () => {
   const requests = cloud.requests();
   const posts = requests.filter((request) => request.method === 'POST' && request.path === '/v1/servers');
-  expect(posts).toEqual([{ method: 'POST', path: '/v1/servers', status: 201 }]);
+  expect(posts).toEqual([expect.objectContaining({ method: 'POST', path: '/v1/servers', status: 201, token: 'default' })]);
   const commands = requests.filter((request) => request.status === 201 || request.method === 'DELETE').map((request) => `${request.method} ${request.path.replace(/\/\d+/g, '/{id}')}`);
   expect(commands).toEqual(['POST /v1/servers', 'POST /v1/servers/{id}/actions/reboot', 'POST /v1/servers/{id}/actions/shutdown', 'DELETE /v1/servers/{id}']);
   expect(requests.some((request) => request.code === 'unauthorized')).toBe(false);

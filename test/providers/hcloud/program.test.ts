@@ -19,6 +19,10 @@ interface Registered {
 }
 
 let registered: Registered[] = [];
+/** Resources registered with Pulumi's `import` option: their import id. */
+let imported: { type: string; name: string; id: string }[] = [];
+/** The `ignoreChanges` of every registered resource, by name (read from the registration the mock monitor receives). */
+let ignored: Record<string, string[]> = {};
 let calls: { token: string; inputs: Record<string, unknown>; provider: string | undefined }[] = [];
 let hcloud: HcloudModule;
 
@@ -26,6 +30,7 @@ beforeAll(async () => {
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
+        if (args.id) imported.push({ type: args.type, name: args.name, id: args.id });
         registered.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown>, provider: args.provider });
         return { id: args.type === 'hcloud:index/server:Server' ? '4242' : `${args.name}-id`, state: args.inputs };
       },
@@ -39,10 +44,18 @@ beforeAll(async () => {
     'workers',
     false,
   );
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource: (request: { getName(): string; getIgnorechangesList(): string[] }, callback: unknown) => unknown };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (request, callback) => {
+    ignored[request.getName()] = request.getIgnorechangesList();
+    return register(request, callback);
+  };
   hcloud = await import('../../../providers/hcloud/index.ts');
 });
 
 beforeEach(() => {
+  imported = [];
+  ignored = {};
   registered = [];
   calls = [];
 });
@@ -62,7 +75,7 @@ const representative = {
   publicIpv6: false,
 };
 
-const declaration = (template: Record<string, unknown>): ServerDeclaration => ({ serverId: 'workers-7', serverType: 'workers', template });
+const declaration = (template: Record<string, unknown>): ServerDeclaration => ({ installation: 'inst0001', serverId: 'workers-7', serverType: 'workers', template });
 
 test('a server from the newest snapshot matching the selector gets every template input, labelled and shut down before deletion', async () => {
   const provider = hcloud.hcloudProvider({ endpoint: 'https://hcloud.test/v1', token: 'the-token', tokenInState: true });
@@ -83,7 +96,7 @@ test('a server from the newest snapshot matching the selector gets every templat
     image: '777001',
     serverType: 'cx32',
     location: 'nbg1',
-    labels: { team: 'queue', 'managed-by': 'dynamic-servers', 'server-type': 'workers', 'server-id': 'workers-7' },
+    labels: { team: 'queue', 'managed-by': 'dynamic-servers', installation: 'inst0001', 'server-type': 'workers', 'server-id': 'workers-7' },
     sshKeys: ['ops-key'],
     userData: '#cloud-config\nruncmd: [systemctl start worker]\n',
     firewallIds: [11],
@@ -115,7 +128,7 @@ test('by default the token stays out of the program (the plugin reads HCLOUD_TOK
     image: '123456',
     serverType: 'cx22',
     location: 'fsn1',
-    labels: { 'managed-by': 'dynamic-servers', 'server-type': 'workers', 'server-id': 'workers-7' },
+    labels: { 'managed-by': 'dynamic-servers', installation: 'inst0001', 'server-type': 'workers', 'server-id': 'workers-7' },
     publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
     shutdownBeforeDeletion: true,
   });
@@ -127,4 +140,15 @@ test('a bad declaration or template throws InvalidRequestError before any resour
   expect(() => provider.declareServer(declaration({ serverType: 'cx22', location: 'fsn1' }))).toThrow(InvalidRequestError);
   expect(() => provider.declareServer({ ...declaration(representative), serverId: 'Not Valid' })).toThrow(InvalidRequestError);
   expect(registered).toEqual([]);
+});
+
+test('a server the engine adopts is imported by its cloud id, never created, and inputs the cloud cannot give back are ignored on every server', async () => {
+  const provider = hcloud.hcloudProvider({ token: 'the-token' });
+  await settled(provider.declareServer({ ...declaration({ snapshot: { id: 123456 }, serverType: 'cx22', location: 'fsn1' }), adopt: '4242' }).providerId);
+  expect(imported).toEqual([{ type: 'hcloud:index/server:Server', name: 'workers-7', id: '4242' }]);
+  expect(ignored['workers-7']).toEqual(['image', 'userData', 'sshKeys', 'shutdownBeforeDeletion']);
+  imported = [];
+  await settled(provider.declareServer({ ...declaration({ snapshot: { id: 123456 }, serverType: 'cx22', location: 'fsn1' }), serverId: 'workers-8' }).providerId);
+  expect(imported).toEqual([]);
+  expect(ignored['workers-8']).toEqual(['image', 'userData', 'sshKeys', 'shutdownBeforeDeletion']);
 });

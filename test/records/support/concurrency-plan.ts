@@ -6,6 +6,16 @@ export const CONCURRENCY_SETUP = {
   providers: { shared: { maximum: 12 } },
 } as const;
 
+/**
+ * The budget variant: the same two types, each server priced by its one offering, a budget per type and one for the
+ * provider. Amounts are whole multiples of `unit` (0.005), so the test can count in exact whole numbers of units.
+ */
+export const BUDGET_SETUP = {
+  unit: 0.005,
+  serverTypes: { alpha: { provider: 'shared', offering: 'a', priceUnits: 2, budgetUnits: 10 }, beta: { provider: 'shared', offering: 'b', priceUnits: 3, budgetUnits: 12 } },
+  providers: { shared: { budgetUnits: 20 } },
+} as const;
+
 /** One call a process will make. */
 export interface PlannedCall {
   op: 'ensure' | 'increase' | 'decrease';

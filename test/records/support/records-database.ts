@@ -29,7 +29,7 @@ export async function startRecordsDatabase(name: string): Promise<RecordsDatabas
     client,
     rows,
     async reset() {
-      await client.query('truncate "server_status_change", "server", "desired_state", "server_type_config", "provider_config" restart identity');
+      await client.query('truncate "server_status_change", "server", "desired_state", "server_type_config", "provider_config", "unavailable_offering", "offering_price" restart identity');
     },
     checksums: () => tableChecksums(client),
     async stop() {
