@@ -16,6 +16,11 @@ afterAll(async () => {
   await world?.close();
 });
 
+/** The default name of server `id`: it carries the installation id. */
+function nameOf(id: number): string {
+  return `demo-${id}-${world.records.installationId}`;
+}
+
 /** Sets the template stored on server `id`, as a row written from an older publication could hold it. */
 async function storeTemplate(id: number, template: object): Promise<void> {
   const client = new pg.Client({ connectionString: world.database.url });
@@ -33,10 +38,10 @@ test('the row whose declaration throws ends errored with the message; the other 
   await storeTemplate(broken, { snapshot: 'base-snapshot' }); // no size: the local provider refuses it
 
   const report = await world.engine.reconcile('demo');
-  expect(report.undeclared).toEqual([{ name: 'demo-2', errorClass: 'InvalidRequestError', message: expect.stringContaining('size') }]);
+  expect(report.undeclared).toEqual([{ name: nameOf(2), errorClass: 'InvalidRequestError', message: expect.stringContaining('size') }]);
   expect(report.failed).toEqual([]);
   // demo-4 is the replacement of demo-2, created by the second update of the same reconcile.
-  expect(report.starting.sort()).toEqual(['demo-1', 'demo-3', 'demo-4']);
+  expect(report.starting.sort()).toEqual([nameOf(1), nameOf(3), nameOf(4)]);
   expect(report.updates).toBe(2);
 
   await world.engine.converge('demo', { pollMs: 100 });
@@ -47,8 +52,8 @@ test('the row whose declaration throws ends errored with the message; the other 
     'errored: the Pulumi program could not declare it',
   ]);
   const running = await world.records.servers({ serverType: 'demo', status: 'running' });
-  expect(running.map((row) => row.name)).toEqual(['demo-1', 'demo-3', 'demo-4']);
-  expect(world.cloud.inspect().servers.map((server) => server.name).sort()).toEqual(['demo-1', 'demo-3', 'demo-4']);
+  expect(running.map((row) => row.name)).toEqual([nameOf(1), nameOf(3), nameOf(4)]);
+  expect(world.cloud.inspect().servers.map((server) => server.name).sort()).toEqual([nameOf(1), nameOf(3), nameOf(4)]);
   expect(await world.records.provisionedCount('demo')).toBe(3);
 });
 
@@ -60,6 +65,6 @@ test('a server the cloud already has cannot be left out (the update would delete
   const reconcile = await runCli(world.cliEnv, 'reconcile', 'demo');
   expect(reconcile.code).toBe(1);
   expect(reconcile.stderr).toMatch(/pulumi up of stack demo failed/);
-  expect(world.cloud.inspect().servers.map((server) => server.name).sort()).toEqual(['demo-1', 'demo-3', 'demo-4']);
+  expect(world.cloud.inspect().servers.map((server) => server.name).sort()).toEqual([nameOf(1), nameOf(3), nameOf(4)]);
   expect(await world.records.server(running!.id)).toMatchObject({ status: 'running' });
 });

@@ -259,7 +259,8 @@ describe('delete', () => {
     (await wake.settle()).length = 0;
 
     expect(await records.delete(1)).toMatchObject({ server: { id: 1, status: 'stopping' }, changed: true, counted: true, desiredCount: 2 });
-    expect(await records.delete('worker-2')).toMatchObject({ server: { id: 2, status: 'stopping', providerId: 'vm-2' }, changed: true, counted: true, desiredCount: 1 });
+    // The default name carries the installation id: worker-2-<installation>.
+    expect(await records.delete(`worker-2-${records.installationId}`)).toMatchObject({ server: { id: 2, status: 'stopping', providerId: 'vm-2' }, changed: true, counted: true, desiredCount: 1 });
     // A name of digits only that no server has is read as an id (the command line passes text).
     expect(await records.delete('3')).toMatchObject({ server: { id: 3 }, counted: true, desiredCount: 0 });
     expect(await historyOf(records, 2)).toEqual(['null>new: ensure(worker, 3)', 'new>starting: pulumi up created it', 'starting>running: the cloud reports it running', 'running>stopping: deleted on request']);
@@ -278,7 +279,7 @@ describe('delete', () => {
     await records.ensure('kept', 1);
     await started(records, 1);
     await records.recordFailure(1, 'errored', { reason: 'the cloud refused to reboot it', error: new Error('refused') });
-    expect(await records.delete('kept-1')).toMatchObject({ server: { status: 'stopping', lastError: { message: 'refused' } }, counted: false, desiredCount: 1 });
+    expect(await records.delete(`kept-1-${records.installationId}`)).toMatchObject({ server: { status: 'stopping', lastError: { message: 'refused' } }, counted: false, desiredCount: 1 });
     expect(await records.provisionedCount('kept')).toBe(1);
   });
 });
