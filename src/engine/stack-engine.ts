@@ -1,4 +1,4 @@
-import type { Stack } from '@pulumi/pulumi/automation/index.js';
+import type { OutputMap, Stack } from '@pulumi/pulumi/automation/index.js';
 import { InsufficientCapacityError, type ServerProvider } from '../../providers/contract.ts';
 import type { EngineRecords } from '../records/engine-records.ts';
 import { InvalidTransitionError } from '../records/errors.ts';
@@ -188,8 +188,9 @@ export class StackEngine {
         const update = { serverType, desiredVersion: desired.version, declared: rows.filter(isDeclared).length };
         this.#options.onUpdate?.({ ...update, phase: 'start' });
         let updateError: unknown;
+        let upOutputs: OutputMap | undefined;
         try {
-          await upCancellingStaleLocks(context.stack, () => context.stack.up({ onEvent: collector.onEvent, continueOnError: true }), report.recovery);
+          upOutputs = (await upCancellingStaleLocks(context.stack, () => context.stack.up({ onEvent: collector.onEvent, continueOnError: true }), report.recovery)).outputs;
         } catch (error) {
           updateError = error;
         }
@@ -200,7 +201,8 @@ export class StackEngine {
           if (updateError instanceof StackEngineError) throw updateError;
           throw new StackUpdateError(`pulumi up of stack ${serverType} failed: ${String((updateError as Error).message ?? updateError)}`, { cause: updateError });
         }
-        const outputs = await context.stack.outputs();
+        // A successful `up` has read the outputs already; a failed one returns none, so they are read once more.
+        const outputs = upOutputs ?? (await context.stack.outputs());
         const providerIds = (outputs.providerIds?.value ?? {}) as Record<string, string>;
         await this.#recordResults(context.provider, rows, providerIds, failures, report);
         await this.#recordDeclarationFailures(rows, context.declarationFailures, report);

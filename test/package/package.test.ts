@@ -307,7 +307,7 @@ test('a provider package installed in the project passes the exported conformanc
   say(`${conformance.stdout.trim()}\n(conformance suite of @acme/dynamic-servers-tiny: ${since(started)})`);
   expect(conformance.stdout.trim().split('\n')).toEqual([
     'step: lists no server of the suite’s server type before anything is created',
-    'step: up creates exactly one server, named by its stable id and labelled managed-by, server type and server id',
+    'step: up creates exactly one server, named by its stable id and labelled managed-by, installation, server type and server id',
     'step: observe reports the server starting, then running',
     'step: a repeated up with the same declaration keeps the same single server',
     'step: up without the server deletes it, and observe then answers not found',
