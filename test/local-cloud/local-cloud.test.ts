@@ -378,8 +378,8 @@ describe('inspection', () => {
     await fetch(`${cloud.adminUrl}/rate-limit`, { method: 'PUT', body: JSON.stringify({ remaining: 10 }) });
     const { requests } = (await (await fetch(`${cloud.adminUrl}/requests`)).json()) as { requests: { method: string; path: string; status: number; code?: string }[] };
     expect(requests.slice(-2)).toEqual([
-      { method: 'GET', path: '/v1/servers', status: 500, code: 'server_error', servers: [] },
-      { method: 'GET', path: '/v1/servers', status: 429, code: 'rate_limit_exceeded', servers: [] },
+      { at: expect.any(Number), method: 'GET', path: '/v1/servers', status: 500, code: 'server_error', servers: [] },
+      { at: expect.any(Number), method: 'GET', path: '/v1/servers', status: 429, code: 'rate_limit_exceeded', servers: [] },
     ]);
     await fetch(`${cloud.adminUrl}/faults/lose-next`, { method: 'POST', body: JSON.stringify({ count: 1 }) });
     await fetch(`${cloud.adminUrl}/faults/clear`, { method: 'POST' });
