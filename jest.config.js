@@ -10,5 +10,9 @@ export default {
   modulePathIgnorePatterns: ['<rootDir>/dist/'],
   globalSetup: '<rootDir>/test/global-setup.ts',
   testTimeout: 180_000,
+  // Every suite imports the Pulumi SDK and the AWS client again in a VM context of its own, and Node keeps part of
+  // each one: one process running all suites grew to the machine's whole memory. `npm test` runs the suites one at a
+  // time in one worker (--maxWorkers=1), which Jest replaces once it holds more than this after a suite.
+  workerIdleMemoryLimit: '512MB',
   verbose: true,
 };
