@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { listProcesses, type ProcessEntry } from '../../src/demo/processes-using.ts';
 import { killGroup, startWorkerProcess, type WorkerProcess } from '../../src/jobs/worker-process.ts';
 import { processTree, stillRunning } from '../support/process-tree.ts';
+import { pollFor } from '../support/poll.ts';
 import { startJobWorld, waitForStatus, type JobWorld } from './support/job-world.ts';
 
 const KILLS = 5;
@@ -33,15 +34,6 @@ const isPulumiUp = (entry: ProcessEntry) => {
   return command!.endsWith('/pulumi') && subcommand === 'up';
 };
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
 
 test(`a worker killed mid-up ${KILLS} times leaves nothing running, and another worker takes the type over`, async () => {
   const takeoverSeconds: number[] = [];
@@ -51,7 +43,7 @@ test(`a worker killed mid-up ${KILLS} times leaves nothing running, and another 
     await jobs.records.ensure('demo', round);
 
     // The new server's create reached the cloud and now waits out the Retry-After inside the plugin.
-    await until('the create to reach the cloud', 120_000, async () => (jobs.world.cloud.inspect().stats.injectedErrors > injected ? true : undefined));
+    await pollFor('the create to reach the cloud', 120_000, async () => (jobs.world.cloud.inspect().stats.injectedErrors > injected ? true : undefined));
     const processes = await listProcesses();
     const busy = workers.find((worker) => processTree(processes, worker.child.pid!).some(isPulumiUp));
     expect(busy).toBeDefined();
@@ -66,7 +58,7 @@ test(`a worker killed mid-up ${KILLS} times leaves nothing running, and another 
     const killedAt = performance.now();
     killGroup(busy!.child, 'SIGKILL');
     const otherPids = new Set(others.map((worker) => worker.child.pid));
-    const otherUp = until('another worker to start `pulumi up`', 180_000, async () => {
+    const otherUp = pollFor('another worker to start `pulumi up`', 180_000, async () => {
       const up = (await listProcesses()).find((entry) => otherPids.has(entry.parentPid) && isPulumiUp(entry));
       return up ? performance.now() : undefined;
     });

@@ -99,9 +99,14 @@ const LIMIT_WATCHER = `
   create trigger watch_limits after insert or update of status on server for each row execute function watch_limits();
 `;
 
+/** The provisioned count `call` asks for, given the count it started from. */
+function targetOf(call: PlannedCall, before: number): number {
+  return call.op === 'ensure' ? call.amount : call.op === 'increase' ? before + call.amount : Math.max(0, before - call.amount);
+}
+
 /** The provisioned count a call implies, given the count it started from and the limit it reported. */
 function impliedAfter(call: PlannedCall, before: number, change: Extract<CallOutcome, { change: unknown }>['change']): number {
-  const target = call.op === 'ensure' ? call.amount : call.op === 'increase' ? before + call.amount : Math.max(0, before - call.amount);
+  const target = targetOf(call, before);
   if (target <= before) {
     expect(change.limitHit).toBeNull();
     return target;
@@ -148,7 +153,7 @@ const BUDGET_WATCHER = `
 
 /** The provisioned count a call implies under the budgets, given the count it started from and the budget it reported. */
 function impliedUnderBudgets(call: PlannedCall, before: number, change: Extract<CallOutcome, { change: unknown }>['change']): number {
-  const target = call.op === 'ensure' ? call.amount : call.op === 'increase' ? before + call.amount : Math.max(0, before - call.amount);
+  const target = targetOf(call, before);
   if (target <= before) {
     expect(change.limitHit).toBeNull();
     return target;

@@ -14,6 +14,7 @@ import { duplicateServers, orphanServers } from '../../src/local-cloud/inspectio
 import type { JobWorld } from '../jobs/support/job-world.ts';
 import { waitForStatus } from '../jobs/support/job-world.ts';
 import { processTree, stillRunning } from './process-tree.ts';
+import { pollFor } from './poll.ts';
 import { readStackLocks, type StackLock } from './stack-locks.ts';
 
 /** A `stack-recovery` line of a worker, with the worker that wrote it. */
@@ -58,15 +59,6 @@ export interface KillRoundsOptions {
 
 const HOLD_SECONDS = 30;
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
 
 /** The `pulumi up` CLI process (`<bin>/pulumi up ...`). */
 const isPulumiUp = (entry: ProcessEntry) => {
@@ -130,14 +122,14 @@ export async function startKillRounds(options: Omit<KillRoundsOptions, 'targets'
       cloud.loseNextResponses(1);
       await jobs.records.ensure(serverType, target);
       // The cloud made the first server and dropped its answer; hold every create from now on (the retry too).
-      await until('a create whose answer is lost', 120_000, () => (stats().lostResponses > lostBefore ? true : undefined), 5);
+      await pollFor('a create whose answer is lost', 120_000, () => (stats().lostResponses > lostBefore ? true : undefined), 5);
       hold('POST');
       hold('GET');
     } else {
       hold('DELETE');
       await jobs.records.ensure(serverType, target);
     }
-    await until('a held request', 120_000, () => (stats().injectedErrors > injectedBefore ? true : undefined), 20);
+    await pollFor('a held request', 120_000, () => (stats().injectedErrors > injectedBefore ? true : undefined), 20);
 
     const processes = await listProcesses();
     const busy = workers.find((worker) => processTree(processes, worker.child.pid!).some(isPulumiUp));
@@ -151,7 +143,7 @@ export async function startKillRounds(options: Omit<KillRoundsOptions, 'targets'
     // With no other worker alive, nothing can have cancelled it yet: the killed CLI's lock is there.
     if (workers.length === 1) expect({ round, locks: locksAtKill.map((lock) => lock.pid) }).toEqual({ round, locks: [cli.pid] });
     // The plugins run in process groups of their own and exit with the engine that started them.
-    expect(await until('the killed worker’s processes to end', 30_000, async () => ((await stillRunning(tree)).length === 0 ? [] : undefined), 100)).toEqual([]);
+    expect(await pollFor('the killed worker’s processes to end', 30_000, async () => ((await stillRunning(tree)).length === 0 ? [] : undefined), 100)).toEqual([]);
     cloud.clearPendingFaults();
     workers.splice(workers.indexOf(busy!), 1);
     workers.push(await start());
@@ -164,9 +156,9 @@ export async function startKillRounds(options: Omit<KillRoundsOptions, 'targets'
       const killed = killing ? await kill(target) : (await jobs.records.ensure(serverType, target), { killed: '', killedProcesses: 0, locksAtKill: [] });
       await waitForStatus(jobs.records, serverType, 'running', target, 240_000);
       for (const status of ['new', 'starting', 'stopping', 'deleting'] as const) await waitForStatus(jobs.records, serverType, status, 0, 120_000);
-      await until('the desired state to be applied', 120_000, async () => ((await jobs.records.desiredState(serverType)).workRemains ? undefined : true));
+      await pollFor('the desired state to be applied', 120_000, async () => ((await jobs.records.desiredState(serverType)).workRemains ? undefined : true));
       // A worker reports what it recovered when its reconcile ends; the next round must not kill it before that.
-      if (killing) await until('the recovery report of the killed update', 120_000, () => (recoveries.some((line) => line.round === round) ? true : undefined));
+      if (killing) await pollFor('the recovery report of the killed update', 120_000, () => (recoveries.some((line) => line.round === round) ? true : undefined));
       const rows = await jobs.records.servers({ serverType });
       expect({ round, unsettled: rows.filter((row) => !['running', 'deleted'].includes(row.status)).map((row) => `${row.name}: ${row.status}`) }).toEqual({ round, unsettled: [] });
       const inCloud = ours();
