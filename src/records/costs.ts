@@ -2,7 +2,7 @@
 // now, and the money spent since the start of the month, from the status history. Every server the cloud has is
 // counted, whatever its status (Hetzner bills a stopped server like a running one): from the moment the cloud
 // created it (a provider id, a status past `new`) until it is deleted.
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Sql } from './sql.ts';
 import { listServerTypes } from './registry.ts';
 
 /** What one server type costs. Amounts are money per hour or money, net of tax, in the currency of its prices. */
@@ -38,14 +38,14 @@ export function monthStart(now: Date): Date {
 }
 
 /** What each configured type (and any other type with servers in the cloud) costs at `now`, sorted by type. */
-export async function readCosts(em: EntityManager, now: Date): Promise<TypeCost[]> {
+export async function readCosts(db: Sql, now: Date): Promise<TypeCost[]> {
   const since = monthStart(now);
-  const current = await em.execute<{ type: string; provider: string; per_hour: string; billed: number; unpriced: number }[]>(
+  const current = await db.execute<{ type: string; provider: string; per_hour: string; billed: number; unpriced: number }[]>(
     `select s."type", min(s."provider") as provider, coalesce(sum(${PRICE}), 0)::text as per_hour, count(*)::int as billed, ` +
       `count(*) filter (where ${PRICE} is null)::int as unpriced from "server" s ${PRICES_JOIN} ` +
       `where ${BILLED} and s."status" <> 'deleted' group by s."type"`,
   );
-  const month = await em.execute<{ type: string; provider: string; spent: string }[]>(
+  const month = await db.execute<{ type: string; provider: string; spent: string }[]>(
     `with spans as (select c."server_id", c."to_status" as "status", c."changed_at" as "since", ` +
       `lead(c."changed_at") over (partition by c."server_id" order by c."changed_at", c."id") as "until" from "server_status_change" c) ` +
       `select s."type", min(s."provider") as provider, coalesce(sum(extract(epoch from (least(coalesce(sp."until", ?::timestamptz), ?::timestamptz) - greatest(sp."since", ?::timestamptz))) ` +
@@ -53,8 +53,8 @@ export async function readCosts(em: EntityManager, now: Date): Promise<TypeCost[
       `where ${BILLED} and sp."status" not in ('new', 'deleted') and sp."since" < ?::timestamptz and (sp."until" is null or sp."until" > ?::timestamptz) group by s."type"`,
     [now, now, since, now, since],
   );
-  const currencies = await em.execute<{ provider: string; currency: string }[]>('select distinct on ("provider") "provider", "currency" from "offering_price" order by "provider", "currency"');
-  const configured = await listServerTypes(em);
+  const currencies = await db.execute<{ provider: string; currency: string }[]>('select distinct on ("provider") "provider", "currency" from "offering_price" order by "provider", "currency"');
+  const configured = await listServerTypes(db);
   const types = new Map<string, { provider: string; budgetPerHour: number | null }>(configured.map((type) => [type.name, { provider: type.provider, budgetPerHour: type.settings.budgetPerHour }]));
   for (const row of [...current, ...month]) if (!types.has(row.type)) types.set(row.type, { provider: row.provider, budgetPerHour: null });
   return [...types.entries()]

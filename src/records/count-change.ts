@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Transaction } from './sql.ts';
 import { countBudget } from './budgets.ts';
 import type { LimitHitPolicy, ResolvedServerType } from './config.ts';
 import { createsPaused } from './create-backoff.ts';
@@ -62,23 +62,23 @@ export interface CountChangeSettings {
  * servers, its provider's, the type's budget and its provider's budget. Throws UnknownPriceError when a budget
  * needs a price nobody knows.
  */
-export async function countLimits(em: EntityManager, type: ResolvedServerType, provisioned: number, offering: ChosenOffering): Promise<CountedLimit[]> {
+export async function countLimits(tx: Transaction, type: ResolvedServerType, provisioned: number, offering: ChosenOffering): Promise<CountedLimit[]> {
   const limits: CountedLimit[] = [];
   if (type.maximum !== null) limits.push({ scope: 'serverType', maximum: type.maximum, provisioned });
   let onProvider = 0;
   if (type.providerMaximum !== null || type.providerBudget !== null) {
-    await lockProvider(em, type.provider);
-    onProvider = await countProvisionedOnProvider(em, type.provider);
+    lockProvider(tx, type.provider);
+    onProvider = await countProvisionedOnProvider(tx, type.provider);
   }
   if (type.providerMaximum !== null) limits.push({ scope: 'provider', maximum: type.providerMaximum, provisioned: onProvider });
-  if (type.budget !== null) limits.push(await countBudget(em, type, 'serverType', provisioned, offering));
-  if (type.providerBudget !== null) limits.push(await countBudget(em, type, 'provider', onProvider, offering));
+  if (type.budget !== null) limits.push(await countBudget(tx, type, 'serverType', provisioned, offering));
+  if (type.providerBudget !== null) limits.push(await countBudget(tx, type, 'provider', onProvider, offering));
   return limits;
 }
 
 /**
  * Sets the type's desired count to `target(desired count)` in the caller's transaction and brings the counted
- * servers there: takes the type's lock, counts, then creates servers on the type's first available offering (under
+ * servers there: takes the type's lock (the caller read `settings.type` under it), counts, then creates servers on the type's first available offering (under
  * the limits and budgets, taking the provider's lock when it has one) or takes the strategy's victims away (see
  * retireServers: drained, then stopped; with the replacement a rollout was making for one of them), writes the
  * history rows and bumps the desired-state version. The target is taken from the desired count, not from the
@@ -88,14 +88,14 @@ export async function countLimits(em: EntityManager, type: ResolvedServerType, p
  * With policy `'throw'`, a request over a limit or a budget throws ServerLimitError before anything is written.
  */
 export async function changeServerCount(
-  em: EntityManager,
+  tx: Transaction,
   settings: CountChangeSettings,
   target: (desiredCount: number) => number,
   now: Date,
 ): Promise<{ change: CountChange; effects: Effects }> {
   const { type, reason } = settings;
-  await lockServerType(em, type.name);
-  const state = await readTypeState(em, type.name);
+  lockServerType(tx, type.name);
+  const state = await readTypeState(tx, type.name);
   // A rollout's replacement on its way counts only once the server it replaces leaves (see replacements.ts).
   const { counted, version } = state;
   const wanted = target(state.desiredCount);
@@ -115,8 +115,8 @@ export async function changeServerCount(
 
   let desiredCount = wanted;
   if (wanted > counted) {
-    const offering = await chooseOffering(em, type, now);
-    const limits = await countLimits(em, type, state.provisioned, offering);
+    const offering = await chooseOffering(tx, type, now);
+    const limits = await countLimits(tx, type, state.provisioned, offering);
     const { allowed, hit } = fitUnderLimits(wanted - counted, limits, { serverType: type.name, provider: type.provider });
     if (hit && settings.onLimitHit === 'throw') throw new ServerLimitError({ ...hit, allowed: 0 });
     if (hit) {
@@ -128,16 +128,16 @@ export async function changeServerCount(
       change.createsPausedUntil = state.createsPausedUntil;
     } else if (allowed > 0) {
       change.version = version + 1;
-      const { servers, events } = await insertNewServers(em, type, allowed, offering, settings.naming, reason, now);
+      const { servers, events } = await insertNewServers(tx, type, allowed, offering, settings.naming, reason, now);
       change.createdServerIds = servers.map((server) => server.id);
       effects.events.unshift(...events);
     }
   } else if (wanted < counted) {
-    const split = splitProvisioned(await selectServers(em, `s."type" = ? and s."status" in (${PROVISIONED_SQL})`, [type.name]));
+    const split = splitProvisioned(await selectServers(tx, `s."type" = ? and s."status" in (${PROVISIONED_SQL})`, [type.name]));
     const victims = await chooseVictims(settings.victimStrategy, split.counted, counted - wanted);
     change.version = version + 1;
     const leaving = victims.flatMap((server) => [server, ...split.replacementsOf(server.id)]);
-    const retired = await retireServers(em, type.name, type.drain, leaving, reason, now);
+    const retired = await retireServers(tx, type.name, type.drain, leaving, reason, now);
     change.stoppingServerIds = leaving.map((server) => server.id);
     change.after -= victims.length;
     effects.events.push(...retired.effects.events);
@@ -148,6 +148,6 @@ export async function changeServerCount(
   change.desiredCount = desiredCount;
   if (change.version > version) effects.wake.push(type.name);
   change.after += change.createdServerIds.length;
-  await writeDesiredState(em, type.name, desiredCount, change.version, now);
+  writeDesiredState(tx, type.name, desiredCount, change.version, now);
   return { change, effects };
 }

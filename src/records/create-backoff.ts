@@ -3,7 +3,7 @@
 // and delete servers all night. The state lives on the type's desired-state document and is written under the
 // type's lock, so every worker agrees; a server of the type reaching running, or a new published version of the
 // type, ends it.
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Transaction } from './sql.ts';
 
 /** The back-off schedule (see createPauseSeconds). */
 export const CREATE_BACKOFF = {
@@ -46,8 +46,8 @@ export function createsPaused(state: { createsPausedUntil: Date | null }, now: D
  * pauses the type's creates for createPauseSeconds of the new count (never shortening a pause in force). Returns
  * the back-off it started or extended, or null while the failures are within the tolerated ones.
  */
-export async function countCreateFailure(em: EntityManager, serverType: string, now: Date): Promise<CreateBackoff | null> {
-  const rows = await em.execute<{ create_failures: number }[]>(
+export async function countCreateFailure(tx: Transaction, serverType: string, now: Date): Promise<CreateBackoff | null> {
+  const rows = await tx.execute<{ create_failures: number }[]>(
     `update "desired_state" set "create_failures" = "create_failures" + 1 where "server_type" = ? returning "create_failures"`,
     [serverType],
   );
@@ -56,7 +56,7 @@ export async function countCreateFailure(em: EntityManager, serverType: string, 
   const pauseSeconds = createPauseSeconds(failures);
   if (pauseSeconds === 0) return null;
   const until = new Date(now.getTime() + pauseSeconds * 1000);
-  await em.execute(
+  await tx.execute(
     `update "desired_state" set "creates_paused_until" = greatest(coalesce("creates_paused_until", ?::timestamptz), ?::timestamptz) where "server_type" = ?`,
     [until, until, serverType],
   );
@@ -67,8 +67,8 @@ export async function countCreateFailure(em: EntityManager, serverType: string, 
  * Ends the back-off of `serverType` in the caller's transaction (a server of it reached running, or a new version
  * of its configuration was published): failures back to 0, creates no longer paused. True when there was any.
  */
-export async function clearCreateBackoff(em: EntityManager, serverType: string): Promise<boolean> {
-  const rows = await em.execute<{ server_type: string }[]>(
+export async function clearCreateBackoff(tx: Transaction, serverType: string): Promise<boolean> {
+  const rows = await tx.execute<{ server_type: string }[]>(
     `update "desired_state" set "create_failures" = 0, "creates_paused_until" = null ` +
       `where "server_type" = ? and ("create_failures" > 0 or "creates_paused_until" is not null) returning "server_type"`,
     [serverType],

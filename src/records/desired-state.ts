@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Transaction } from './sql.ts';
 import { InvalidInputError } from './errors.ts';
 import { PROVISIONED_STATUSES } from './statuses.ts';
 
@@ -30,8 +30,8 @@ export interface TypeState {
 }
 
 /** The type's provisioned count and desired-state document, read in the caller's transaction (after its type lock). */
-export async function readTypeState(em: EntityManager, serverType: string): Promise<TypeState> {
-  const rows = await em.execute<
+export async function readTypeState(tx: Transaction, serverType: string): Promise<TypeState> {
+  const rows = await tx.execute<
     { provisioned: number; surplus: number; desired_count: number | null; version: number | null; create_failures: number | null; creates_paused_until: Date | string | null }[]
   >(
     `select count(s."id")::int as provisioned, count(s."id") filter (where ${SURPLUS_REPLACEMENT_SQL})::int as surplus, ` +
@@ -53,8 +53,8 @@ export async function readTypeState(em: EntityManager, serverType: string): Prom
 }
 
 /** Provisioned servers on `provider`, all types together, read in the caller's transaction (after its provider lock). */
-export async function countProvisionedOnProvider(em: EntityManager, provider: string): Promise<number> {
-  const rows = await em.execute<{ provisioned: number }[]>(
+export async function countProvisionedOnProvider(tx: Transaction, provider: string): Promise<number> {
+  const rows = await tx.execute<{ provisioned: number }[]>(
     `select count(*)::int as provisioned from "server" where "provider" = ? and "status" in (${PROVISIONED_SQL})`,
     [provider],
   );
@@ -62,8 +62,8 @@ export async function countProvisionedOnProvider(em: EntityManager, provider: st
 }
 
 /** Writes the type's desired-state document as `version` with `desiredCount`, creating it at the first change (back-off untouched). */
-export async function writeDesiredState(em: EntityManager, serverType: string, desiredCount: number, version: number, now: Date): Promise<void> {
-  await em.execute(
+export function writeDesiredState(tx: Transaction, serverType: string, desiredCount: number, version: number, now: Date): void {
+  tx.defer(
     `insert into "desired_state" ("server_type", "desired_count", "version", "applied_version", "updated_at") values (?, ?, ?, 0, ?) ` +
       `on conflict ("server_type") do update set "desired_count" = excluded."desired_count", "version" = excluded."version", "updated_at" = excluded."updated_at"`,
     [serverType, desiredCount, version, now],
@@ -71,8 +71,8 @@ export async function writeDesiredState(em: EntityManager, serverType: string, d
 }
 
 /** Bumps the type's desired-state document to `version` without changing its count (`countIfNew` when it is created). */
-export async function bumpDesiredVersion(em: EntityManager, serverType: string, version: number, countIfNew: number, now: Date): Promise<void> {
-  await em.execute(
+export function bumpDesiredVersion(tx: Transaction, serverType: string, version: number, countIfNew: number, now: Date): void {
+  tx.defer(
     `insert into "desired_state" ("server_type", "desired_count", "version", "applied_version", "updated_at") values (?, ?, ?, 0, ?) ` +
       `on conflict ("server_type") do update set "version" = excluded."version", "updated_at" = excluded."updated_at"`,
     [serverType, countIfNew, version, now],
@@ -83,12 +83,12 @@ export async function bumpDesiredVersion(em: EntityManager, serverType: string, 
  * Records that the work of every version up to `version` is done. The applied version never moves back; a
  * version the document has not reached yet is refused with InvalidInputError.
  */
-export async function recordAppliedVersion(em: EntityManager, serverType: string, version: number, now: Date): Promise<void> {
-  const rows = await em.execute<{ version: number }[]>('select "version" from "desired_state" where "server_type" = ?', [serverType]);
+export async function recordAppliedVersion(tx: Transaction, serverType: string, version: number, now: Date): Promise<void> {
+  const rows = await tx.execute<{ version: number }[]>('select "version" from "desired_state" where "server_type" = ?', [serverType]);
   const current = Number(rows[0]?.version ?? 0);
   if (version > current) throw new InvalidInputError(`server type "${serverType}" is at desired-state version ${current}; version ${version} cannot be applied`);
   if (version === 0 || rows.length === 0) return;
-  await em.execute(
+  await tx.execute(
     `update "desired_state" set "applied_version" = greatest("applied_version", ?), "updated_at" = ? where "server_type" = ? and "applied_version" < ?`,
     [version, now, serverType, version],
   );

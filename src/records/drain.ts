@@ -4,7 +4,7 @@
 // then the server goes `stopping` and the next `pulumi up` deletes it. A drain that passes its deadline, or whose
 // hook throws, ends as the type's `undrainedServers` policy says: deleted anyway, or kept for a person. A type
 // without a hook drains at once. Every write here runs in the caller's transaction under the type's lock.
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Transaction } from './sql.ts';
 import type { DrainSettings, FailurePolicy } from './config.ts';
 import { noEffects, type Effects } from './effects.ts';
 import { DrainEndedError } from './errors.ts';
@@ -42,7 +42,7 @@ export function firstDrainDeadline(drain: DrainSettings, now: Date): Date {
  * the type's workers. Returns the servers as written, in the given order, with their events.
  */
 export async function retireServers(
-  em: EntityManager,
+  tx: Transaction,
   serverType: string,
   drain: DrainSettings,
   servers: readonly ServerRecord[],
@@ -58,10 +58,10 @@ export async function retireServers(
     for (const server of moved.servers) written.set(server.id, server);
     effects.events.push(...moved.events);
   };
-  const draining = await moveServers(em, inCloud, 'draining', reason, now, { drainDeadline: firstDrainDeadline(drain, now), drainClaimedAt: null });
+  const draining = await moveServers(tx, inCloud, 'draining', reason, now, { drainDeadline: firstDrainDeadline(drain, now), drainClaimedAt: null });
   record(draining);
-  if (drain.hook === null) record(await moveServers(em, draining.servers, 'stopping', 'drained at once: the type has no drain hook', now, DRAIN_CLEARED));
-  record(await moveServers(em, neverCreated, 'stopping', reason, now));
+  if (drain.hook === null) record(await moveServers(tx, draining.servers, 'stopping', 'drained at once: the type has no drain hook', now, DRAIN_CLEARED));
+  record(await moveServers(tx, neverCreated, 'stopping', reason, now));
   effects.wake.push(serverType);
   return { servers: servers.map((server) => written.get(server.id)!), effects };
 }
@@ -70,8 +70,8 @@ export async function retireServers(
  * Claims running the drain hook of `serverId`, in one atomic statement: true when this caller did (the server is
  * draining and nobody claimed it), false otherwise. Only the winner calls the hook, so one process runs it.
  */
-export async function claimDrain(em: EntityManager, serverId: number, now: Date): Promise<boolean> {
-  const claimed = await em.execute<{ id: string }[]>(
+export async function claimDrain(tx: Transaction, serverId: number, now: Date): Promise<boolean> {
+  const claimed = await tx.execute<{ id: string }[]>(
     `update "server" set "drain_claimed_at" = ?::timestamptz, "updated_at" = ?::timestamptz where "id" = ? and "status" = 'draining' and "drain_claimed_at" is null returning "id"`,
     [now, now, serverId],
   );
@@ -79,9 +79,9 @@ export async function claimDrain(em: EntityManager, serverId: number, now: Date)
 }
 
 /** Gives back the claims of `serverIds` that are still draining (a process that stops hands its drains over). */
-export async function releaseDrainClaims(em: EntityManager, serverIds: readonly number[], now: Date): Promise<number[]> {
+export async function releaseDrainClaims(tx: Transaction, serverIds: readonly number[], now: Date): Promise<number[]> {
   if (serverIds.length === 0) return [];
-  const released = await em.execute<{ id: string }[]>(
+  const released = await tx.execute<{ id: string }[]>(
     `update "server" set "drain_claimed_at" = null, "updated_at" = ?::timestamptz where "id" in (?) and "status" = 'draining' and "drain_claimed_at" is not null returning "id"`,
     [now, [...serverIds]],
   );
@@ -93,13 +93,13 @@ export async function releaseDrainClaims(em: EntityManager, serverIds: readonly 
  * began, and never earlier than it already is. Returns the deadline now in force. Throws DrainEndedError when the
  * server is no longer draining.
  */
-export async function extendDrain(em: EntityManager, server: { id: number; serverType: string }, seconds: number, maxSeconds: number, now: Date): Promise<Date> {
-  const current = await readServerLocked(em, server);
+export async function extendDrain(tx: Transaction, server: { id: number; serverType: string }, seconds: number, maxSeconds: number, now: Date): Promise<Date> {
+  const current = await readServerLocked(tx, server);
   if (current.status !== 'draining' || current.drainDeadline === null) throw new DrainEndedError(`server ${current.name} is ${current.status}: its drain has ended`);
   const cap = current.statusUpdatedAt.getTime() + maxSeconds * 1000;
   const deadline = new Date(Math.max(current.drainDeadline.getTime(), Math.min(now.getTime() + seconds * 1000, cap)));
   if (deadline.getTime() !== current.drainDeadline.getTime()) {
-    await em.execute(`update "server" set "drain_deadline" = ?::timestamptz, "updated_at" = ?::timestamptz where "id" = ?`, [deadline, now, current.id]);
+    await tx.execute(`update "server" set "drain_deadline" = ?::timestamptz, "updated_at" = ?::timestamptz where "id" = ?`, [deadline, now, current.id]);
   }
   return deadline;
 }
@@ -112,14 +112,14 @@ export async function extendDrain(em: EntityManager, server: { id: number; serve
  * deadline passed); `list` marks it, and `dynamic-servers delete` removes it.
  */
 export async function endDrain(
-  em: EntityManager,
+  tx: Transaction,
   server: { id: number; serverType: string },
   outcome: DrainOutcome,
   policy: FailurePolicy,
   since: Date,
   now: Date,
 ): Promise<DrainEnd> {
-  const current = await readServerLocked(em, server);
+  const current = await readServerLocked(tx, server);
   if (current.status !== 'draining' || current.statusUpdatedAt.getTime() !== since.getTime()) return { server: null, effects: noEffects() };
   if (outcome.kind === 'deadline' && current.drainDeadline !== null && current.drainDeadline.getTime() > now.getTime()) return { server: null, effects: noEffects() };
   const effects = noEffects();
@@ -130,7 +130,7 @@ export async function endDrain(
       : policy === 'delete'
         ? (['stopping', `${what}; deleted anyway (undrainedServers: delete)`] as const)
         : ([outcome.kind === 'failed' ? 'errored' : 'hanging', `${what}; kept for a person (undrainedServers: keep)`] as const);
-  const moved = await moveServers(em, [current], to, reason, now, { ...DRAIN_CLEARED, ...(outcome.kind === 'failed' ? { lastError: outcome.error } : {}) });
+  const moved = await moveServers(tx, [current], to, reason, now, { ...DRAIN_CLEARED, ...(outcome.kind === 'failed' ? { lastError: outcome.error } : {}) });
   effects.events.push(...moved.events);
   if (to === 'stopping') effects.wake.push(server.serverType);
   return { server: moved.servers[0]!, effects };

@@ -1,4 +1,3 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { DEFAULT_SERVER_TYPE, type LimitHitPolicy, type ResolvedServerType } from './config.ts';
 import { changeServerCount, type CountChange } from './count-change.ts';
 import { readCosts, type TypeCost } from './costs.ts';
@@ -24,6 +23,8 @@ import { RecordsCore } from './records-core.ts';
 import { deleteServer, type DeleteRequest } from './server-delete.ts';
 import type { DesiredStateRecord, ServerRecord, StatusChangeRecord } from './records.ts';
 import { listServerTypes, resolveServerType, type PublishedServerType } from './registry.ts';
+import { lockServerType } from './locks.ts';
+import type { Sql } from './sql.ts';
 import { readRolloutStatus, setRolloutPaused, type RolloutStatus } from './rollout.ts';
 import type { ServerNameAction } from './server-names.ts';
 import type { ServerStatus } from './statuses.ts';
@@ -116,7 +117,7 @@ export class DynamicServers {
   reboot(serverType: string = DEFAULT_SERVER_TYPE): Promise<RebootRequest> {
     return this.#core.run(async () => {
       const name = await this.#core.publishedName(serverType);
-      return (await this.#core.commit((em) => requestReboot(em, name, new Date()))).request;
+      return (await this.#core.commit((tx) => requestReboot(tx, name, new Date()))).request;
     });
   }
 
@@ -133,7 +134,7 @@ export class DynamicServers {
       const reference = parseServerReference(server);
       const found = await findServerRef(this.#core.fork(), reference);
       if (!found) throw new ServerRecordNotFoundError(`no server has ${typeof reference === 'number' ? 'id' : 'name or id'} ${reference}`);
-      return (await this.#core.commit((em) => deleteServer(em, found, new Date()))).request;
+      return (await this.#core.commit((tx) => deleteServer(tx, found, new Date()))).request;
     });
   }
 
@@ -191,7 +192,7 @@ export class DynamicServers {
     return this.#core.run(async () => {
       const id = parseServerId(serverId);
       const valid = parseMeta(meta);
-      return this.#core.fork().transactional((em) => mergeServerMeta(em, id, valid, new Date()));
+      return this.#core.transaction((tx) => mergeServerMeta(tx, id, valid, new Date()));
     });
   }
 
@@ -213,7 +214,7 @@ export class DynamicServers {
   rollout(serverType: string): Promise<RolloutStatus> {
     return this.#core.run(async () => {
       const name = await this.#core.publishedName(serverType);
-      return this.#core.fork().transactional(async (em) => readRolloutStatus(em, await this.#configuredType(em, name)));
+      return this.#core.transaction(async (tx) => readRolloutStatus(tx, await this.#configuredType(tx, name)));
     });
   }
 
@@ -271,30 +272,34 @@ export class DynamicServers {
   async #setRolloutPaused(serverType: string, paused: boolean): Promise<RolloutStatus> {
     return this.#core.run(async () => {
       const name = await this.#core.publishedName(serverType);
-      const committed = await this.#core.commit(async (em) => {
-        const type = await this.#configuredType(em, name);
-        const effects = await setRolloutPaused(em, name, paused, new Date());
-        return { status: await readRolloutStatus(em, type), effects };
+      const committed = await this.#core.commit(async (tx) => {
+        const type = await this.#configuredType(tx, name);
+        const effects = await setRolloutPaused(tx, name, paused, new Date());
+        return { status: await readRolloutStatus(tx, type), effects };
       });
       return committed.status;
     });
   }
 
-  /** The configuration of the type `name`, read in `em`'s transaction; UnknownServerTypeError when it is retired. */
-  async #configuredType(em: EntityManager, name: string): Promise<ResolvedServerType> {
-    const type = await resolveServerType(em, name);
+  /** The configuration of the type `name`, read with `db`; UnknownServerTypeError when it is retired. */
+  async #configuredType(db: Sql, name: string): Promise<ResolvedServerType> {
+    const type = await resolveServerType(db, name);
     if (!type) throw await this.#core.unknownType(name);
     return type;
   }
 
-  /** One count change of the published type `name`, its configuration read under the type's lock in the change's transaction. */
+  /**
+   * One count change of the published type `name`, its configuration read under the type's lock in the change's
+   * transaction (a publication that retires the type holds the same lock).
+   */
   async #changeCount(name: string, target: (provisioned: number) => number, reason: (name: string) => string): Promise<CountChange> {
     const core = this.#core;
-    const committed = await core.commit(async (em: EntityManager) => {
-      const type = await resolveServerType(em, name);
+    const committed = await core.commit(async (tx) => {
+      lockServerType(tx, name);
+      const type = await resolveServerType(tx, name);
       if (!type) throw await core.unknownType(name);
       const settings = { type, reason: reason(name), onLimitHit: core.onLimitHit, victimStrategy: core.victimStrategy, naming: core.naming };
-      return changeServerCount(em, settings, target, new Date());
+      return changeServerCount(tx, settings, target, new Date());
     });
     return committed.change;
   }

@@ -59,8 +59,8 @@ export class EngineRecords extends DynamicServers {
    */
   publish(publication: Publication): Promise<PublishReport> {
     return this.#shared.run(async () => {
-      const committed = await this.#shared.commit(async (em) => {
-        const report = await publishConfiguration(em, publication, new Date());
+      const committed = await this.#shared.commit(async (tx) => {
+        const report = await publishConfiguration(tx, publication, new Date());
         return { report, effects: { events: [], wake: report.published.map((published) => published.serverType) } };
       });
       return committed.report;
@@ -100,9 +100,9 @@ export class EngineRecords extends DynamicServers {
     return this.#shared.run(async () => {
       const name = await this.#shared.publishedName(serverType);
       if (!Number.isSafeInteger(version) || version < 0) throw new InvalidInputError(`a desired-state version is a whole number from 0, got ${String(version)}`);
-      await this.#shared.commit(async (em) => {
-        await lockServerType(em, name);
-        await recordAppliedVersion(em, name, version, new Date());
+      await this.#shared.commit(async (tx) => {
+        lockServerType(tx, name);
+        await recordAppliedVersion(tx, name, version, new Date());
         return { effects: noEffects() };
       });
       return findDesiredState(this.#shared.fork(), name);
@@ -120,7 +120,7 @@ export class EngineRecords extends DynamicServers {
       const status = parseStatus(to);
       const valid = this.#scrubbed(parseTransitionDetails(details));
       const server = await this.#serverRef(id);
-      return (await this.#shared.commit((em) => transitionServer(em, server, status, valid, new Date()))).server;
+      return (await this.#shared.commit((tx) => transitionServer(tx, server, status, valid, new Date()))).server;
     });
   }
 
@@ -141,7 +141,7 @@ export class EngineRecords extends DynamicServers {
       const valid = this.#scrubbed(parseTransitionDetails(details));
       const server = await this.#serverRef(id);
       const view = seen === undefined ? undefined : { status: status!, since: seen.since };
-      return (await this.#shared.commit((em) => recordServerFailure(em, server, to, valid, this.#shared.naming, new Date(), view))).server;
+      return (await this.#shared.commit((tx) => recordServerFailure(tx, server, to, valid, this.#shared.naming, new Date(), view))).server;
     });
   }
 
@@ -169,7 +169,7 @@ export class EngineRecords extends DynamicServers {
       const id = parseServerId(serverId);
       const valid = this.#scrubbed(parseTransitionDetails({ reason }));
       const server = await this.#serverRef(id);
-      return (await this.#shared.commit((em) => write(em, server, valid.reason, this.#shared.naming, new Date()))).server;
+      return (await this.#shared.commit((tx) => write(tx, server, valid.reason, this.#shared.naming, new Date()))).server;
     });
   }
 
@@ -181,10 +181,12 @@ export class EngineRecords extends DynamicServers {
   replenish(serverType: string): Promise<Replenishment> {
     return this.#shared.run(async () => {
       const name = await this.#shared.publishedName(serverType);
-      const committed = await this.#shared.commit(async (em) => {
-        const type = await resolveServerType(em, name);
+      const committed = await this.#shared.commit(async (tx) => {
+        // Read under the type's lock, as a publication retires it under that lock.
+        lockServerType(tx, name);
+        const type = await resolveServerType(tx, name);
         if (!type) return { replenishment: { serverType: name, createdServerIds: [], missing: 0, createsPausedUntil: null }, effects: noEffects() };
-        return replenishServers(em, type, this.#shared.naming, new Date());
+        return replenishServers(tx, type, this.#shared.naming, new Date());
       });
       return committed.replenishment;
     });
@@ -198,10 +200,12 @@ export class EngineRecords extends DynamicServers {
   advanceRollout(serverType: string): Promise<RolloutStep | null> {
     return this.#shared.run(async () => {
       const name = await this.#shared.publishedName(serverType);
-      const committed = await this.#shared.commit(async (em) => {
-        const type = await resolveServerType(em, name);
+      const committed = await this.#shared.commit(async (tx) => {
+        // Read under the type's lock, as a publication retires it under that lock.
+        lockServerType(tx, name);
+        const type = await resolveServerType(tx, name);
         if (!type) return { step: null, effects: noEffects() };
-        return advanceRollout(em, type, this.#shared.naming, new Date());
+        return advanceRollout(tx, type, this.#shared.naming, new Date());
       });
       return committed.step;
     });
@@ -214,9 +218,9 @@ export class EngineRecords extends DynamicServers {
   rolloutPlan(serverType: string): Promise<RolloutPlan | null> {
     return this.#shared.run(async () => {
       const name = await this.#shared.publishedName(serverType);
-      return this.#shared.fork().transactional(async (em) => {
-        const type = await resolveServerType(em, name);
-        return type ? planRollout(em, type, new Date()) : null;
+      return this.#shared.transaction(async (tx) => {
+        const type = await resolveServerType(tx, name);
+        return type ? planRollout(tx, type, new Date()) : null;
       });
     });
   }
@@ -229,10 +233,10 @@ export class EngineRecords extends DynamicServers {
   plannedServers(serverType: string): Promise<{ servers: ServerRecord[]; replacements: { create: string; replaces: string }[] }> {
     return this.#shared.run(async () => {
       const name = await this.#shared.publishedName(serverType);
-      return this.#shared.fork().transactional(async (em) => {
-        const type = await resolveServerType(em, name);
-        if (type) return plannedServers(em, type, this.#shared.naming, new Date());
-        return { servers: await findServers(em, { serverType: name, status: SERVER_STATUSES.filter((status) => status !== 'deleted') }), replacements: [] };
+      return this.#shared.transaction(async (tx) => {
+        const type = await resolveServerType(tx, name);
+        if (type) return plannedServers(tx, type, this.#shared.naming, new Date());
+        return { servers: await findServers(this.#shared.fork(), { serverType: name, status: SERVER_STATUSES.filter((status) => status !== 'deleted') }), replacements: [] };
       });
     });
   }
@@ -245,7 +249,7 @@ export class EngineRecords extends DynamicServers {
   claimDrain(serverId: number): Promise<boolean> {
     return this.#shared.run(async () => {
       const id = parseServerId(serverId);
-      return this.#shared.fork().transactional((em) => claimDrain(em, id, new Date()));
+      return this.#shared.transaction((tx) => claimDrain(tx, id, new Date()));
     });
   }
 
@@ -256,9 +260,9 @@ export class EngineRecords extends DynamicServers {
   releaseDrainClaims(serverIds: readonly number[]): Promise<number[]> {
     return this.#shared.run(async () => {
       const ids = serverIds.map(parseServerId);
-      const committed = await this.#shared.commit(async (em) => {
-        const released = await releaseDrainClaims(em, ids, new Date());
-        const types = released.length === 0 ? [] : await em.execute<{ type: string }[]>('select distinct "type" from "server" where "id" in (?)', [released]);
+      const committed = await this.#shared.commit(async (tx) => {
+        const released = await releaseDrainClaims(tx, ids, new Date());
+        const types = released.length === 0 ? [] : await tx.execute<{ type: string }[]>('select distinct "type" from "server" where "id" in (?)', [released]);
         return { released, effects: { events: [], wake: types.map((row) => row.type) } };
       });
       return committed.released;
@@ -275,9 +279,9 @@ export class EngineRecords extends DynamicServers {
       const id = parseServerId(serverId);
       if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) throw new InvalidInputError(`a drain is extended by a positive number of seconds, got ${String(seconds)}`);
       const server = await this.#serverRef(id);
-      return this.#shared.fork().transactional(async (em) => {
-        const type = await resolveServerType(em, server.serverType);
-        return extendDrain(em, server, seconds, (type?.drain ?? DEFAULT_TYPE_SETTINGS.drain).maxSeconds, new Date());
+      return this.#shared.transaction(async (tx) => {
+        const type = await resolveServerType(tx, server.serverType);
+        return extendDrain(tx, server, seconds, (type?.drain ?? DEFAULT_TYPE_SETTINGS.drain).maxSeconds, new Date());
       });
     });
   }
@@ -295,9 +299,9 @@ export class EngineRecords extends DynamicServers {
       // A hook's error is stored like any other: cut to size, without the secrets the process knows.
       const failure = outcome.kind === 'failed' ? this.#scrubbed(parseTransitionDetails({ reason: 'the drain hook threw', error: outcome.error })).error : undefined;
       const scrubbed: DrainOutcome = failure ? { kind: 'failed', error: failure } : outcome;
-      const committed = await this.#shared.commit(async (em) => {
-        const type = await resolveServerType(em, server.serverType);
-        return endDrain(em, server, scrubbed, type?.undrainedServers ?? DEFAULT_TYPE_SETTINGS.undrainedServers, since, new Date());
+      const committed = await this.#shared.commit(async (tx) => {
+        const type = await resolveServerType(tx, server.serverType);
+        return endDrain(tx, server, scrubbed, type?.undrainedServers ?? DEFAULT_TYPE_SETTINGS.undrainedServers, since, new Date());
       });
       return committed.server;
     });
@@ -323,7 +327,7 @@ export class EngineRecords extends DynamicServers {
       const view = { status: parseStatus(seen.status), since: seen.since };
       const error = refusal === undefined ? undefined : this.#scrubbed(parseTransitionDetails({ reason: 'refused for capacity', error: refusal })).error;
       const server = await this.#serverRef(id);
-      const moved = await this.#shared.commit((em) => moveToNextOffering(em, server, offerings, this.#shared.naming, new Date(), view, error));
+      const moved = await this.#shared.commit((tx) => moveToNextOffering(tx, server, offerings, this.#shared.naming, new Date(), view, error));
       return { server: moved.server, movedTo: moved.movedTo };
     });
   }
@@ -339,7 +343,7 @@ export class EngineRecords extends DynamicServers {
       const name = parseProviderName(provider);
       const valid = Array.isArray(prices) && prices.every((price) => typeof price?.offering === 'string' && price.offering !== '' && Number.isFinite(price.hourly) && price.hourly >= 0 && typeof price.currency === 'string');
       if (!valid) throw new InvalidInputError('prices must be a list of { offering, hourly (a number from 0), currency }');
-      await this.#shared.fork().transactional((em) => recordOfferingPrices(em, name, prices, new Date()));
+      await this.#shared.transaction((tx) => recordOfferingPrices(tx, name, prices, new Date()));
     });
   }
 
@@ -421,7 +425,7 @@ export class EngineRecords extends DynamicServers {
         throw new InvalidInputError(`olderThanDays is a positive number of days, got ${String(olderThanDays)}`);
       }
       const before = new Date(Date.now() - olderThanDays * 86_400_000);
-      return this.#shared.fork().transactional((em) => pruneServerRecords(em, before));
+      return this.#shared.transaction((tx) => pruneServerRecords(tx, before));
     });
   }
 }

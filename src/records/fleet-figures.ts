@@ -2,7 +2,7 @@
 // transitions, launch failures and boot times from the status history, the counts over time, the latest errors and
 // hangs. Each is a few aggregate statements, cheap enough to run on every scrape and every page refresh, and the same
 // from every process because they read the database, not anything a process remembers.
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Sql } from './sql.ts';
 import { InvalidInputError } from './errors.ts';
 import { listServerTypes } from './registry.ts';
 import { SERVER_STATUSES, type ServerStatus } from './statuses.ts';
@@ -67,30 +67,30 @@ function parseBounds(bounds: readonly number[]): number[] {
 }
 
 /** Reads FleetFigures; `bootBounds` are the upper bounds (seconds, increasing) of the boot-time histogram's buckets. */
-export async function readFleetFigures(em: EntityManager, bootBounds: readonly number[]): Promise<FleetFigures> {
+export async function readFleetFigures(db: Sql, bootBounds: readonly number[]): Promise<FleetFigures> {
   const bounds = parseBounds(bootBounds);
-  const inForce = (await listServerTypes(em)).map((type) => type.name);
-  const counted = await em.execute<{ type: string; status: ServerStatus; servers: number }[]>(
+  const inForce = (await listServerTypes(db)).map((type) => type.name);
+  const counted = await db.execute<{ type: string; status: ServerStatus; servers: number }[]>(
     'select "type", "status", count(*)::int as servers from "server" group by "type", "status"',
   );
   const serverTypes = [...new Set([...inForce, ...counted.map((row) => row.type)])].sort();
   const servers = serverTypes.flatMap((serverType) =>
     SERVER_STATUSES.map((status) => ({ serverType, status, servers: Number(counted.find((row) => row.type === serverType && row.status === status)?.servers ?? 0) })),
   );
-  const desired = await em.execute<{ server_type: string; desired_count: number; pending: number }[]>(
+  const desired = await db.execute<{ server_type: string; desired_count: number; pending: number }[]>(
     'select "server_type", "desired_count", ("version" - "applied_version")::int as pending from "desired_state" order by "server_type"',
   );
-  const transitions = await em.execute<{ type: string; to_status: ServerStatus; transitions: number }[]>(
+  const transitions = await db.execute<{ type: string; to_status: ServerStatus; transitions: number }[]>(
     'select s."type", c."to_status", count(*)::int as transitions from "server_status_change" c join "server" s on s."id" = c."server_id" ' +
       'group by s."type", c."to_status" order by s."type", c."to_status"',
   );
-  const failures = await em.execute<{ type: string; reason: string; failures: number }[]>(
+  const failures = await db.execute<{ type: string; reason: string; failures: number }[]>(
     `select s."type", case when c."to_status" = 'hanging' then 'boot_timeout' else coalesce(s."last_error_class", 'unknown') end as reason, ` +
       `count(*)::int as failures from "server_status_change" c join "server" s on s."id" = c."server_id" ` +
       `where c."from_status" in ('new', 'starting') and c."to_status" in ('errored', 'hanging') group by 1, 2 order by 1, 2`,
   );
   const placeholders = bounds.map(() => '?').join(', ');
-  const boots = await em.execute<{ type: string; bucket: number; count: number; sum: number }[]>(
+  const boots = await db.execute<{ type: string; bucket: number; count: number; sum: number }[]>(
     `with boots as (select s."type", extract(epoch from (min(c."changed_at") - s."created_at"))::float8 as "seconds" ` +
       `from "server" s join "server_status_change" c on c."server_id" = s."id" and c."to_status" = 'running' group by s."id", s."type", s."created_at"), ` +
       `placed as (select "type", "seconds", (select count(*) from unnest(array[${placeholders}]::float8[]) as b("bound") where b."bound" < boots."seconds")::int as "bucket" from boots) ` +
@@ -120,11 +120,11 @@ export async function readFleetFigures(em: EntityManager, bootBounds: readonly n
  * moment. Moments with no server of a type and status have no point. InvalidInputError for a bad date or step, or
  * more than 2000 moments.
  */
-export async function readStatusTimeline(em: EntityManager, from: Date, stepSeconds: number, moments: number): Promise<TimelinePoint[]> {
+export async function readStatusTimeline(db: Sql, from: Date, stepSeconds: number, moments: number): Promise<TimelinePoint[]> {
   const valid = from instanceof Date && !Number.isNaN(from.getTime()) && Number.isFinite(stepSeconds) && stepSeconds > 0 && Number.isSafeInteger(moments) && moments >= 1;
   if (!valid) throw new InvalidInputError('a status timeline needs a date, a positive step and a whole number of moments');
   if (moments > MAX_TIMELINE_POINTS) throw new InvalidInputError(`a status timeline has at most ${MAX_TIMELINE_POINTS} moments`);
-  const rows = await em.execute<{ at: Date | string; type: string; status: ServerStatus; servers: number }[]>(
+  const rows = await db.execute<{ at: Date | string; type: string; status: ServerStatus; servers: number }[]>(
     `with spans as (select c."server_id", c."to_status" as "status", c."changed_at" as "since", ` +
       `lead(c."changed_at") over (partition by c."server_id" order by c."changed_at", c."id") as "until" from "server_status_change" c), ` +
       `moments as (select ?::timestamptz + make_interval(secs => "index" * ?::float8) as "at" from generate_series(0, ? - 1) as "index") ` +
@@ -137,9 +137,9 @@ export async function readStatusTimeline(em: EntityManager, from: Date, stepSeco
 }
 
 /** The latest `limit` (1 to 500) transitions to `errored` or `hanging`, newest first, with each server's last error. */
-export async function readRecentTroubles(em: EntityManager, limit: number): Promise<ServerTrouble[]> {
+export async function readRecentTroubles(db: Sql, limit: number): Promise<ServerTrouble[]> {
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > 500) throw new InvalidInputError(`limit is a whole number from 1 to 500, got ${String(limit)}`);
-  const rows = await em.execute<
+  const rows = await db.execute<
     { server_id: string; name: string; type: string; to_status: ServerStatus; from_status: ServerStatus | null; reason: string; changed_at: Date | string; last_error_class: string | null; last_error_message: string | null }[]
   >(
     `select c."server_id", s."name", s."type", c."to_status", c."from_status", c."reason", c."changed_at", s."last_error_class", s."last_error_message" ` +

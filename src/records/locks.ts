@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Transaction } from './sql.ts';
 
 // Two-key advisory locks: the first key says what kind of name the second (its hash) belongs to.
 const SERVER_TYPE_LOCK_SPACE = 1_146_290_001;
@@ -6,10 +6,11 @@ const PROVIDER_LOCK_SPACE = 1_146_290_002;
 
 /**
  * Takes the transaction-scoped lock of a server type: every change to the type's servers or desired state holds
- * it, so changes to one type run one after the other across all processes. Released at commit or rollback.
+ * it, so changes to one type run one after the other across all processes. Released at commit or rollback. Sent
+ * with the transaction's next statement (see Transaction.defer): what that statement reads, it reads under the lock.
  */
-export async function lockServerType(em: EntityManager, serverType: string): Promise<void> {
-  await em.execute('select pg_advisory_xact_lock(?, hashtext(?))', [SERVER_TYPE_LOCK_SPACE, serverType]);
+export function lockServerType(tx: Transaction, serverType: string): void {
+  tx.defer('select pg_advisory_xact_lock(?, hashtext(?))', [SERVER_TYPE_LOCK_SPACE, serverType]);
 }
 
 /**
@@ -17,6 +18,6 @@ export async function lockServerType(em: EntityManager, serverType: string): Pro
  * with a limit holds it, so the provider's count cannot move under the check. Always taken after a type lock and
  * never the other way round, so the two cannot deadlock.
  */
-export async function lockProvider(em: EntityManager, provider: string): Promise<void> {
-  await em.execute('select pg_advisory_xact_lock(?, hashtext(?))', [PROVIDER_LOCK_SPACE, provider]);
+export function lockProvider(tx: Transaction, provider: string): void {
+  tx.defer('select pg_advisory_xact_lock(?, hashtext(?))', [PROVIDER_LOCK_SPACE, provider]);
 }

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Transaction } from './sql.ts';
 import { InvalidInputError, ServerRecordNotFoundError } from './errors.ts';
 import { jsonObjectSchema, type JsonObject } from './json.ts';
 import type { ServerRecord } from './records.ts';
@@ -32,14 +32,14 @@ export function parseMeta(meta: unknown): JsonObject {
  * row, no event. Throws ServerRecordNotFoundError, or InvalidInputError when the merged meta would be larger than
  * MAX_META_BYTES, writing nothing.
  */
-export async function mergeServerMeta(em: EntityManager, serverId: number, meta: JsonObject, now: Date): Promise<ServerRecord> {
+export async function mergeServerMeta(tx: Transaction, serverId: number, meta: JsonObject, now: Date): Promise<ServerRecord> {
   const patch = JSON.stringify(meta);
-  const merged = await em.execute<{ id: string }[]>(
+  const merged = await tx.execute<{ id: string }[]>(
     `update "server" set "meta" = "meta" || ?::jsonb, "updated_at" = ?::timestamptz
       where "id" = ? and octet_length(("meta" || ?::jsonb)::text) <= ? returning "id"`,
     [patch, now, serverId, patch, MAX_META_BYTES],
   );
-  const [server] = await selectServers(em, 's."id" = ?', [serverId]);
+  const [server] = await selectServers(tx, 's."id" = ?', [serverId]);
   if (!server) throw new ServerRecordNotFoundError(`no server has id ${serverId}`);
   if (merged.length === 0) throw new InvalidInputError(`invalid meta: merged into server ${serverId}'s, it would be more than ${MAX_META_BYTES} bytes as JSON`);
   return server;

@@ -2,7 +2,7 @@
 // skipped by every worker for a while (Karpenter remembers such an offering for 3 minutes), and with no offering
 // left the server is errored with InsufficientCapacityError like any refused create. Each move is one transaction
 // under the type's lock (and its provider's when the provider has a budget), so budgets hold across a move.
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Transaction } from './sql.ts';
 import { budgetRoom } from './budgets.ts';
 import type { ResolvedServerType } from './config.ts';
 import { noEffects } from './effects.ts';
@@ -36,7 +36,7 @@ export interface OfferingMove extends FailureOutcome {
 
 /** The next offering of `offerings` after `current` that is not unavailable and fits the budgets with its price, or null. */
 async function nextOffering(
-  em: EntityManager,
+  tx: Transaction,
   type: ResolvedServerType,
   server: { id: number; offering: string },
   offerings: readonly string[],
@@ -44,21 +44,21 @@ async function nextOffering(
 ): Promise<{ name: string; hourlyPrice: number | null } | null> {
   for (const name of offerings.slice(offerings.indexOf(server.offering) + 1)) {
     if (unavailable.has(name)) continue;
-    const hourlyPrice = await offeringPrice(em, type, name);
-    if (await fitsBudgets(em, type, server.id, hourlyPrice)) return { name, hourlyPrice };
+    const hourlyPrice = await offeringPrice(tx, type, name);
+    if (await fitsBudgets(tx, type, server.id, hourlyPrice)) return { name, hourlyPrice };
   }
   return null;
 }
 
 /** True when server `serverId` at `price` fits the budgets of `type` (counted without its current price). */
-async function fitsBudgets(em: EntityManager, type: ResolvedServerType, serverId: number, price: number | null): Promise<boolean> {
+async function fitsBudgets(tx: Transaction, type: ResolvedServerType, serverId: number, price: number | null): Promise<boolean> {
   const budgets = [
     ...(type.budget === null ? [] : [{ of: { serverType: type.name }, perHour: type.budget }]),
     ...(type.providerBudget === null ? [] : [{ of: { provider: type.provider }, perHour: type.providerBudget }]),
   ];
   for (const budget of budgets) {
     if (price === null) return false;
-    const counted = await budgetRoom(em, budget.of, budget.perHour, price, serverId);
+    const counted = await budgetRoom(tx, budget.of, budget.perHour, price, serverId);
     if (counted.unpriced > 0 || counted.room < 1) return false;
   }
   return true;
@@ -75,7 +75,7 @@ async function fitsBudgets(em: EntityManager, type: ResolvedServerType, serverId
  * replaced). Left alone (server null) when it is no longer in the `seen` status, has a provider id or no offering.
  */
 export async function moveToNextOffering(
-  em: EntityManager,
+  tx: Transaction,
   ref: { id: number; serverType: string },
   offerings: readonly string[],
   naming: ServerNaming,
@@ -83,29 +83,29 @@ export async function moveToNextOffering(
   seen: SeenStatus,
   refusal?: ServerError,
 ): Promise<OfferingMove> {
-  const current = await readServerLocked(em, ref);
+  const current = await readServerLocked(tx, ref);
   const untouched: OfferingMove = { server: null, effects: noEffects(), movedTo: null };
   const moved = current.status !== seen.status || current.statusUpdatedAt.getTime() !== seen.since.getTime();
   if (moved || current.status !== 'new' || current.providerId !== null || current.offering === null) return untouched;
-  const type = await resolveServerType(em, ref.serverType);
+  const type = await resolveServerType(tx, ref.serverType);
   if (!type) return untouched;
-  if (type.providerBudget !== null) await lockProvider(em, type.provider);
+  if (type.providerBudget !== null) lockProvider(tx, type.provider);
   const effects = noEffects();
-  let unavailable = await unavailableOfferings(em, current.provider, now);
+  let unavailable = await unavailableOfferings(tx, current.provider, now);
   let until: Date | null = null;
   if (refusal) {
-    until = await markOfferingUnavailable(em, current.provider, current.offering, new Date(now.getTime() + type.unavailableOfferingSeconds * 1000), refusal.message, now);
+    until = await markOfferingUnavailable(tx, current.provider, current.offering, new Date(now.getTime() + type.unavailableOfferingSeconds * 1000), refusal.message, now);
     unavailable = new Set([...unavailable, current.offering]);
   } else if (!unavailable.has(current.offering)) {
     return untouched;
   }
-  const next = await nextOffering(em, type, { id: current.id, offering: current.offering }, offerings, unavailable);
+  const next = await nextOffering(tx, type, { id: current.id, offering: current.offering }, offerings, unavailable);
   if (until) {
     const payload: OfferingUnavailable = { serverType: type.name, provider: current.provider, offering: current.offering, until, reason: refusal!.message, serverId: current.id, movedTo: next?.name ?? null };
     effects.events.push({ name: 'offeringUnavailable', payload });
   }
   if (next) {
-    await em.execute('update "server" set "offering" = ?, "hourly_price" = ?::numeric, "updated_at" = ?::timestamptz where "id" = ?', [next.name, next.hourlyPrice, now, current.id]);
+    await tx.execute('update "server" set "offering" = ?, "hourly_price" = ?::numeric, "updated_at" = ?::timestamptz where "id" = ?', [next.name, next.hourlyPrice, now, current.id]);
     effects.wake.push(type.name);
     return { server: { ...current, offering: next.name, hourlyPrice: next.hourlyPrice, updatedAt: now }, effects, movedTo: next.name };
   }
@@ -117,6 +117,6 @@ export async function moveToNextOffering(
     stack: null,
   };
   const reason = refusal ? `the cloud has no room on ${current.offering}, and no offering is left` : `its offering ${current.offering} is unavailable, and no offering is left`;
-  const failed = await recordServerFailure(em, ref, 'errored', { reason, error }, naming, now, seen);
+  const failed = await recordServerFailure(tx, ref, 'errored', { reason, error }, naming, now, seen);
   return { server: failed.server, effects: { events: [...effects.events, ...failed.effects.events], wake: [...effects.wake, ...failed.effects.wake] }, movedTo: null };
 }

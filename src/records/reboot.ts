@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Transaction } from './sql.ts';
 import { bumpDesiredVersion, readTypeState } from './desired-state.ts';
 import { noEffects, type Effects } from './effects.ts';
 import { lockServerType } from './locks.ts';
@@ -28,10 +28,10 @@ export interface RebootRequest {
  * they reach `running`, and rebooting ones reboot again when their current reboot ends (as the original package
  * does), so a request during a reboot is never dropped. Bumps the desired-state version when anything changed.
  */
-export async function requestReboot(em: EntityManager, serverType: string, now: Date): Promise<{ request: RebootRequest; effects: Effects }> {
-  await lockServerType(em, serverType);
-  const { provisioned, version } = await readTypeState(em, serverType);
-  const servers = await selectServers(em, `s."type" = ? and s."status" in ('new', 'starting', 'running', 'rebooting')`, [serverType]);
+export async function requestReboot(tx: Transaction, serverType: string, now: Date): Promise<{ request: RebootRequest; effects: Effects }> {
+  lockServerType(tx, serverType);
+  const { provisioned, version } = await readTypeState(tx, serverType);
+  const servers = await selectServers(tx, `s."type" = ? and s."status" in ('new', 'starting', 'running', 'rebooting')`, [serverType]);
   const running = servers.filter((server) => server.status === 'running');
   const notYetRunning = servers.filter((server) => server.status !== 'running' && server.rebootRequestedAt === null);
   const effects = noEffects();
@@ -45,10 +45,10 @@ export async function requestReboot(em: EntityManager, serverType: string, now: 
   if (request.rebootingServerIds.length + request.deferredServerIds.length === 0) return { request, effects };
   request.changed = true;
   request.version = version + 1;
-  const { events } = await moveServers(em, running, 'rebooting', 'reboot requested', now);
-  await updateServers(em, request.deferredServerIds, { rebootRequestedAt: now }, now);
+  const { events } = await moveServers(tx, running, 'rebooting', 'reboot requested', now);
+  updateServers(tx, request.deferredServerIds, { rebootRequestedAt: now }, now);
   effects.events.push(...events);
   effects.wake.push(serverType);
-  await bumpDesiredVersion(em, serverType, request.version, provisioned, now);
+  bumpDesiredVersion(tx, serverType, request.version, provisioned, now);
   return { request, effects };
 }

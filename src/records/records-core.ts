@@ -5,6 +5,7 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { inTransaction, type Transaction } from './sql.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
 import type { LimitHitPolicy } from './config.ts';
 import type { DynamicServersOptions } from './dynamic-servers.ts';
@@ -145,15 +146,15 @@ export class RecordsCore {
   }
 
   /**
-   * Runs `change` in one transaction of a fresh EntityManager, sending its effects as notifications inside it;
-   * after the commit, calls this process's listeners of its events.
+   * Runs `change` in one transaction (see sql.ts), sending its effects as notifications inside it; after the commit,
+   * calls this process's listeners of its events.
    */
-  async commit<T extends { effects: Effects }>(change: (em: EntityManager) => Promise<T>): Promise<T> {
+  async commit<T extends { effects: Effects }>(change: (tx: Transaction) => Promise<T>): Promise<T> {
     let result: T;
     try {
-      result = await this.orm.em.fork().transactional(async (em) => {
-        const changed = await change(em);
-        await notifyEffects(em, this.#origin, changed.effects);
+      result = await this.transaction(async (tx) => {
+        const changed = await change(tx);
+        notifyEffects(tx, this.#origin, changed.effects);
         return changed;
       });
     } catch (error) {
@@ -161,6 +162,11 @@ export class RecordsCore {
     }
     this.events.emit(result.effects.events);
     return result;
+  }
+
+  /** Runs `work` in one transaction that has no effects to send (reads that must agree, or writes nobody hears of). */
+  transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+    return inTransaction(this.orm, work);
   }
 
   /**
@@ -179,9 +185,9 @@ export class RecordsCore {
 
   /** The error for a change of `serverType`, which is not configured: which types are, or that nothing ever was. */
   async unknownType(serverType: string): Promise<UnknownServerTypeError> {
-    const em = this.fork();
-    if (!(await anythingPublished(em))) return new NothingPublishedError(serverType);
-    return new UnknownServerTypeError(serverType, (await listServerTypes(em)).map((type) => type.name));
+    const db = this.fork();
+    if (!(await anythingPublished(db))) return new NothingPublishedError(serverType);
+    return new UnknownServerTypeError(serverType, (await listServerTypes(db)).map((type) => type.name));
   }
 
   /**

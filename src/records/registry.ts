@@ -1,7 +1,7 @@
 // The registry of published configuration: which server types exist, and what each is made of, as the reviewed
 // stack files said when they were last published. Scripts read it (they know only DATABASE_URL); publishing writes
 // it. Every publication that changes something is a new version; earlier versions stay.
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Sql, Transaction } from './sql.ts';
 import type { DrainSettings, FailurePolicy, ResolvedServerType } from './config.ts';
 import { clearCreateBackoff } from './create-backoff.ts';
 import { PROVISIONED_SQL } from './desired-state.ts';
@@ -224,15 +224,18 @@ const LATEST_PROVIDERS = `select distinct on ("provider") * from "provider_confi
  * provider the publication leaves out, and a notification on CONFIG_CHANNEL when anything changed. Throws
  * ServerTypeInUseError (nothing written) when a type to retire still has provisioned servers.
  */
-export async function publishConfiguration(em: EntityManager, publication: Publication, now: Date): Promise<PublishReport> {
-  await em.execute('select pg_advisory_xact_lock(?)', [REGISTRY_LOCK_KEY]);
+export async function publishConfiguration(tx: Transaction, publication: Publication, now: Date): Promise<PublishReport> {
+  await tx.execute('select pg_advisory_xact_lock(?)', [REGISTRY_LOCK_KEY]);
   const report: PublishReport = { published: [], unchanged: [], retired: [], providers: { published: [], retired: [] } };
 
-  const latestTypes = new Map((await em.execute<TypeRow[]>(LATEST_TYPES)).map((row) => [row.server_type, toPublishedType(row)]));
+  const latestTypes = new Map((await tx.execute<TypeRow[]>(LATEST_TYPES)).map((row) => [row.server_type, toPublishedType(row)]));
   const named = new Set(publication.serverTypes.map((type) => type.name));
-  const toRetire = [...latestTypes.values()].filter((type) => type.retiredAt === null && !named.has(type.name)).map((type) => type.name);
+  const toRetire = [...latestTypes.values()].filter((type) => type.retiredAt === null && !named.has(type.name)).map((type) => type.name).sort();
   if (toRetire.length > 0) {
-    const counts = await em.execute<{ type: string; provisioned: number }[]>(
+    // Under the types' locks, so no change adds a server between this count and the commit (changes read the
+    // configuration under the same lock, and see the type retired once they get it).
+    for (const name of toRetire) lockServerType(tx, name);
+    const counts = await tx.execute<{ type: string; provisioned: number }[]>(
       `select "type", count(*)::int as provisioned from "server" where "type" in (${toRetire.map(() => '?').join(', ')}) and "status" in (${PROVISIONED_SQL}) group by "type"`,
       toRetire,
     );
@@ -248,27 +251,27 @@ export async function publishConfiguration(em: EntityManager, publication: Publi
       continue;
     }
     const version = (latest?.version ?? 0) + 1;
-    await em.execute(
+    await tx.execute(
       `insert into "server_type_config" ("server_type", "version", "provider", "template", "template_hash", "settings", "content_hash", "source", "published_at") ` +
         `values (?, ?, ?, ?::jsonb, ?, ?::jsonb, ?, ?, ?::timestamptz)`,
       [type.name, version, type.provider, JSON.stringify(type.template), templateHash(type.template), JSON.stringify(type.settings), hash, type.source, now],
     );
     report.published.push({ serverType: type.name, version, contentHash: hash });
     // The failures that paused its creates happened with the previous version (a broken template, say).
-    await lockServerType(em, type.name);
-    await clearCreateBackoff(em, type.name);
+    lockServerType(tx, type.name);
+    await clearCreateBackoff(tx, type.name);
   }
   for (const name of toRetire) {
-    await em.execute(`update "server_type_config" set "retired_at" = ?::timestamptz where "server_type" = ? and "retired_at" is null`, [now, name]);
+    await tx.execute(`update "server_type_config" set "retired_at" = ?::timestamptz where "server_type" = ? and "retired_at" is null`, [now, name]);
     report.retired.push(name);
   }
 
-  const latestProviders = new Map((await em.execute<ProviderRow[]>(LATEST_PROVIDERS)).map((row) => [row.provider, toPublishedProvider(row)]));
+  const latestProviders = new Map((await tx.execute<ProviderRow[]>(LATEST_PROVIDERS)).map((row) => [row.provider, toPublishedProvider(row)]));
   for (const [provider, settings] of Object.entries(publication.providers)) {
     const hash = contentHash(settings as unknown as JsonObject);
     const latest = latestProviders.get(provider);
     if (latest && latest.retiredAt === null && latest.contentHash === hash) continue;
-    await em.execute(
+    await tx.execute(
       `insert into "provider_config" ("provider", "version", "settings", "content_hash", "published_at") values (?, ?, ?::jsonb, ?, ?::timestamptz)`,
       [provider, (latest?.version ?? 0) + 1, JSON.stringify(settings), hash, now],
     );
@@ -276,24 +279,24 @@ export async function publishConfiguration(em: EntityManager, publication: Publi
   }
   for (const latest of latestProviders.values()) {
     if (latest.retiredAt !== null || Object.hasOwn(publication.providers, latest.provider)) continue;
-    await em.execute(`update "provider_config" set "retired_at" = ?::timestamptz where "provider" = ? and "retired_at" is null`, [now, latest.provider]);
+    await tx.execute(`update "provider_config" set "retired_at" = ?::timestamptz where "provider" = ? and "retired_at" is null`, [now, latest.provider]);
     report.providers.retired.push(latest.provider);
   }
 
   const changed = report.published.length + report.retired.length + report.providers.published.length + report.providers.retired.length > 0;
-  if (changed) await em.execute(`select pg_notify('${CONFIG_CHANNEL}', '')`);
+  if (changed) await tx.execute(`select pg_notify('${CONFIG_CHANNEL}', '')`);
   return report;
 }
 
 /** The configured (published, not retired) server types, by name, newest version each. */
-export async function listServerTypes(em: EntityManager): Promise<PublishedServerType[]> {
-  const rows = await em.execute<TypeRow[]>(`select * from (${LATEST_TYPES}) as latest where "retired_at" is null order by "server_type"`);
+export async function listServerTypes(db: Sql): Promise<PublishedServerType[]> {
+  const rows = await db.execute<TypeRow[]>(`select * from (${LATEST_TYPES}) as latest where "retired_at" is null order by "server_type"`);
   return rows.map(toPublishedType);
 }
 
 /** Every published version of `serverType` (or of every type), oldest first. */
-export async function listServerTypeVersions(em: EntityManager, serverType?: string): Promise<PublishedServerType[]> {
-  const rows = await em.execute<TypeRow[]>(
+export async function listServerTypeVersions(db: Sql, serverType?: string): Promise<PublishedServerType[]> {
+  const rows = await db.execute<TypeRow[]>(
     `select * from "server_type_config" ${serverType === undefined ? '' : 'where "server_type" = ?'} order by "server_type", "version"`,
     serverType === undefined ? [] : [serverType],
   );
@@ -301,14 +304,14 @@ export async function listServerTypeVersions(em: EntityManager, serverType?: str
 }
 
 /** The limits in force per provider (published, not retired). */
-export async function listProviders(em: EntityManager): Promise<PublishedProvider[]> {
-  const rows = await em.execute<ProviderRow[]>(`select * from (${LATEST_PROVIDERS}) as latest where "retired_at" is null order by "provider"`);
+export async function listProviders(db: Sql): Promise<PublishedProvider[]> {
+  const rows = await db.execute<ProviderRow[]>(`select * from (${LATEST_PROVIDERS}) as latest where "retired_at" is null order by "provider"`);
   return rows.map(toPublishedProvider);
 }
 
 /** True when anything was ever published in this database. */
-export async function anythingPublished(em: EntityManager): Promise<boolean> {
-  return (await em.execute<{ found: boolean }[]>('select exists (select 1 from "server_type_config") as found'))[0]?.found === true;
+export async function anythingPublished(db: Sql): Promise<boolean> {
+  return (await db.execute<{ found: boolean }[]>('select exists (select 1 from "server_type_config") as found'))[0]?.found === true;
 }
 
 /**
@@ -316,8 +319,8 @@ export async function anythingPublished(em: EntityManager): Promise<boolean> {
  * type's newest published version and its provider's limit. Undefined when the type is not configured (never
  * published, or retired).
  */
-export async function resolveServerType(em: EntityManager, serverType: string): Promise<ResolvedServerType | undefined> {
-  const rows = await em.execute<(TypeRow & { provider_settings: unknown })[]>(
+export async function resolveServerType(db: Sql, serverType: string): Promise<ResolvedServerType | undefined> {
+  const rows = await db.execute<(TypeRow & { provider_settings: unknown })[]>(
     `select t.*, (select p."settings" from "provider_config" p where p."provider" = t."provider" and p."retired_at" is null order by p."version" desc limit 1) as provider_settings ` +
       `from "server_type_config" t where t."server_type" = ? order by t."version" desc limit 1`,
     [serverType],

@@ -1,7 +1,7 @@
 // Replacements: a type's desired count stands when its servers stop counting (they hung, errored, or vanished from
 // the cloud), so new servers make up the difference, unless the type's creates are paused by its back-off. The
 // number comes from the rollout's plan (rollout.ts), which also keeps a type with a rollout policy within maxSurge.
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Transaction } from './sql.ts';
 import type { ResolvedServerType } from './config.ts';
 import { createsPaused } from './create-backoff.ts';
 import { bumpDesiredVersion, readTypeState } from './desired-state.ts';
@@ -31,14 +31,14 @@ export interface Replenishment {
  * paused. Safe to call at any time: with nothing missing it writes nothing.
  */
 export async function replenishServers(
-  em: EntityManager,
+  tx: Transaction,
   type: ResolvedServerType,
   naming: ServerNaming,
   now: Date,
 ): Promise<{ replenishment: Replenishment; effects: Effects }> {
-  await lockServerType(em, type.name);
-  const state = await readTypeState(em, type.name);
-  const { missingWanted, missing, offering } = await planRollout(em, type, now);
+  lockServerType(tx, type.name);
+  const state = await readTypeState(tx, type.name);
+  const { missingWanted, missing, offering } = await planRollout(tx, type, now);
   const effects = noEffects();
   const replenishment: Replenishment = {
     serverType: type.name,
@@ -47,11 +47,11 @@ export async function replenishServers(
     createsPausedUntil: createsPaused(state, now) ? state.createsPausedUntil : null,
   };
   if (missing === 0) return { replenishment, effects };
-  const { servers, events } = await insertNewServers(em, type, missing, offering, naming, missingServersReason(state), now);
+  const { servers, events } = await insertNewServers(tx, type, missing, offering, naming, missingServersReason(state), now);
   replenishment.createdServerIds = servers.map((server) => server.id);
   replenishment.missing -= missing;
   effects.events.push(...events);
   effects.wake.push(type.name);
-  await bumpDesiredVersion(em, type.name, state.version + 1, state.desiredCount, now);
+  bumpDesiredVersion(tx, type.name, state.version + 1, state.desiredCount, now);
   return { replenishment, effects };
 }

@@ -9,7 +9,7 @@
 // One step (planRollout, then advanceRollout) runs in one transaction under the type's lock, at the start of every
 // reconcile; a preview computes the same plan without writing it, so it shows the replacements the next reconcile
 // creates, named as they will be.
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Transaction } from './sql.ts';
 import type { ResolvedServerType } from './config.ts';
 import { countLimits } from './count-change.ts';
 import { createsPaused } from './create-backoff.ts';
@@ -99,8 +99,8 @@ interface RolloutControl {
   halted: RolloutHalt | null;
 }
 
-async function readRolloutControl(em: EntityManager, serverType: string): Promise<RolloutControl> {
-  const rows = await em.execute<{ rollout_paused: boolean; rollout_halted_at: Date | string | null; rollout_halt_reason: string | null }[]>(
+async function readRolloutControl(tx: Transaction, serverType: string): Promise<RolloutControl> {
+  const rows = await tx.execute<{ rollout_paused: boolean; rollout_halted_at: Date | string | null; rollout_halt_reason: string | null }[]>(
     `select "rollout_paused", "rollout_halted_at", "rollout_halt_reason" from "desired_state" where "server_type" = ?`,
     [serverType],
   );
@@ -143,8 +143,8 @@ function viewOf(rows: readonly ServerRecord[], templateHash: string): FleetView 
 }
 
 /** The type's servers that are not deleted, oldest first, read in the caller's transaction. */
-function liveServers(em: EntityManager, serverType: string): Promise<ServerRecord[]> {
-  return selectServers(em, `s."type" = ? and s."status" <> 'deleted'`, [serverType]);
+function liveServers(tx: Transaction, serverType: string): Promise<ServerRecord[]> {
+  return selectServers(tx, `s."type" = ? and s."status" <> 'deleted'`, [serverType]);
 }
 
 /** The limits `count` reads, or null when a budget needs a price nobody knows (new servers wait for it). */
@@ -166,26 +166,26 @@ async function withKnownPrices(count: () => Promise<CountedLimit[]>): Promise<Co
  * go on the type's first available offering. Nothing is created while the type's creates are paused (its
  * back-off), nor while a budget needs a price nobody knows.
  */
-export async function planRollout(em: EntityManager, type: ResolvedServerType, now: Date): Promise<RolloutPlan> {
-  return (await planStep(em, type, now)).plan;
+export async function planRollout(tx: Transaction, type: ResolvedServerType, now: Date): Promise<RolloutPlan> {
+  return (await planStep(tx, type, now)).plan;
 }
 
 /** planRollout, with the type's state it read. */
-async function planStep(em: EntityManager, type: ResolvedServerType, now: Date): Promise<{ plan: RolloutPlan; state: TypeState }> {
-  const state = await readTypeState(em, type.name);
-  const view = viewOf(await liveServers(em, type.name), type.templateHash);
+async function planStep(tx: Transaction, type: ResolvedServerType, now: Date): Promise<{ plan: RolloutPlan; state: TypeState }> {
+  const state = await readTypeState(tx, type.name);
+  const view = viewOf(await liveServers(tx, type.name), type.templateHash);
   const missingWanted = Math.max(0, state.desiredCount - view.counted.length);
-  const offering = await chooseOffering(em, type, now);
+  const offering = await chooseOffering(tx, type, now);
   const plan: RolloutPlan = { serverType: type.name, missingWanted, missing: 0, replacements: [], drains: [], offering };
   if (createsPaused(state, now)) return { plan, state };
   const budget = type.rollout.strategy === 'replace' ? rolloutBudget(type.rollout, state.desiredCount) : null;
   let room = budget ? Math.max(0, state.desiredCount + budget.maxSurge - view.inCloud) : Number.POSITIVE_INFINITY;
-  const limits = await withKnownPrices(() => countLimits(em, type, view.provisioned.length, offering));
+  const limits = await withKnownPrices(() => countLimits(tx, type, view.provisioned.length, offering));
   const limitRoom = limits ? fitUnderLimits(missingWanted + view.outdated.length, limits, { serverType: type.name, provider: type.provider }).allowed : 0;
   plan.missing = Math.min(missingWanted, room, limitRoom);
   room -= plan.missing;
   if (!budget) return { plan, state };
-  const control = await readRolloutControl(em, type.name);
+  const control = await readRolloutControl(tx, type.name);
   if (control.paused || control.halted) return { plan, state };
   const replacing = Math.min(view.outdated.length, room, limitRoom - plan.missing);
   plan.replacements = view.outdated.slice(0, replacing);
@@ -221,29 +221,29 @@ function replacementReason(old: ServerRecord, type: ResolvedServerType): string 
  * old servers maxUnavailable lets go first, bumps the desired-state version and wakes the workers. Writes nothing
  * when the plan is empty.
  */
-export async function advanceRollout(em: EntityManager, type: ResolvedServerType, naming: ServerNaming, now: Date): Promise<{ step: RolloutStep; effects: Effects }> {
-  await lockServerType(em, type.name);
-  const { plan, state } = await planStep(em, type, now);
+export async function advanceRollout(tx: Transaction, type: ResolvedServerType, naming: ServerNaming, now: Date): Promise<{ step: RolloutStep; effects: Effects }> {
+  lockServerType(tx, type.name);
+  const { plan, state } = await planStep(tx, type, now);
   const effects = noEffects();
   const step: RolloutStep = { plan, createdServerIds: [], replacements: [] };
   if (plan.missing === 0 && plan.replacements.length === 0 && plan.drains.length === 0) return { step, effects };
   if (plan.missing > 0) {
-    const { servers, events } = await insertNewServers(em, type, plan.missing, plan.offering, naming, missingServersReason(state), now);
+    const { servers, events } = await insertNewServers(tx, type, plan.missing, plan.offering, naming, missingServersReason(state), now);
     step.createdServerIds = servers.map((server) => server.id);
     effects.events.push(...events);
   }
   for (const old of plan.replacements) {
-    const { servers, events } = await insertNewServers(em, type, 1, plan.offering, naming, replacementReason(old, type), now, [old.id]);
+    const { servers, events } = await insertNewServers(tx, type, 1, plan.offering, naming, replacementReason(old, type), now, [old.id]);
     step.replacements.push({ serverId: servers[0]!.id, replaces: old.id });
     effects.events.push(...events);
   }
   if (plan.drains.length > 0) {
     const reason = `rollout to template ${shortHash(type.templateHash)}: drained before its replacement (maxUnavailable)`;
-    const retired = await retireServers(em, type.name, type.drain, plan.drains, reason, now);
+    const retired = await retireServers(tx, type.name, type.drain, plan.drains, reason, now);
     effects.events.push(...retired.effects.events);
   }
   effects.wake.push(type.name);
-  await bumpDesiredVersion(em, type.name, state.version + 1, state.desiredCount, now);
+  bumpDesiredVersion(tx, type.name, state.version + 1, state.desiredCount, now);
   return { step, effects };
 }
 
@@ -254,14 +254,14 @@ export async function advanceRollout(em: EntityManager, type: ResolvedServerType
  * the step leaves them: `stopping` when the type has no drain hook). A server created meanwhile by another change
  * takes an id first, so the names are exact when nothing else changes the type before the reconcile.
  */
-export async function plannedServers(em: EntityManager, type: ResolvedServerType, naming: ServerNaming, now: Date): Promise<{ servers: ServerRecord[]; replacements: { create: string; replaces: string }[] }> {
-  const plan = await planRollout(em, type, now);
-  const rows = await liveServers(em, type.name);
+export async function plannedServers(tx: Transaction, type: ResolvedServerType, naming: ServerNaming, now: Date): Promise<{ servers: ServerRecord[]; replacements: { create: string; replaces: string }[] }> {
+  const plan = await planRollout(tx, type, now);
+  const rows = await liveServers(tx, type.name);
   // As retireServers leaves them: draining while a hook drains them, stopping otherwise.
   const drainedStatus: ServerStatus = type.drain.hook === null ? 'stopping' : 'draining';
   const drained = new Set(plan.drains.map((server) => server.id));
   const servers = rows.map((row): ServerRecord => (drained.has(row.id) ? { ...row, status: row.providerId === null ? 'stopping' : drainedStatus } : row));
-  const sequence = await em.execute<{ next: string | number }[]>(`select coalesce(pg_sequence_last_value(pg_get_serial_sequence('server', 'id')::regclass), 0) + 1 as next`);
+  const sequence = await tx.execute<{ next: string | number }[]>(`select coalesce(pg_sequence_last_value(pg_get_serial_sequence('server', 'id')::regclass), 0) + 1 as next`);
   let nextId = Number(sequence[0]?.next ?? 1);
   const planned = (replaces: ServerRecord | null): ServerRecord => {
     const id = nextId++;
@@ -283,12 +283,12 @@ export async function plannedServers(em: EntityManager, type: ResolvedServerType
  * replaces a server that is still provisioned, that server leaves: it is drained and then deleted (see
  * retireServers). Returns what that wrote; nothing for any other server.
  */
-export async function retireReplacedServer(em: EntityManager, replacement: ServerRecord, type: ResolvedServerType | undefined, now: Date): Promise<Effects> {
+export async function retireReplacedServer(tx: Transaction, replacement: ServerRecord, type: ResolvedServerType | undefined, now: Date): Promise<Effects> {
   if (replacement.replacesServerId === null) return noEffects();
-  const [old] = await selectServers(em, 's."id" = ?', [replacement.replacesServerId]);
+  const [old] = await selectServers(tx, 's."id" = ?', [replacement.replacesServerId]);
   if (!old || !isProvisioned(old.status)) return noEffects();
   const drain = type?.drain ?? DEFAULT_TYPE_SETTINGS.drain;
-  return (await retireServers(em, replacement.serverType, drain, [old], `rollout: replaced by ${replacement.name}, which runs`, now)).effects;
+  return (await retireServers(tx, replacement.serverType, drain, [old], `rollout: replaced by ${replacement.name}, which runs`, now)).effects;
 }
 
 /**
@@ -299,7 +299,7 @@ export async function retireReplacedServer(em: EntityManager, replacement: Serve
  * rollout policy, not a rollout's server, or halted already).
  */
 export async function haltRolloutOnFailure(
-  em: EntityManager,
+  tx: Transaction,
   type: ResolvedServerType | undefined,
   server: ServerRecord,
   from: ServerStatus,
@@ -311,7 +311,7 @@ export async function haltRolloutOnFailure(
   const isReplacement = server.replacesServerId !== null;
   if (!isReplacement && server.templateHash !== type.templateHash) return null;
   if (!isReplacement) {
-    const others = await em.execute<{ found: boolean }[]>(
+    const others = await tx.execute<{ found: boolean }[]>(
       `select exists (select 1 from "server" where "type" = ? and "status" in (${PROVISIONED_SQL}) and "template_hash" <> ?) as found`,
       [type.name, type.templateHash],
     );
@@ -319,7 +319,7 @@ export async function haltRolloutOnFailure(
   }
   // readRolloutControl reads the server's name back from the start of the reason.
   const reason = `${server.name} went ${to} while ${from}: ${detail}`.slice(0, 1000);
-  const halted = await em.execute<{ server_type: string }[]>(
+  const halted = await tx.execute<{ server_type: string }[]>(
     `update "desired_state" set "rollout_halted_at" = ?::timestamptz, "rollout_halt_reason" = ? where "server_type" = ? and "rollout_halted_at" is null returning "server_type"`,
     [now, reason, type.name],
   );
@@ -327,9 +327,9 @@ export async function haltRolloutOnFailure(
 }
 
 /** Pauses (`paused` true) or resumes `serverType`'s rollout in the caller's transaction; resuming also clears a halt and wakes the workers. */
-export async function setRolloutPaused(em: EntityManager, serverType: string, paused: boolean, now: Date): Promise<Effects> {
-  await lockServerType(em, serverType);
-  await em.execute(
+export async function setRolloutPaused(tx: Transaction, serverType: string, paused: boolean, now: Date): Promise<Effects> {
+  lockServerType(tx, serverType);
+  await tx.execute(
     `insert into "desired_state" ("server_type", "desired_count", "version", "applied_version", "updated_at", "rollout_paused") values (?, 0, 0, 0, ?::timestamptz, ?) ` +
       `on conflict ("server_type") do update set "rollout_paused" = excluded."rollout_paused"` +
       (paused ? '' : `, "rollout_halted_at" = null, "rollout_halt_reason" = null`),
@@ -339,10 +339,10 @@ export async function setRolloutPaused(em: EntityManager, serverType: string, pa
 }
 
 /** `type`'s rollout as it stands, read in one transaction. */
-export async function readRolloutStatus(em: EntityManager, type: ResolvedServerType): Promise<RolloutStatus> {
-  const state = await readTypeState(em, type.name);
-  const view = viewOf(await liveServers(em, type.name), type.templateHash);
-  const control = await readRolloutControl(em, type.name);
+export async function readRolloutStatus(tx: Transaction, type: ResolvedServerType): Promise<RolloutStatus> {
+  const state = await readTypeState(tx, type.name);
+  const view = viewOf(await liveServers(tx, type.name), type.templateHash);
+  const control = await readRolloutControl(tx, type.name);
   const old = view.counted.filter((row) => row.templateHash !== type.templateHash).length;
   const replacing = view.surplus.length;
   const rolloutState: RolloutState =

@@ -1,5 +1,5 @@
 // A person's request to delete one server: a kept hanging or errored one after looking at it, or any other.
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Transaction } from './sql.ts';
 import { PROVISIONED_SQL, readTypeState, writeDesiredState } from './desired-state.ts';
 import { retireServers } from './drain.ts';
 import { noEffects, type Effects } from './effects.ts';
@@ -36,33 +36,33 @@ const LEAVING = new Set(['stopping', 'deleting', 'deleted']);
  * history and last error. A server already stopping, deleting or deleted is left as it is. Throws
  * ServerRecordNotFoundError.
  */
-export async function deleteServer(em: EntityManager, server: { id: number; serverType: string }, now: Date): Promise<{ request: DeleteRequest; effects: Effects }> {
-  const current = await readServerLocked(em, server);
-  const state = await readTypeState(em, server.serverType);
+export async function deleteServer(tx: Transaction, server: { id: number; serverType: string }, now: Date): Promise<{ request: DeleteRequest; effects: Effects }> {
+  const current = await readServerLocked(tx, server);
+  const state = await readTypeState(tx, server.serverType);
   const effects = noEffects();
   if (LEAVING.has(current.status)) return { request: { server: current, changed: false, counted: false, desiredCount: state.desiredCount }, effects };
   const provisioned = isProvisioned(current.status);
-  const counted = provisioned && (current.replacesServerId === null || !(await isProvisionedServer(em, current.replacesServerId)));
+  const counted = provisioned && (current.replacesServerId === null || !(await isProvisionedServer(tx, current.replacesServerId)));
   const desiredCount = counted ? Math.max(0, state.desiredCount - 1) : state.desiredCount;
   let written: ServerRecord;
   if (provisioned) {
-    const replacements = counted ? await selectServers(em, `s."replaces_server_id" = ? and s."status" in (${PROVISIONED_SQL})`, [current.id]) : [];
-    const type = await resolveServerType(em, server.serverType);
-    const retired = await retireServers(em, server.serverType, type?.drain ?? DEFAULT_TYPE_SETTINGS.drain, [current, ...replacements], REASON, now);
+    const replacements = counted ? await selectServers(tx, `s."replaces_server_id" = ? and s."status" in (${PROVISIONED_SQL})`, [current.id]) : [];
+    const type = await resolveServerType(tx, server.serverType);
+    const retired = await retireServers(tx, server.serverType, type?.drain ?? DEFAULT_TYPE_SETTINGS.drain, [current, ...replacements], REASON, now);
     effects.events.push(...retired.effects.events);
     written = retired.servers[0]!;
   } else {
-    const moved = await moveServers(em, [current], 'stopping', REASON, now, { drainDeadline: null, drainClaimedAt: null });
+    const moved = await moveServers(tx, [current], 'stopping', REASON, now, { drainDeadline: null, drainClaimedAt: null });
     effects.events.push(...moved.events);
     written = moved.servers[0]!;
   }
   effects.wake.push(server.serverType);
-  await writeDesiredState(em, server.serverType, desiredCount, state.version + 1, now);
+  writeDesiredState(tx, server.serverType, desiredCount, state.version + 1, now);
   return { request: { server: written, changed: true, counted, desiredCount }, effects };
 }
 
 /** True when server `serverId` is provisioned (read in the caller's transaction). */
-async function isProvisionedServer(em: EntityManager, serverId: number): Promise<boolean> {
-  const [server] = await selectServers(em, 's."id" = ?', [serverId]);
+async function isProvisionedServer(tx: Transaction, serverId: number): Promise<boolean> {
+  const [server] = await selectServers(tx, 's."id" = ?', [serverId]);
   return server !== undefined && isProvisioned(server.status);
 }

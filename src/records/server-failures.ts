@@ -1,7 +1,7 @@
 // Servers that stop counting against the engine's will: they hung, errored, vanished from the cloud, or the cloud
 // stopped them. Each is recorded in one transaction under the type's lock together with what follows from it: the
 // type's policy for failed servers, the back-off of its creates, and the replacement the desired count asks for.
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Transaction } from './sql.ts';
 import type { ResolvedServerType } from './config.ts';
 import { countCreateFailure } from './create-backoff.ts';
 import { retireServers } from './drain.ts';
@@ -38,9 +38,9 @@ export interface FailureOutcome {
 }
 
 /** Replaces what no longer counts (see replenishServers), adding its effects to `effects`. */
-async function replenish(em: EntityManager, type: ResolvedServerType | undefined, naming: ServerNaming, now: Date, effects: Effects): Promise<void> {
+async function replenish(tx: Transaction, type: ResolvedServerType | undefined, naming: ServerNaming, now: Date, effects: Effects): Promise<void> {
   if (!type) return;
-  const { effects: more } = await replenishServers(em, type, naming, now);
+  const { effects: more } = await replenishServers(tx, type, naming, now);
   effects.events.push(...more.events);
   effects.wake.push(...more.wake);
 }
@@ -66,7 +66,7 @@ function isFailedCreate(from: ServerStatus, to: FailureStatus): boolean {
  * InvalidTransitionError (nothing written).
  */
 export async function recordServerFailure(
-  em: EntityManager,
+  tx: Transaction,
   server: ServerRef,
   to: FailureStatus,
   details: ValidTransitionDetails,
@@ -74,29 +74,29 @@ export async function recordServerFailure(
   now: Date,
   seen?: SeenStatus,
 ): Promise<FailureOutcome> {
-  const current = await readServerLocked(em, server);
+  const current = await readServerLocked(tx, server);
   if (seen && (current.status !== seen.status || current.statusUpdatedAt.getTime() !== seen.since.getTime())) return { server: null, effects: noEffects() };
   const from = current.status;
-  const moved = await transitionServer(em, server, to, details, now);
+  const moved = await transitionServer(tx, server, to, details, now);
   const { effects } = moved;
   let record = moved.server;
-  const type = await resolveServerType(em, server.serverType);
+  const type = await resolveServerType(tx, server.serverType);
   const policyKey = to === 'hanging' ? 'hangingServers' : 'erroredServers';
   if ((type?.[policyKey] ?? 'delete') === 'delete' && record.providerId !== null && isProvisioned(from)) {
     const reason = `the type's policy deletes ${to} servers (${policyKey}: delete)`;
-    const retired = await retireServers(em, server.serverType, type?.drain ?? DEFAULT_TYPE_SETTINGS.drain, [record], reason, now);
+    const retired = await retireServers(tx, server.serverType, type?.drain ?? DEFAULT_TYPE_SETTINGS.drain, [record], reason, now);
     effects.events.push(...retired.effects.events);
     effects.wake.push(...retired.effects.wake);
     record = retired.servers[0]!;
   }
   if (isFailedCreate(from, to)) {
-    const backoff = await countCreateFailure(em, server.serverType, now);
+    const backoff = await countCreateFailure(tx, server.serverType, now);
     if (backoff) effects.events.push({ name: 'backingOff', payload: backoff });
     const detail = `${details.reason}${details.error ? ` (${details.error.class}: ${details.error.message.split('\n', 1)[0]})` : ''}`;
-    const halt = await haltRolloutOnFailure(em, type, current, from, to, detail, now);
+    const halt = await haltRolloutOnFailure(tx, type, current, from, to, detail, now);
     if (halt) effects.events.push({ name: 'rolloutHalted', payload: halt });
   }
-  if (isProvisioned(from)) await replenish(em, type, naming, now, effects);
+  if (isProvisioned(from)) await replenish(tx, type, naming, now, effects);
   return { server: record, effects };
 }
 
@@ -106,13 +106,13 @@ export async function recordServerFailure(
  * transaction under the type's lock. A server no longer running or rebooting is left alone (server null): the
  * engine moved it on meanwhile. Throws ServerRecordNotFoundError.
  */
-export async function recordServerGone(em: EntityManager, server: ServerRef, reason: string, naming: ServerNaming, now: Date): Promise<FailureOutcome> {
-  const current = await readServerLocked(em, server);
+export async function recordServerGone(tx: Transaction, server: ServerRef, reason: string, naming: ServerNaming, now: Date): Promise<FailureOutcome> {
+  const current = await readServerLocked(tx, server);
   if (current.status !== 'running' && current.status !== 'rebooting') return { server: null, effects: noEffects() };
   const effects = noEffects();
-  const gone = await moveServers(em, [current], 'deleted', reason, now);
+  const gone = await moveServers(tx, [current], 'deleted', reason, now);
   effects.events.push(...gone.events);
-  await replenish(em, await resolveServerType(em, server.serverType), naming, now, effects);
+  await replenish(tx, await resolveServerType(tx, server.serverType), naming, now, effects);
   return { server: gone.servers[0]!, effects };
 }
 
@@ -121,13 +121,13 @@ export async function recordServerGone(em: EntityManager, server: ServerRef, rea
  * up` deletes it) and creates a replacement unless the type's creates are paused, in one transaction under the
  * type's lock. A server no longer running is left alone (server null). Throws ServerRecordNotFoundError.
  */
-export async function replaceStoppedServer(em: EntityManager, server: ServerRef, reason: string, naming: ServerNaming, now: Date): Promise<FailureOutcome> {
-  const current = await readServerLocked(em, server);
+export async function replaceStoppedServer(tx: Transaction, server: ServerRef, reason: string, naming: ServerNaming, now: Date): Promise<FailureOutcome> {
+  const current = await readServerLocked(tx, server);
   if (current.status !== 'running') return { server: null, effects: noEffects() };
   const effects = noEffects();
-  const stopping = await moveServers(em, [current], 'stopping', reason, now);
+  const stopping = await moveServers(tx, [current], 'stopping', reason, now);
   effects.events.push(...stopping.events);
   effects.wake.push(server.serverType);
-  await replenish(em, await resolveServerType(em, server.serverType), naming, now, effects);
+  await replenish(tx, await resolveServerType(tx, server.serverType), naming, now, effects);
   return { server: stopping.servers[0]!, effects };
 }

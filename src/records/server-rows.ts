@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Transaction } from './sql.ts';
 import type { ServerAddresses } from './entities/server.ts';
 import { ServerRecordNotFoundError } from './errors.ts';
 import type { JsonObject } from './json.ts';
@@ -68,8 +68,8 @@ function fromRowJson(row: ServerRowJson): ServerRecord {
  * The servers matching `condition` (SQL on alias `s`, with `?` placeholders for `params`), oldest first, read in
  * the caller's transaction. `condition` must be a constant of the calling module, never built from input.
  */
-export async function selectServers(em: EntityManager, condition: string, params: unknown[]): Promise<ServerRecord[]> {
-  const rows = await em.execute<{ server: ServerRowJson }[]>(`select row_to_json(s) as server from "server" s where ${condition} order by s."id"`, params);
+export async function selectServers(tx: Transaction, condition: string, params: unknown[]): Promise<ServerRecord[]> {
+  const rows = await tx.execute<{ server: ServerRowJson }[]>(`select row_to_json(s) as server from "server" s where ${condition} order by s."id"`, params);
   return rows.map((row) => fromRowJson(row.server));
 }
 
@@ -77,9 +77,9 @@ export async function selectServers(em: EntityManager, condition: string, params
  * Takes the lock of `server`'s type in the caller's transaction and reads the server under it; throws
  * ServerRecordNotFoundError when no server has its id.
  */
-export async function readServerLocked(em: EntityManager, server: { id: number; serverType: string }): Promise<ServerRecord> {
-  await lockServerType(em, server.serverType);
-  const [current] = await selectServers(em, 's."id" = ?', [server.id]);
+export async function readServerLocked(tx: Transaction, server: { id: number; serverType: string }): Promise<ServerRecord> {
+  lockServerType(tx, server.serverType);
+  const [current] = await selectServers(tx, 's."id" = ?', [server.id]);
   if (!current) throw new ServerRecordNotFoundError(`no server has id ${server.id}`);
   return current;
 }

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Transaction } from './sql.ts';
 import type { ResolvedServerType } from './config.ts';
 import type { ServerAddresses } from './entities/server.ts';
 import { InvalidServerNameError } from './errors.ts';
@@ -20,8 +20,8 @@ function placeholders(rows: number, casts: readonly string[]): string {
 }
 
 /** Reserves `count` ids from the `server` table's sequence (numbers a rolled-back change took are skipped). */
-async function reserveServerIds(em: EntityManager, count: number): Promise<number[]> {
-  const rows = await em.execute<{ id: string | number }[]>(`select nextval(pg_get_serial_sequence('server', 'id')) as id from generate_series(1, ?)`, [count]);
+async function reserveServerIds(tx: Transaction, count: number): Promise<number[]> {
+  const rows = await tx.execute<{ id: string | number }[]>(`select nextval(pg_get_serial_sequence('server', 'id')) as id from generate_series(1, ?)`, [count]);
   return rows.map((row) => Number(row.id));
 }
 
@@ -33,7 +33,7 @@ async function reserveServerIds(em: EntityManager, count: number): Promise<numbe
  * `count` entries). Returns the new servers and their `creating` events.
  */
 export async function insertNewServers(
-  em: EntityManager,
+  tx: Transaction,
   type: ResolvedServerType,
   count: number,
   offering: ChosenOffering,
@@ -42,11 +42,11 @@ export async function insertNewServers(
   now: Date,
   replaces: readonly number[] = [],
 ): Promise<{ servers: ServerRecord[]; events: PendingEvent[] }> {
-  const ids = await reserveServerIds(em, count);
+  const ids = await reserveServerIds(tx, count);
   const names = ids.map((id) => checkedServerName(naming.serverName({ id, serverType: type.name, provider: type.provider, installation: naming.installation })));
   if (new Set(names).size !== names.length) throw new InvalidServerNameError(`the server name action gave the same name to two new servers: ${names.join(', ')}`);
   const template = JSON.stringify(type.template);
-  await em.execute(
+  tx.defer(
     `with new_servers as (
        insert into "server" ("id", "name", "type", "provider", "status", "status_updated_at", "addresses", "template", "template_hash", "meta", "offering", "hourly_price", "replaces_server_id", "created_at", "updated_at")
        values ${placeholders(count, ['', '', '', '', '', '::timestamptz', '::jsonb', '::jsonb', '', '::jsonb', '', '::numeric', '::bigint', '::timestamptz', '::timestamptz'])}
@@ -123,7 +123,7 @@ function assignments(changes: ServerChanges, now: Date): { sql: string; params: 
  * the events their new status fires, in the given order.
  */
 export async function moveServers(
-  em: EntityManager,
+  tx: Transaction,
   servers: readonly ServerRecord[],
   to: ServerStatus,
   reason: string,
@@ -132,7 +132,7 @@ export async function moveServers(
 ): Promise<{ servers: ServerRecord[]; events: PendingEvent[] }> {
   if (servers.length === 0) return { servers: [], events: [] };
   const set = assignments(changes, now);
-  await em.execute(
+  tx.defer(
     `with moved as (
        update "server" set "status" = ?, "status_updated_at" = ?::timestamptz, ${set.sql} where "id" in (?) returning "id")
      insert into "server_status_change" ("server_id", "from_status", "to_status", "reason", "changed_at")
@@ -146,8 +146,8 @@ export async function moveServers(
 }
 
 /** Sets `changes` on servers without moving their status (no history row, no event). */
-export async function updateServers(em: EntityManager, serverIds: readonly number[], changes: ServerChanges, now: Date): Promise<void> {
+export function updateServers(tx: Transaction, serverIds: readonly number[], changes: ServerChanges, now: Date): void {
   if (serverIds.length === 0) return;
   const set = assignments(changes, now);
-  await em.execute(`update "server" set ${set.sql} where "id" in (?)`, [...set.params, [...serverIds]]);
+  tx.defer(`update "server" set ${set.sql} where "id" in (?)`, [...set.params, [...serverIds]]);
 }

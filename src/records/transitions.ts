@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Transaction } from './sql.ts';
 import { z } from 'zod';
 import { clearCreateBackoff } from './create-backoff.ts';
 import { noEffects, type Effects } from './effects.ts';
@@ -78,14 +78,14 @@ export type ValidTransitionDetails = ReturnType<typeof parseTransitionDetails>;
  * server it replaces (drained, then deleted). Throws ServerRecordNotFoundError or InvalidTransitionError (nothing written).
  */
 export async function transitionServer(
-  em: EntityManager,
+  tx: Transaction,
   server: { id: number; serverType: string },
   to: ServerStatus,
   details: ValidTransitionDetails,
   now: Date,
 ): Promise<{ server: ServerRecord; effects: Effects }> {
-  await lockServerType(em, server.serverType);
-  const [current] = await selectServers(em, 's."id" = ?', [server.id]);
+  lockServerType(tx, server.serverType);
+  const [current] = await selectServers(tx, 's."id" = ?', [server.id]);
   if (!current) throw new ServerRecordNotFoundError(`no server has id ${server.id}`);
   const from = current.status;
   if (!canTransition(from, to)) throw new InvalidTransitionError(server.id, from, to);
@@ -96,20 +96,20 @@ export async function transitionServer(
   if (to === 'running' && from === 'rebooting') changes.rebootSentAt = null;
 
   const effects = noEffects();
-  const moved = await moveServers(em, [current], to, reason, now, changes);
+  const moved = await moveServers(tx, [current], to, reason, now, changes);
   effects.events.push(...moved.events);
   let [record] = moved.servers as [ServerRecord];
   if (to === 'running' && from === 'starting') {
-    await clearCreateBackoff(em, server.serverType);
+    await clearCreateBackoff(tx, server.serverType);
     // A rollout's replacement that runs takes the place of the server it replaces, which leaves now.
     if (record.replacesServerId !== null) {
-      const retired = await retireReplacedServer(em, record, await resolveServerType(em, server.serverType), now);
+      const retired = await retireReplacedServer(tx, record, await resolveServerType(tx, server.serverType), now);
       effects.events.push(...retired.events);
       effects.wake.push(...retired.wake);
     }
   }
   if (pendingReboot) {
-    const rebooting = await moveServers(em, [record], 'rebooting', `reboot requested at ${pendingReboot.toISOString()} while ${from}`, now, {
+    const rebooting = await moveServers(tx, [record], 'rebooting', `reboot requested at ${pendingReboot.toISOString()} while ${from}`, now, {
       rebootRequestedAt: null,
       rebootSentAt: null,
     });

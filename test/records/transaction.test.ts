@@ -1,0 +1,126 @@
+// The records' transactions (src/records/sql.ts): deferred statements travel with the next statement, see and are
+// seen by the rest of the transaction, and their errors roll everything back. And the count change that relies on
+// them: a type's configuration is read under the type's lock, after a publication that retired it.
+import { afterAll, beforeAll, beforeEach, expect, test } from '@jest/globals';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { MikroORM } from '@mikro-orm/postgresql';
+import pg from 'pg';
+import { DynamicServers, UnknownServerTypeError } from '../../src/api.ts';
+import { openRecordsOrm } from '../../src/records/orm.ts';
+import { inTransaction } from '../../src/records/sql.ts';
+import { pollFor } from '../support/poll.ts';
+import { publishTypes } from '../support/published-types.ts';
+import { startRecordsDatabase, type RecordsDatabase } from './support/records-database.ts';
+
+let database: RecordsDatabase;
+let orm: MikroORM;
+
+beforeAll(async () => {
+  database = await startRecordsDatabase('records_transaction');
+  orm = await openRecordsOrm(database.url, 2);
+  await database.client.query('create table pipelined (id int primary key, note text not null)');
+});
+
+afterAll(async () => {
+  await orm?.close();
+  await database?.stop();
+});
+
+beforeEach(async () => {
+  await database.client.query('truncate pipelined');
+});
+
+/** Counts the messages the pg clients send while `work` runs. */
+async function countMessages<T>(work: () => Promise<T>): Promise<{ result: T; messages: string[] }> {
+  const messages: string[] = [];
+  const query = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    messages.push(String(typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string })?.text));
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
+  try {
+    return { result: await work(), messages };
+  } finally {
+    pg.Client.prototype.query = query;
+  }
+}
+
+test('deferred statements go with the next statement, which sees them; the commit takes the rest', async () => {
+  const { result, messages } = await countMessages(() =>
+    inTransaction(orm, async (tx) => {
+      tx.defer('insert into pipelined (id, note) values (?, ?)', [1, "it's"]);
+      tx.defer('insert into pipelined (id, note) values (?, ?)', [2, 'two']);
+      const rows = await tx.execute<{ n: number }[]>('select count(*)::int as n from pipelined');
+      tx.defer('update pipelined set note = ? where id in (?)', ['changed', [1, 2]]);
+      return rows;
+    }),
+  );
+  expect(result).toEqual([{ n: 2 }]);
+  expect(messages).toHaveLength(2);
+  expect(messages[0]).toMatch(/^begin;\ninsert .*;\ninsert .*;\nselect count/s);
+  expect(messages[1]).toMatch(/^update pipelined .*;\ncommit$/s);
+  expect(await database.rows('select id, note from pipelined order by id')).toEqual([
+    { id: 1, note: 'changed' },
+    { id: 2, note: 'changed' },
+  ]);
+});
+
+test("a deferred statement's error is thrown typed from the next statement, and nothing of the transaction stays", async () => {
+  const failing = inTransaction(orm, async (tx) => {
+    tx.defer('insert into pipelined (id, note) values (?, ?)', [1, 'first']);
+    tx.defer('insert into pipelined (id, note) values (?, ?)', [1, 'again']);
+    await tx.execute('select 1');
+    throw new Error('not reached');
+  });
+  await expect(failing).rejects.toBeInstanceOf(UniqueConstraintViolationException);
+  expect(await database.rows('select * from pipelined')).toEqual([]);
+
+  const failingAtCommit = inTransaction(orm, async (tx) => {
+    tx.defer('insert into pipelined (id, note) values (?, ?)', [2, 'first']);
+    tx.defer('insert into pipelined (id, note) values (?, ?)', [2, 'again']);
+  });
+  await expect(failingAtCommit).rejects.toBeInstanceOf(UniqueConstraintViolationException);
+  expect(await database.rows('select * from pipelined')).toEqual([]);
+  // The connections went back to the pool usable: the next transaction commits.
+  await inTransaction(orm, async (tx) => tx.defer('insert into pipelined (id, note) values (?, ?)', [3, 'after']));
+  expect(await database.rows('select id from pipelined')).toEqual([{ id: 3 }]);
+});
+
+test('a transaction whose work throws writes nothing, sent or not', async () => {
+  const thrown = new Error('the change failed half way');
+  const failing = inTransaction(orm, async (tx) => {
+    tx.defer('insert into pipelined (id, note) values (?, ?)', [1, 'sent']);
+    await tx.execute('select 1');
+    tx.defer('insert into pipelined (id, note) values (?, ?)', [2, 'never sent']);
+    throw thrown;
+  });
+  await expect(failing).rejects.toBe(thrown);
+  expect(await database.rows('select * from pipelined')).toEqual([]);
+});
+
+test('an ensure waiting behind a publication that retires its type is refused, and creates nothing', async () => {
+  await publishTypes(database.url, { kept: { provider: 'local' }, leaving: { provider: 'local' } });
+  const servers = await DynamicServers.open({ databaseUrl: database.url, poolSize: 2 });
+  const holder = new pg.Client({ connectionString: database.url });
+  await holder.connect();
+  try {
+    // Hold the type's lock (the key lockServerType takes), so both the publication and the ensure queue behind it.
+    await holder.query('begin');
+    await holder.query('select pg_advisory_xact_lock(1146290001, hashtext($1))', ['leaving']);
+    const waiting = async () =>
+      Number((await database.rows<{ n: number }>(`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`))[0]?.n);
+    const publication = publishTypes(database.url, { kept: { provider: 'local' } });
+    await pollFor('the publication to wait for the lock', 10_000, async () => ((await waiting()) >= 1 ? true : undefined));
+    const ensure = servers.ensure('leaving', 2);
+    ensure.catch(() => {});
+    await pollFor('the ensure to wait for the lock', 10_000, async () => ((await waiting()) >= 2 ? true : undefined));
+    await holder.query('commit');
+
+    expect((await publication).retired).toEqual(['leaving']);
+    await expect(ensure).rejects.toBeInstanceOf(UnknownServerTypeError);
+    expect(await database.rows(`select id from server where type = 'leaving'`)).toEqual([]);
+  } finally {
+    await holder.end();
+    await servers.close();
+  }
+});
