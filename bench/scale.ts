@@ -1,12 +1,11 @@
 // How the engine grows with the fleet: 10 server types and 3 worker processes on the local cloud (no delays).
 // Prints, for 100 and 1000 servers in total: ensure -> all running, the peak RSS of each worker and of the Pulumi
-// CLI processes, the Pulumi state size per stack; then the database statements of one no-op housekeeping tick, and
+// CLI processes, the Pulumi state size per stack; then the database round trips of one no-op housekeeping tick, and
 // the time of one `up` adding 10 servers to a stack that already holds 10, 100 and 500.
 // Usage: node bench/scale.ts   (or npm run bench:scale)
 import { copyFile, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import { DynamicServers } from '../src/api.ts';
 import { startWorkerProcess, type WorkerProcess } from '../src/jobs/worker-process.ts';
 import { publishProject } from '../src/runtime.ts';
@@ -111,30 +110,24 @@ try {
     for (const worker of workers) await worker.stop();
   }
 
-  // Database transactions of one no-op housekeeping tick (10 types, nothing to do), counted by PostgreSQL itself:
-  // one worker idles with housekeeping every hour, then every second; the difference per second is one tick.
-  const client = new pg.Client({ connectionString: world.database.url });
-  await client.connect();
-  const transactions = async () =>
-    Number((await client.query<{ n: string }>('select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()')).rows[0]!.n);
-  const perSecond = async (housekeepingSeconds: number) => {
-    const worker = await startWorkerProcess(world.cliEnv, ['--housekeeping-interval', String(housekeepingSeconds)]);
-    try {
-      await new Promise((resolve) => setTimeout(resolve, 5000));
-      const before = await transactions();
-      await new Promise((resolve) => setTimeout(resolve, 10_000));
-      return ((await transactions()) - before) / 10;
-    } finally {
-      await worker.stop();
-    }
-  };
+  // Database round trips of one no-op housekeeping tick (10 types, nothing to do): one worker with housekeeping
+  // every second counts, in its own process, what it sends while the tick holds its run lock (support/count-statements.ts).
+  const countFile = join(world.dataDir, 'housekeeping-statements.json');
+  const counted = await startWorkerProcess(
+    { ...world.cliEnv, NODE_OPTIONS: `${world.cliEnv.NODE_OPTIONS ?? ''} --import=${join(import.meta.dirname, 'support', 'count-statements.ts')}`.trim(), STATEMENT_COUNT_FILE: countFile },
+    ['--housekeeping-interval', '1'],
+  );
   try {
-    const idle = await perSecond(3600);
-    const ticking = await perSecond(1);
-    console.log(`an idle worker: ${idle.toFixed(1)} transactions/s (job polling, sweeps); one no-op housekeeping tick of ${TYPES.length} types: ${(ticking - idle).toFixed(0)} transactions`);
+    await new Promise((resolve) => setTimeout(resolve, 20_000));
   } finally {
-    await client.end();
+    await counted.stop();
   }
+  const tick = JSON.parse(await readFile(countFile, 'utf8')) as { ticks: number; messages: number; statements: number; transactions: number };
+  const per = (value: number) => (value / tick.ticks).toFixed(1);
+  console.log(
+    `one no-op housekeeping tick of ${TYPES.length} types (mean of ${tick.ticks} ticks): ${per(tick.messages)} round trips, ${per(tick.statements)} statements, ` +
+      `${per(tick.transactions)} transactions`,
+  );
 
   // One `up` adding 10 servers to a stack of 10, 100 and 500 (in this process, one type).
   const type = TYPES[0]!;
