@@ -392,6 +392,8 @@ export class StackEngine {
 
   async #recordResults(provider: ServerProvider, rows: readonly ServerRecord[], providerIds: Record<string, string>, failures: ResourceFailure[], report: ReconcileReport): Promise<void> {
     const { records } = this.#options;
+    // The servers the update created or deleted are recorded together, in one transaction, after the failures.
+    const moves: { row: ServerRecord; to: 'starting' | 'deleting'; details: { reason: string; providerId?: string } }[] = [];
     for (const row of rows) {
       const failure = failures.find((candidate) => candidate.name === row.name);
       await movedOnMeanwhile(async () => {
@@ -414,14 +416,16 @@ export class StackEngine {
           );
           if (recorded) report.failed.push(failure);
         } else if (row.status === 'new' && providerIds[row.name]) {
-          await records.recordTransition(row.id, 'starting', { reason: 'pulumi up created it', providerId: providerIds[row.name] });
-          report.starting.push(row.name);
+          moves.push({ row, to: 'starting', details: { reason: 'pulumi up created it', providerId: providerIds[row.name] } });
         } else if (row.status === 'stopping' && !isDeclared(row) && !providerIds[row.name]) {
-          await records.recordTransition(row.id, 'deleting', { reason: 'pulumi up deleted it' });
-          report.deleting.push(row.name);
+          moves.push({ row, to: 'deleting', details: { reason: 'pulumi up deleted it' } });
         }
       });
     }
+    const recorded = await records.recordTransitions(moves.map(({ row, to, details }) => ({ serverId: row.id, to, details })));
+    moves.forEach(({ row, to }, index) => {
+      if (recorded[index]) (to === 'starting' ? report.starting : report.deleting).push(row.name);
+    });
   }
 
   /** Records errored each server whose declaration threw in the update (see declareServers). */

@@ -65,13 +65,13 @@ export async function countCreateFailure(tx: Transaction, serverType: string, no
 
 /**
  * Ends the back-off of `serverType` in the caller's transaction (a server of it reached running, or a new version
- * of its configuration was published): failures back to 0, creates no longer paused. True when there was any.
+ * of its configuration was published): failures back to 0, creates no longer paused. Sent with the transaction's
+ * next statement (see Transaction.defer).
  */
-export async function clearCreateBackoff(tx: Transaction, serverType: string): Promise<boolean> {
-  const rows = await tx.execute<{ server_type: string }[]>(
+export function clearCreateBackoff(tx: Transaction, serverType: string): void {
+  tx.defer(
     `update "desired_state" set "create_failures" = 0, "creates_paused_until" = null ` +
-      `where "server_type" = ? and ("create_failures" > 0 or "creates_paused_until" is not null) returning "server_type"`,
+      `where "server_type" = ? and ("create_failures" > 0 or "creates_paused_until" is not null)`,
     [serverType],
   );
-  return rows.length > 0;
 }

@@ -5,7 +5,7 @@ import { DynamicServers, recordsCoreOf } from './dynamic-servers.ts';
 import { recordAppliedVersion } from './desired-state.ts';
 import { claimDrain, endDrain, extendDrain, releaseDrainClaims, type DrainOutcome } from './drain.ts';
 import { noEffects } from './effects.ts';
-import { InvalidInputError, ServerRecordNotFoundError } from './errors.ts';
+import { InvalidInputError, InvalidTransitionError, ServerRecordNotFoundError } from './errors.ts';
 import { parseProviderName } from './input.ts';
 import { readFleetFigures, readRecentTroubles, readStatusTimeline, type FleetFigures, type ServerTrouble, type TimelinePoint } from './fleet-figures.ts';
 import { lockServerType } from './locks.ts';
@@ -121,6 +121,34 @@ export class EngineRecords extends DynamicServers {
       const valid = this.#scrubbed(parseTransitionDetails(details));
       const server = await this.#serverRef(id);
       return (await this.#shared.commit((tx) => transitionServer(tx, server, status, valid, new Date()))).server;
+    });
+  }
+
+  /**
+   * Moves each server to its status as recordTransition does, all in one transaction (one commit for a whole
+   * update's results). A server whose move is no longer allowed (it moved on meanwhile) or that is gone is left as it
+   * is: null in its place. Throws InvalidInputError for a malformed move before anything is written.
+   */
+  recordTransitions(moves: readonly { serverId: number; to: ServerStatus; details: TransitionDetails }[]): Promise<(ServerRecord | null)[]> {
+    return this.#shared.run(async () => {
+      const valid = moves.map((move) => ({ id: parseServerId(move.serverId), to: parseStatus(move.to), details: this.#scrubbed(parseTransitionDetails(move.details)) }));
+      if (valid.length === 0) return [];
+      const rows = await this.#shared.fork().execute<{ id: string | number; type: string }[]>('select "id", "type" from "server" where "id" in (?)', [valid.map((move) => move.id)]);
+      const typeOf = new Map(rows.map((row) => [Number(row.id), row.type]));
+      const committed = await this.#shared.commit(async (tx) => {
+        const now = new Date();
+        const effects = noEffects();
+        const recorded: (ServerRecord | null)[] = [];
+        for (const move of valid) {
+          const serverType = typeOf.get(move.id);
+          const moved = serverType === undefined ? null : await movedUnlessMovedOn(() => transitionServer(tx, { id: move.id, serverType }, move.to, move.details, now));
+          recorded.push(moved?.server ?? null);
+          effects.events.push(...(moved?.effects.events ?? []));
+          effects.wake.push(...(moved?.effects.wake ?? []));
+        }
+        return { recorded, effects };
+      });
+      return committed.recorded;
     });
   }
 
@@ -427,5 +455,18 @@ export class EngineRecords extends DynamicServers {
       const before = new Date(Date.now() - olderThanDays * 86_400_000);
       return this.#shared.transaction((tx) => pruneServerRecords(tx, before));
     });
+  }
+}
+
+/**
+ * The result of `transition`, or null when the server moved on meanwhile or is gone: both are found before the
+ * transition writes anything, so the transaction goes on.
+ */
+async function movedUnlessMovedOn<T>(transition: () => Promise<T>): Promise<T | null> {
+  try {
+    return await transition();
+  } catch (error) {
+    if (error instanceof InvalidTransitionError || error instanceof ServerRecordNotFoundError) return null;
+    throw error;
   }
 }

@@ -259,7 +259,7 @@ export async function publishConfiguration(tx: Transaction, publication: Publica
     report.published.push({ serverType: type.name, version, contentHash: hash });
     // The failures that paused its creates happened with the previous version (a broken template, say).
     lockServerType(tx, type.name);
-    await clearCreateBackoff(tx, type.name);
+    clearCreateBackoff(tx, type.name);
   }
   for (const name of toRetire) {
     await tx.execute(`update "server_type_config" set "retired_at" = ?::timestamptz where "server_type" = ? and "retired_at" is null`, [now, name]);

@@ -100,7 +100,7 @@ export async function transitionServer(
   effects.events.push(...moved.events);
   let [record] = moved.servers as [ServerRecord];
   if (to === 'running' && from === 'starting') {
-    await clearCreateBackoff(tx, server.serverType);
+    clearCreateBackoff(tx, server.serverType);
     // A rollout's replacement that runs takes the place of the server it replaces, which leaves now.
     if (record.replacesServerId !== null) {
       const retired = await retireReplacedServer(tx, record, await resolveServerType(tx, server.serverType), now);

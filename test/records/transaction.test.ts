@@ -1,11 +1,13 @@
 // The records' transactions (src/records/sql.ts): deferred statements travel with the next statement, see and are
-// seen by the rest of the transaction, and their errors roll everything back. And the count change that relies on
-// them: a type's configuration is read under the type's lock, after a publication that retired it.
+// seen by the rest of the transaction, and their errors roll everything back. And what relies on them: a count
+// change reads its type's configuration under the type's lock (after a publication that retired it), and an
+// update's results are recorded in one transaction.
 import { afterAll, beforeAll, beforeEach, expect, test } from '@jest/globals';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
-import { DynamicServers, UnknownServerTypeError } from '../../src/api.ts';
+import { DynamicServers, InvalidInputError, UnknownServerTypeError } from '../../src/api.ts';
+import { EngineRecords } from '../../src/records/engine-records.ts';
 import { openRecordsOrm } from '../../src/records/orm.ts';
 import { inTransaction } from '../../src/records/sql.ts';
 import { pollFor } from '../support/poll.ts';
@@ -122,5 +124,35 @@ test('an ensure waiting behind a publication that retires its type is refused, a
   } finally {
     await holder.end();
     await servers.close();
+  }
+});
+
+test('recordTransitions moves many servers in one transaction, and leaves the ones that moved on or are gone as they are', async () => {
+  await publishTypes(database.url, { batch: { provider: 'local' } });
+  const records = await EngineRecords.openForEngine({ databaseUrl: database.url, poolSize: 2 });
+  try {
+    const heard: string[] = [];
+    records.on('starting', (event) => heard.push(`${event.server.id}:${event.server.status}`));
+    const { createdServerIds: ids } = await records.ensure('batch', 3);
+    const [first, movedOn, third] = ids as [number, number, number];
+    await records.recordTransition(movedOn, 'starting', { reason: 'pulumi up created it', providerId: 'vm-b' });
+    heard.length = 0;
+
+    const { result, messages } = await countMessages(() =>
+      records.recordTransitions([
+        { serverId: first, to: 'starting', details: { reason: 'pulumi up created it', providerId: 'vm-a' } },
+        { serverId: movedOn, to: 'starting', details: { reason: 'pulumi up created it', providerId: 'vm-b2' } },
+        { serverId: 999_999, to: 'starting', details: { reason: 'pulumi up created it', providerId: 'vm-x' } },
+        { serverId: third, to: 'starting', details: { reason: 'pulumi up created it', providerId: 'vm-c' } },
+      ]),
+    );
+    expect(result.map((server) => server && `${server.id}:${server.status}:${server.providerId}`)).toEqual([`${first}:starting:vm-a`, null, null, `${third}:starting:vm-c`]);
+    expect(messages.filter((message) => /^begin/.test(message))).toHaveLength(1);
+    expect(heard).toEqual([`${first}:starting`, `${third}:starting`]);
+    const rows = await database.rows<{ id: string; status: string; provider_id: string }>(`select id, status, provider_id from server where type = 'batch' order by id`);
+    expect(rows.map((row) => `${row.id}:${row.status}:${row.provider_id}`)).toEqual([`${first}:starting:vm-a`, `${movedOn}:starting:vm-b`, `${third}:starting:vm-c`]);
+    expect(await records.recordTransitions([{ serverId: 0, to: 'starting', details: { reason: 'x' } }]).catch((error: unknown) => error)).toBeInstanceOf(InvalidInputError);
+  } finally {
+    await records.close();
   }
 });
