@@ -1,6 +1,5 @@
 import { serverIdSelector, ServerNotFoundError, TransientProviderError, type ServerProvider } from '../../providers/contract.ts';
 import type { EngineRecords } from '../records/engine-records.ts';
-import type { TransitionDetails } from '../records/transitions.ts';
 import type { ServerRecord } from '../records/records.ts';
 
 /** What one verification pass saw and did. */
@@ -79,27 +78,6 @@ async function sendReboot(records: EngineRecords, provider: ServerProvider, serv
  */
 export async function verifyServers(records: EngineRecords, provider: ServerProvider, servers: readonly ServerRecord[]): Promise<VerifyReport> {
   const report: VerifyReport = { running: [], deleted: [], errored: [], waiting: [], rebootsSent: [] };
-  // The servers seen running are recorded together, in one transaction, once the pass has observed them all.
-  const seenRunning: { server: ServerRecord; details: TransitionDetails }[] = [];
-  try {
-    await observeServers(records, provider, servers, report, seenRunning);
-  } finally {
-    const recorded = await records.recordTransitions(seenRunning.map(({ server, details }) => ({ serverId: server.id, to: 'running', details })));
-    // A reboot requested meanwhile sends a server straight on to rebooting again: it is still on its way. One that
-    // moved on otherwise is left to the next pass.
-    seenRunning.forEach(({ server }, index) => (recorded[index]?.status === 'running' ? report.running : report.waiting).push(server.name));
-  }
-  return report;
-}
-
-/** verifyServers' pass over `servers`, but for the servers seen running: those it adds to `seenRunning`. */
-async function observeServers(
-  records: EngineRecords,
-  provider: ServerProvider,
-  servers: readonly ServerRecord[],
-  report: VerifyReport,
-  seenRunning: { server: ServerRecord; details: TransitionDetails }[],
-): Promise<void> {
   for (const server of servers) {
     if (!(VERIFIED_STATUSES as readonly string[]).includes(server.status)) continue;
     if (server.providerId === null) {
@@ -119,13 +97,12 @@ async function observeServers(
     try {
       const observed = await provider.api.observe(server.providerId);
       if (server.status !== 'deleting' && observed.status === 'running') {
-        seenRunning.push({
-          server,
-          details: {
-            reason: server.status === 'rebooting' ? `the cloud reports it ${observed.cloudStatus} after the reboot` : `the cloud reports it ${observed.cloudStatus}`,
-            ...(observed.ipv4 ? { addresses: { ipv4: observed.ipv4 } } : {}),
-          },
+        const recorded = await records.recordTransition(server.id, 'running', {
+          reason: server.status === 'rebooting' ? `the cloud reports it ${observed.cloudStatus} after the reboot` : `the cloud reports it ${observed.cloudStatus}`,
+          ...(observed.ipv4 ? { addresses: { ipv4: observed.ipv4 } } : {}),
         });
+        // A reboot requested meanwhile sends the server straight on to rebooting again: it is still on its way.
+        (recorded.status === 'running' ? report.running : report.waiting).push(server.name);
       } else {
         report.waiting.push(server.name);
       }
@@ -147,4 +124,5 @@ async function observeServers(
       }
     }
   }
+  return report;
 }
