@@ -2,17 +2,7 @@
 // with the AWS SDK v3 EC2 client, plus the idempotent launch that drives instances without `pulumi up` (the
 // conformance suite's API steps, clean-ups). Credentials come from the standard AWS chain only: this module never
 // takes, stores or logs them.
-import {
-  DescribeImagesCommand,
-  DescribeInstancesCommand,
-  EC2Client,
-  RebootInstancesCommand,
-  RunInstancesCommand,
-  StopInstancesCommand,
-  TerminateInstancesCommand,
-  type Instance,
-  type Tag,
-} from '@aws-sdk/client-ec2';
+import type { EC2Client, Instance, RunInstancesCommandInput, Tag } from '@aws-sdk/client-ec2';
 import { randomUUID } from 'node:crypto';
 import {
   identityLabels,
@@ -76,7 +66,7 @@ function tagFilters(labels: Labels): { Name: string; Values: string[] }[] {
 }
 
 /** The RunInstances input for `spec`, booting from `imageId`, with idempotency token `clientToken`. */
-export function runInstancesInput(spec: AwsServerSpec, imageId: string, clientToken: string): ConstructorParameters<typeof RunInstancesCommand>[0] {
+export function runInstancesInput(spec: AwsServerSpec, imageId: string, clientToken: string): RunInstancesCommandInput {
   const { template } = spec;
   const tags: Tag[] = Object.entries({ ...template.tags, [NAME_TAG]: spec.name, ...spec.labels }).map(([Key, Value]) => ({ Key, Value }));
   const spot = template.spot ? spotOptions(template.spot) : undefined;
@@ -106,22 +96,44 @@ export function runInstancesInput(spec: AwsServerSpec, imageId: string, clientTo
   };
 }
 
+/** The AWS SDK's EC2 module. */
+type Ec2Sdk = typeof import('@aws-sdk/client-ec2');
+
+let ec2Sdk: Promise<Ec2Sdk> | null = null;
+
+/** The EC2 SDK, loaded on first use: a process with no AWS server type never loads it (about 60 MB of memory). */
+function loadEc2Sdk(): Promise<Ec2Sdk> {
+  ec2Sdk ??= import('@aws-sdk/client-ec2');
+  return ec2Sdk;
+}
+
 /** The EC2 API client. Every method throws ProviderError subclasses only. */
 export class AwsApiClient implements ServerApi {
-  readonly #ec2: EC2Client;
+  readonly #options: AwsApiOptions;
+  #ec2: Promise<{ client: EC2Client; sdk: Ec2Sdk }> | null = null;
 
   constructor(options: AwsApiOptions = {}) {
-    this.#ec2 = new EC2Client({
-      ...(options.region ? { region: options.region } : {}),
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-      maxAttempts: options.maxAttempts ?? 4,
-    });
+    this.#options = options;
   }
 
-  /** Sends one EC2 command; every failure becomes a typed error. */
-  async #send<T>(what: string, call: () => Promise<T>): Promise<T> {
+  /** The SDK client, made at the first call. */
+  #connection(): Promise<{ client: EC2Client; sdk: Ec2Sdk }> {
+    this.#ec2 ??= loadEc2Sdk().then((sdk) => ({
+      sdk,
+      client: new sdk.EC2Client({
+        ...(this.#options.region ? { region: this.#options.region } : {}),
+        ...(this.#options.endpoint ? { endpoint: this.#options.endpoint } : {}),
+        maxAttempts: this.#options.maxAttempts ?? 4,
+      }),
+    }));
+    return this.#ec2;
+  }
+
+  /** Sends one EC2 command made by `call`; every failure becomes a typed error. */
+  async #send<T>(what: string, call: (client: EC2Client, sdk: Ec2Sdk) => Promise<T>): Promise<T> {
+    const { client, sdk } = await this.#connection();
     try {
-      return await call();
+      return await call(client, sdk);
     } catch (error) {
       throw errorFromAws(what, error);
     }
@@ -137,7 +149,7 @@ export class AwsApiClient implements ServerApi {
    */
   async observe(providerId: string): Promise<ObservedServer> {
     this.#checkId(providerId);
-    const answer = await this.#send(`DescribeInstances ${providerId}`, () => this.#ec2.send(new DescribeInstancesCommand({ InstanceIds: [providerId] })));
+    const answer = await this.#send(`DescribeInstances ${providerId}`, (ec2, sdk) => ec2.send(new sdk.DescribeInstancesCommand({ InstanceIds: [providerId] })));
     const instance = answer.Reservations?.flatMap((reservation) => reservation.Instances ?? []).find((candidate) => candidate.InstanceId === providerId);
     if (!instance) throw new ServerNotFoundError(`DescribeInstances ${providerId}: no such instance`);
     if (instance.State?.Name === TERMINATED) throw new ServerNotFoundError(`instance ${providerId} is terminated`, { cloudCode: TERMINATED });
@@ -150,9 +162,9 @@ export class AwsApiClient implements ServerApi {
     let nextToken: string | undefined;
     do {
       const token = nextToken;
-      const answer = await this.#send('DescribeInstances', () =>
-        this.#ec2.send(
-          new DescribeInstancesCommand({
+      const answer = await this.#send('DescribeInstances', (ec2, sdk) =>
+        ec2.send(
+          new sdk.DescribeInstancesCommand({
             Filters: [...tagFilters(labels), { Name: 'instance-state-name', Values: LIVE_STATES }],
             MaxResults: 1000,
             ...(token ? { NextToken: token } : {}),
@@ -170,20 +182,20 @@ export class AwsApiClient implements ServerApi {
     const server = await this.observe(providerId);
     if (server.status === 'stopping' || server.status === 'stopped') return;
     if (server.status === 'deleting') throw new InvalidRequestError(`instance ${providerId} is being terminated; it cannot be stopped`);
-    await this.#send(`StopInstances ${providerId}`, () => this.#ec2.send(new StopInstancesCommand({ InstanceIds: [providerId] })));
+    await this.#send(`StopInstances ${providerId}`, (ec2, sdk) => ec2.send(new sdk.StopInstancesCommand({ InstanceIds: [providerId] })));
   }
 
   /** {@inheritDoc ServerApi.reboot} EC2 reboots asynchronously; the instance stays `running` throughout. */
   async reboot(providerId: string): Promise<void> {
     this.#checkId(providerId);
-    await this.#send(`RebootInstances ${providerId}`, () => this.#ec2.send(new RebootInstancesCommand({ InstanceIds: [providerId] })));
+    await this.#send(`RebootInstances ${providerId}`, (ec2, sdk) => ec2.send(new sdk.RebootInstancesCommand({ InstanceIds: [providerId] })));
   }
 
   /** {@inheritDoc ServerApi.delete} Terminates the instance (EC2 shuts it down first). */
   async delete(providerId: string): Promise<void> {
     this.#checkId(providerId);
     try {
-      await this.#send(`TerminateInstances ${providerId}`, () => this.#ec2.send(new TerminateInstancesCommand({ InstanceIds: [providerId] })));
+      await this.#send(`TerminateInstances ${providerId}`, (ec2, sdk) => ec2.send(new sdk.TerminateInstancesCommand({ InstanceIds: [providerId] })));
     } catch (error) {
       if (!(error instanceof ServerNotFoundError)) throw error;
     }
@@ -192,8 +204,8 @@ export class AwsApiClient implements ServerApi {
   /** The id of the AMI `ami` names: its id, or the newest available AMI carrying all the selector's tags. */
   async resolveAmi(ami: AmiRef): Promise<string> {
     if ('id' in ami) return ami.id;
-    const answer = await this.#send('DescribeImages', () =>
-      this.#ec2.send(new DescribeImagesCommand({ Owners: ami.owners ?? ['self'], Filters: [...tagFilters(ami.selector), { Name: 'state', Values: ['available'] }] })),
+    const answer = await this.#send('DescribeImages', (ec2, sdk) =>
+      ec2.send(new sdk.DescribeImagesCommand({ Owners: ami.owners ?? ['self'], Filters: [...tagFilters(ami.selector), { Name: 'state', Values: ['available'] }] })),
     );
     const newest = (answer.Images ?? []).filter((image) => image.ImageId).sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''))[0];
     if (!newest) throw new InvalidRequestError(`no available AMI carries the tags ${Object.entries(ami.selector).map(([key, value]) => `${key}=${value}`).join(', ')}`);
@@ -213,14 +225,14 @@ export class AwsApiClient implements ServerApi {
     if (existing) return existing;
     const imageId = await this.resolveAmi(spec.template.ami);
     const input = runInstancesInput(spec, imageId, randomUUID());
-    const answer = await this.#send('RunInstances', () => this.#ec2.send(new RunInstancesCommand(input)));
+    const answer = await this.#send('RunInstances', (ec2, sdk) => ec2.send(new sdk.RunInstancesCommand(input)));
     const instance = answer.Instances?.[0];
     if (!instance) throw new UnexpectedResponseError('RunInstances returned no instance');
     return observed(instance);
   }
 
-  /** Closes the SDK client's connections. */
+  /** Closes the SDK client's connections (none when no call was made). */
   close(): void {
-    this.#ec2.destroy();
+    void this.#ec2?.then(({ client }) => client.destroy());
   }
 }
