@@ -7,10 +7,9 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { openPulumiDeployment } from '../src/conformance/pulumi-deployment.ts';
-import { localCloudProvider } from '../providers/local/index.ts';
 import { StackEngine } from '../src/engine/stack-engine.ts';
 import { startEngineWorld } from '../test/support/engine-world.ts';
+import { bareServers, openBareDeployment } from './support/bare-up.ts';
 
 const sizes = process.argv.slice(2).map(Number).filter((n) => Number.isInteger(n) && n > 0);
 const ZERO = { initializing: 0, starting: 0, stopping: 0, rebooting: 0, deleting: 0 };
@@ -42,16 +41,7 @@ function firstCreateAfter(since: number): number {
 }
 
 try {
-  const bareDir = join(world.dataDir, 'bare');
-  await mkdir(bareDir, { recursive: true });
-  const bare = await openPulumiDeployment({
-    engine: world.settings.engine,
-    provider: localCloudProvider({ endpoint: world.cloud.url }),
-    workDir: bareDir,
-    projectName: 'bare-up',
-    stackName: 'bare',
-    passphrase: 'bare',
-  });
+  const bare = await openBareDeployment(world);
   const counting = await countingEngine();
   // Warm: the counting engine opens its stack once (select, config) before what is counted.
   await world.records.ensure('demo', 1);
@@ -89,7 +79,7 @@ try {
     const cliStarts = (await counting.starts()) - cliBefore;
     await world.engine.converge('demo', { timeoutMs: 900_000, pollMs: 50 });
 
-    const declarations = Array.from({ length: n }, (_, index) => ({ installation: 'bench', serverId: `bare-${n}-${index}`, serverType: 'bare', template: { snapshot: 'base-snapshot', size: 'small' } }));
+    const declarations = bareServers(n, `bare-${n}`);
     started = performance.now();
     await bare.apply(declarations);
     const bareMs = performance.now() - started;

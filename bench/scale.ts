@@ -3,15 +3,14 @@
 // CLI processes, the Pulumi state size per stack; then the database round trips of one no-op housekeeping tick, and
 // the time of one `up` adding 10 servers to a stack that already holds 10, 100 and 500, beside a bare `up` of the same.
 // Usage: node bench/scale.ts   (or npm run bench:scale)
-import { copyFile, mkdir, readFile, readdir, stat } from 'node:fs/promises';
+import { copyFile, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { localCloudProvider } from '../providers/local/index.ts';
 import { DynamicServers } from '../src/api.ts';
-import { openPulumiDeployment } from '../src/conformance/pulumi-deployment.ts';
 import { startWorkerProcess, type WorkerProcess } from '../src/jobs/worker-process.ts';
 import { publishProject } from '../src/runtime.ts';
 import { startEngineWorld, type EngineWorld } from '../test/support/engine-world.ts';
+import { bareServers, openBareDeployment } from './support/bare-up.ts';
 
 const TYPES = Array.from({ length: 10 }, (_, index) => `scale-${index}`);
 const WORKERS = 3;
@@ -133,18 +132,7 @@ try {
 
   // One `up` adding 10 servers to a stack of 10, 100 and 500 (in this process, one type), beside a bare Automation
   // API `up` making the same change to a stack of its own: the part of the growth that is Pulumi's.
-  const bareDir = join(world.dataDir, 'bare');
-  await mkdir(bareDir, { recursive: true });
-  const bare = await openPulumiDeployment({
-    engine: world.settings.engine,
-    provider: localCloudProvider({ endpoint: world.cloud.url }),
-    workDir: bareDir,
-    projectName: 'bare-up',
-    stackName: 'bare',
-    passphrase: 'bare',
-  });
-  const bareServers = (count: number) =>
-    Array.from({ length: count }, (_, index) => ({ installation: 'bench', serverId: `bare-${index}`, serverType: 'bare', template: { snapshot: 'base-snapshot', size: 'small' } }));
+  const bare = await openBareDeployment(world);
   const type = TYPES[0]!;
   for (const held of [10, 100, 500]) {
     await world.records.ensure(type, held);
@@ -154,9 +142,9 @@ try {
     await world.engine.reconcile(type);
     const upMs = performance.now() - started;
     await world.engine.converge(type, { timeoutMs: 1_800_000, pollMs: 50 });
-    await bare.apply(bareServers(held));
+    await bare.apply(bareServers(held, 'bare'));
     const bareStarted = performance.now();
-    await bare.apply(bareServers(held + 10));
+    await bare.apply(bareServers(held + 10, 'bare'));
     const bareMs = performance.now() - bareStarted;
     console.log(`one up adding 10 servers to a stack holding ${held}: ${seconds(upMs)}; a bare up making the same change: ${seconds(bareMs)}`);
   }
