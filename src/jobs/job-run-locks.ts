@@ -17,6 +17,8 @@ const RETRY_MS = 200;
 export class JobRunLocks {
   readonly #databaseUrl: string;
   #session: Promise<pg.Client> | undefined;
+  /** The last query sent on the session: the next one waits for it, since a client answers one query at a time. */
+  #lastQuery: Promise<unknown> = Promise.resolve();
   #closed = false;
 
   private constructor(databaseUrl: string) {
@@ -33,7 +35,7 @@ export class JobRunLocks {
   /** Runs `work` holding the run lock of job `name`; while another session holds it, waits for it first. */
   async hold<T>(name: string, work: () => Promise<T>): Promise<T> {
     for (;;) {
-      const { rows } = await (await this.#client()).query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [JOB_RUN_LOCK_SPACE, name]);
+      const { rows } = await this.#query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [JOB_RUN_LOCK_SPACE, name]);
       if (rows[0]?.locked) break;
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
     }
@@ -41,16 +43,14 @@ export class JobRunLocks {
       return await work();
     } finally {
       // On a broken or closed session the lock is gone already.
-      await this.#client()
-        .then((client) => client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [JOB_RUN_LOCK_SPACE, name]))
-        .catch(() => {});
+      await this.#query('SELECT pg_advisory_unlock($1, hashtext($2))', [JOB_RUN_LOCK_SPACE, name]).catch(() => {});
     }
   }
 
   /** The names among `names` whose run lock some session of this database holds now, i.e. jobs a live worker runs. */
   async running(names: readonly string[]): Promise<Set<string>> {
     if (names.length === 0) return new Set();
-    const { rows } = await (await this.#client()).query<{ name: string }>(
+    const { rows } = await this.#query<{ name: string }>(
       `SELECT n.name FROM unnest($2::text[]) AS n(name)
         WHERE EXISTS (SELECT 1 FROM pg_locks l
                        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
@@ -67,6 +67,13 @@ export class JobRunLocks {
     const session = await this.#session?.catch(() => undefined);
     this.#session = undefined;
     await session?.end().catch(() => {});
+  }
+
+  /** Sends `text` on the session once every query sent before it was answered. */
+  #query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    const sent = this.#lastQuery.then(async () => (await this.#client()).query<R>(text, values));
+    this.#lastQuery = sent.catch(() => {});
+    return sent;
   }
 
   #client(): Promise<pg.Client> {
