@@ -24,10 +24,17 @@ export async function projectName(projectDir: string): Promise<string> {
   return project.name;
 }
 
-/** Environment for CLI runs on these stacks: backend and passphrase on top of the adapter's engine environment. */
+/**
+ * Environment for CLI runs on these stacks: backend and passphrase on top of the adapter's engine environment, and
+ * Pulumi's checkpoints skipped: an update writes the state once, when it ends, instead of at every step (each write
+ * is the whole state, about 10 KB per server). What an update that is killed before its end did is then missing from
+ * the state; the engine's recovery finds it in the cloud by label (adoption, the sweep, deletes that take not-found
+ * as done), as it does for a kill between a cloud's answer and a checkpoint.
+ */
 export function stackEnvironment(settings: StackSettings): Record<string, string> {
   return engineEnvironment(settings.engine, {
     PULUMI_BACKEND_URL: settings.backendUrl,
+    PULUMI_SKIP_CHECKPOINTS: 'true',
     ...(settings.passphrase === undefined ? {} : { PULUMI_CONFIG_PASSPHRASE: settings.passphrase }),
   });
 }
