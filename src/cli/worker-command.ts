@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
+import v8 from 'node:v8';
 import { StackConfigError } from '../config/errors.ts';
 import { watchStackFiles, type StackFilesWatcher } from '../config/watch.ts';
 import { JobWorkerConfigError } from '../jobs/errors.ts';
@@ -79,6 +80,11 @@ export function registerWorkerCommand(program: Command): void {
       const housekeepingInterval = seconds(options.housekeepingInterval, '--housekeeping-interval');
       const pruneAfterDays = seconds(options.pruneAfterDays, '--prune-after-days');
       const listen = parseListenSettings({ host: options.httpHost, port: options.httpPort, token: options.httpToken ?? process.env.DYNAMIC_SERVERS_HTTP_TOKEN });
+      // A worker runs the inline Pulumi programs of several types at once, and between major collections most of
+      // its heap is their garbage (4 types of 100 servers: 290 MB of heap, 120 MB of it live). V8's memory-saving
+      // mode keeps the heap near what is live (peak RSS about 260 MB instead of 420 MB) for 10-15% more time in
+      // those programs, which mostly wait on the Pulumi engine and the cloud. bench:scale prints the workers' peaks.
+      v8.setFlagsFromString('--optimize-for-size');
       const scrubber = cliScrubber();
       if (listen.token) scrubber.add(listen.token);
       const logger = cliLogger('info');
