@@ -8,8 +8,9 @@ import { JOB_TABLE } from '../../src/jobs/job-store.ts';
 
 const output = process.env.STATEMENT_COUNT_FILE;
 const HOUSEKEEPING = 'housekeeping';
-const totals = { ticks: 0, messages: 0, statements: 0, transactions: 0 };
+const totals = { ticks: 0, messages: 0, statements: 0, transactions: 0, milliseconds: 0 };
 let inTick = false;
+let tickStarted = 0;
 
 const query = pg.Client.prototype.query;
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
@@ -19,9 +20,11 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   const housekeepingLock = values[1] === HOUSEKEEPING && /pg_(try_advisory_lock|advisory_unlock)\(/i.test(text);
   if (housekeepingLock && /try_advisory_lock/i.test(text)) {
     inTick = true;
-    totals.ticks += 1;
+    tickStarted = performance.now();
   } else if (housekeepingLock) {
     inTick = false;
+    totals.ticks += 1;
+    totals.milliseconds += performance.now() - tickStarted;
     if (output) writeFileSync(output, JSON.stringify(totals));
   } else if (inTick && !text.includes(JOB_TABLE) && !text.includes('pg_locks')) {
     const statements = text.split(/;\s*\n/).filter((statement) => statement.trim() !== '');
