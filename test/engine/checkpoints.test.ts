@@ -2,7 +2,6 @@
 // state): the file backend's state file of the stack, watched while one `up` creates 8 servers.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { watch } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startEngineWorld, type EngineWorld } from '../support/engine-world.ts';
 
@@ -21,7 +20,6 @@ test('one up creating 8 servers writes the stack state once, not once per step',
   await world.records.ensure('demo', 1);
   await world.engine.converge('demo');
   const stacks = join(world.dataDir, 'state', '.pulumi', 'stacks');
-  await mkdir(stacks, { recursive: true });
   // The backend writes the state to `demo.json.<random>.tmp` and renames that over `demo.json`: one temp name per write.
   const writes = new Set<string>();
   const watcher = watch(stacks, { recursive: true }, (_event, file) => {
