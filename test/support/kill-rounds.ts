@@ -40,6 +40,11 @@ export interface RoundReport {
   killedProcesses: number;
   /** The stack's locks right after the kill (before any worker could recover); empty without a kill. */
   locksAtKill: StackLock[];
+  /**
+   * Cloud ids of the servers the killed update had made when it was killed (scale-up; empty otherwise). The engine
+   * writes the state only when an update ends, so none of them is in it.
+   */
+  madeByKilledUpdate: string[];
   recoveries: RecoveryLine[];
 }
 
@@ -112,7 +117,10 @@ export async function startKillRounds(options: Omit<KillRoundsOptions, 'targets'
   let count = (await jobs.records.servers({ serverType, provisioned: true })).length;
   const ours = () => cloud.inspect().servers.filter((server) => server.labels.installation === installation);
 
-  async function kill(target: number): Promise<{ killed: string; killedProcesses: number; locksAtKill: StackLock[] }> {
+  const liveIds = () => ours().filter((server) => server.status !== 'deleting').map((server) => String(server.id));
+
+  async function kill(target: number): Promise<{ killed: string; killedProcesses: number; locksAtKill: StackLock[]; madeByKilledUpdate: string[] }> {
+    const liveBefore = new Set(liveIds());
     const stats = () => cloud.inspect().stats;
     const injectedBefore = stats().injectedErrors;
     const hold = (method: 'GET' | 'POST' | 'DELETE') =>
@@ -144,16 +152,17 @@ export async function startKillRounds(options: Omit<KillRoundsOptions, 'targets'
     if (workers.length === 1) expect({ round, locks: locksAtKill.map((lock) => lock.pid) }).toEqual({ round, locks: [cli.pid] });
     // The plugins run in process groups of their own and exit with the engine that started them.
     expect(await pollFor('the killed worker’s processes to end', 30_000, async () => ((await stillRunning(tree)).length === 0 ? [] : undefined), 100)).toEqual([]);
+    const madeByKilledUpdate = target > count ? liveIds().filter((id) => !liveBefore.has(id)) : [];
     cloud.clearPendingFaults();
     workers.splice(workers.indexOf(busy!), 1);
     workers.push(await start());
-    return { killed: workerName(busy!), killedProcesses: tree.length, locksAtKill };
+    return { killed: workerName(busy!), killedProcesses: tree.length, locksAtKill, madeByKilledUpdate };
   }
 
   return {
     async round(target: number, killing = true): Promise<RoundReport> {
       round += 1;
-      const killed = killing ? await kill(target) : (await jobs.records.ensure(serverType, target), { killed: '', killedProcesses: 0, locksAtKill: [] });
+      const killed = killing ? await kill(target) : (await jobs.records.ensure(serverType, target), { killed: '', killedProcesses: 0, locksAtKill: [], madeByKilledUpdate: [] });
       await waitForStatus(jobs.records, serverType, 'running', target, 240_000);
       for (const status of ['new', 'starting', 'stopping', 'deleting'] as const) await waitForStatus(jobs.records, serverType, status, 0, 120_000);
       await pollFor('the desired state to be applied', 120_000, async () => ((await jobs.records.desiredState(serverType)).workRemains ? undefined : true));
