@@ -1,16 +1,18 @@
-import type { Transaction } from './sql.ts';
+import { prepared, type Transaction } from './sql.ts';
 import { countBudget } from './budgets.ts';
 import type { LimitHitPolicy, ResolvedServerType } from './config.ts';
 import { createsPaused } from './create-backoff.ts';
-import { countProvisionedOnProvider, PROVISIONED_SQL, readTypeState, writeDesiredState } from './desired-state.ts';
+import { countProvisionedOnProvider, PROVISIONED_SQL, TYPE_STATE_SQL, typeState, writeDesiredState, type TypeState } from './desired-state.ts';
 import { retireServers } from './drain.ts';
 import { noEffects, type Effects } from './effects.ts';
 import { ServerLimitError } from './errors.ts';
+import type { ServerRecord } from './records.ts';
 import { fitUnderLimits, type CountedLimit, type LimitHit } from './limits.ts';
 import { lockProvider, lockServerType } from './locks.ts';
+import { RESOLVE_SERVER_TYPE, resolvedServerType } from './registry.ts';
 import { chooseOffering, type ChosenOffering } from './offerings.ts';
 import { splitProvisioned } from './replacements.ts';
-import { selectServers } from './server-rows.ts';
+import { selectServers, serversFromJson, serversJsonSql } from './server-rows.ts';
 import { insertNewServers } from './server-writes.ts';
 import type { ServerNaming } from './server-names.ts';
 import { chooseVictims, type VictimStrategy } from './victims.ts';
@@ -77,28 +79,93 @@ export async function countLimits(tx: Transaction, type: ResolvedServerType, pro
 }
 
 /**
- * Sets the type's desired count to `target(desired count)` in the caller's transaction and brings the counted
- * servers there: takes the type's lock (the caller read `settings.type` under it), counts, then creates servers on the type's first available offering (under
- * the limits and budgets, taking the provider's lock when it has one) or takes the strategy's victims away (see
- * retireServers: drained, then stopped; with the replacement a rollout was making for one of them), writes the
- * history rows and bumps the desired-state version. The target is taken from the desired count, not from the
- * servers that count right now, so servers that failed and wait for their replacement are not asked for twice.
- * While the type's creates are
- * paused (its back-off), servers to create are only recorded in the desired count and made when the pause ends.
- * With policy `'throw'`, a request over a limit or a budget throws ServerLimitError before anything is written.
+ * The count a change aims at: `add` (ensure) or the type's desired count plus `add` (increase, decrease), never
+ * below 0. Data rather than a function, so the read that opens the change can tell what it will need.
+ */
+export interface CountTarget {
+  from: 'zero' | 'desiredCount';
+  add: number;
+}
+
+/** The count `target` names for a type whose desired count is `desiredCount`. */
+export function targetCount(target: CountTarget, desiredCount: number): number {
+  return Math.max(0, (target.from === 'desiredCount' ? desiredCount : 0) + target.add);
+}
+
+/** What a count change of a type works with, read under its lock (see readTypeForChange). */
+export interface ChangeBasis {
+  /** Its configuration; undefined when it is not configured (never published, or retired). */
+  type: ResolvedServerType | undefined;
+  state: TypeState;
+  /** Server ids taken from the sequence for the servers the target misses (at most PREFETCHED_IDS; none while creates are paused). */
+  reservedIds: number[];
+  /** Its provisioned servers, oldest first, when the target is below the servers that count; null otherwise. */
+  provisioned: ServerRecord[] | null;
+}
+
+/**
+ * At most this many server ids are taken in the read that opens a change; a change that creates more takes the rest
+ * in one more round trip. Ids taken but not used (a limit or a pause let fewer servers be made) are skipped, as
+ * those of a rolled-back change are.
+ */
+const PREFETCHED_IDS = 16;
+
+/**
+ * The type's state (TYPE_STATE_SQL), and what reaching the target will need: ids to create with (unless its creates
+ * are paused), or the servers to choose victims from.
+ */
+const READ_CHANGE_BASIS = prepared(
+  `with st as (${TYPE_STATE_SQL}), ` +
+    `gap as (select greatest(0, case when ?::boolean then coalesce(st."desired_count", 0) else 0 end + ?::int) - (st."provisioned" - st."surplus") as n, ` +
+    `coalesce(st."creates_paused_until" > now(), false) as paused from st) ` +
+    `select st.*, ` +
+    `(select json_agg(nextval(pg_get_serial_sequence('server', 'id'))) from gap, generate_series(1, least(?::int, gap.n)) where not gap.paused) as reserved_ids, ` +
+    `case when (select n from gap) < 0 then coalesce(${serversJsonSql(`s."type" = ? and s."status" in (${PROVISIONED_SQL})`)}, '[]'::json) end as provisioned_servers ` +
+    `from st`,
+);
+
+/**
+ * Takes the type's lock in `tx` and reads under it, in one round trip, what a count change of the type towards
+ * `target` works with (see ChangeBasis).
+ */
+export async function readTypeForChange(tx: Transaction, serverType: string, target: CountTarget): Promise<ChangeBasis> {
+  lockServerType(tx, serverType);
+  const [typeRows, basisRows] = await tx.executeAll([
+    [RESOLVE_SERVER_TYPE, [serverType]],
+    [READ_CHANGE_BASIS, [serverType, serverType, target.from === 'desiredCount', target.add, PREFETCHED_IDS, serverType]],
+  ]);
+  const row = basisRows?.[0] as { reserved_ids: (number | string)[] | null; provisioned_servers: unknown } | undefined;
+  return {
+    type: resolvedServerType(typeRows ?? []),
+    state: typeState(basisRows ?? []),
+    reservedIds: (row?.reserved_ids ?? []).map(Number),
+    provisioned: row?.provisioned_servers === null || row?.provisioned_servers === undefined ? null : serversFromJson(row.provisioned_servers),
+  };
+}
+
+/**
+ * Sets the type's desired count to `target` in the caller's transaction and brings the counted servers there, from
+ * `basis` (read with `settings.type` under the type's lock, see readTypeForChange): creates servers on the type's
+ * first available offering (under the limits and budgets, taking the provider's lock when it has one) or takes the
+ * strategy's victims away (see retireServers: drained, then stopped; with the replacement a rollout was making for
+ * one of them), writes the history rows and bumps the desired-state version. The target is taken from the desired
+ * count, not from the servers that count right now, so servers that failed and wait for their replacement are not
+ * asked for twice. While the type's creates are paused (its back-off), servers to create are only recorded in the
+ * desired count and made when the pause ends. With policy `'throw'`, a request over a limit or a budget throws
+ * ServerLimitError before anything is written.
  */
 export async function changeServerCount(
   tx: Transaction,
   settings: CountChangeSettings,
-  target: (desiredCount: number) => number,
+  basis: Pick<ChangeBasis, 'state' | 'reservedIds' | 'provisioned'>,
+  target: CountTarget,
   now: Date,
 ): Promise<{ change: CountChange; effects: Effects }> {
   const { type, reason } = settings;
-  lockServerType(tx, type.name);
-  const state = await readTypeState(tx, type.name);
   // A rollout's replacement on its way counts only once the server it replaces leaves (see replacements.ts).
+  const { state } = basis;
   const { counted, version } = state;
-  const wanted = target(state.desiredCount);
+  const wanted = targetCount(target, state.desiredCount);
   const effects = noEffects();
   const change: CountChange = {
     serverType: type.name,
@@ -128,12 +195,12 @@ export async function changeServerCount(
       change.createsPausedUntil = state.createsPausedUntil;
     } else if (allowed > 0) {
       change.version = version + 1;
-      const { servers, events } = await insertNewServers(tx, type, allowed, offering, settings.naming, reason, now);
+      const { servers, events } = await insertNewServers(tx, type, allowed, offering, settings.naming, reason, now, [], basis.reservedIds);
       change.createdServerIds = servers.map((server) => server.id);
       effects.events.unshift(...events);
     }
   } else if (wanted < counted) {
-    const split = splitProvisioned(await selectServers(tx, `s."type" = ? and s."status" in (${PROVISIONED_SQL})`, [type.name]));
+    const split = splitProvisioned(basis.provisioned ?? (await selectServers(tx, `s."type" = ? and s."status" in (${PROVISIONED_SQL})`, [type.name])));
     const victims = await chooseVictims(settings.victimStrategy, split.counted, counted - wanted);
     change.version = version + 1;
     const leaving = victims.flatMap((server) => [server, ...split.replacementsOf(server.id)]);

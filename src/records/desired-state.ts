@@ -1,4 +1,4 @@
-import type { Transaction } from './sql.ts';
+import { prepared, type Row, type Transaction } from './sql.ts';
 import { InvalidInputError } from './errors.ts';
 import { PROVISIONED_STATUSES } from './statuses.ts';
 
@@ -29,19 +29,23 @@ export interface TypeState {
   createsPausedUntil: Date | null;
 }
 
-/** The type's provisioned count and desired-state document, read in the caller's transaction (after its type lock). */
-export async function readTypeState(tx: Transaction, serverType: string): Promise<TypeState> {
-  const rows = await tx.execute<
-    { provisioned: number; surplus: number; desired_count: number | null; version: number | null; create_failures: number | null; creates_paused_until: Date | string | null }[]
-  >(
-    `select count(s."id")::int as provisioned, count(s."id") filter (where ${SURPLUS_REPLACEMENT_SQL})::int as surplus, ` +
-      `d."desired_count", d."version", d."create_failures", d."creates_paused_until" ` +
-      `from (select 1) as one left join "desired_state" d on d."server_type" = ? ` +
-      `left join "server" s on s."type" = ? and s."status" in (${PROVISIONED_SQL}) ` +
-      `group by d."server_type", d."desired_count", d."version", d."create_failures", d."creates_paused_until"`,
-    [serverType, serverType],
-  );
-  const row = rows[0];
+/**
+ * The query of a server type's counts and desired-state document (its parameters: the type's name, twice), to run
+ * under the type's lock: one row, which `typeState` reads.
+ */
+export const TYPE_STATE_SQL =
+  `select c."provisioned", c."surplus", d."desired_count", d."version", d."create_failures", d."creates_paused_until" ` +
+  `from (select count(*)::int as provisioned, count(*) filter (where ${SURPLUS_REPLACEMENT_SQL})::int as surplus ` +
+  `from "server" s where s."type" = ? and s."status" in (${PROVISIONED_SQL})) as c ` +
+  `left join "desired_state" d on d."server_type" = ?`;
+
+const READ_TYPE_STATE = prepared(TYPE_STATE_SQL);
+
+/** The TypeState in the row of TYPE_STATE_SQL (or of a query that selects its columns). */
+export function typeState(rows: readonly Row[]): TypeState {
+  const row = rows[0] as
+    | { provisioned: number; surplus: number; desired_count: number | null; version: number | null; create_failures: number | null; creates_paused_until: Date | string | null }
+    | undefined;
   return {
     provisioned: Number(row?.provisioned ?? 0),
     counted: Number(row?.provisioned ?? 0) - Number(row?.surplus ?? 0),
@@ -50,6 +54,11 @@ export async function readTypeState(tx: Transaction, serverType: string): Promis
     createFailures: Number(row?.create_failures ?? 0),
     createsPausedUntil: row?.creates_paused_until ? new Date(row.creates_paused_until) : null,
   };
+}
+
+/** The type's provisioned count and desired-state document, read in the caller's transaction (after its type lock). */
+export async function readTypeState(tx: Transaction, serverType: string): Promise<TypeState> {
+  return typeState(await tx.execute(READ_TYPE_STATE, [serverType, serverType]));
 }
 
 /** Provisioned servers on `provider`, all types together, read in the caller's transaction (after its provider lock). */
@@ -61,22 +70,24 @@ export async function countProvisionedOnProvider(tx: Transaction, provider: stri
   return Number(rows[0]?.provisioned ?? 0);
 }
 
+const WRITE_DESIRED_STATE = prepared(
+  `insert into "desired_state" ("server_type", "desired_count", "version", "applied_version", "updated_at") values (?, ?, ?, 0, ?) ` +
+    `on conflict ("server_type") do update set "desired_count" = excluded."desired_count", "version" = excluded."version", "updated_at" = excluded."updated_at"`,
+);
+
+const BUMP_DESIRED_VERSION = prepared(
+  `insert into "desired_state" ("server_type", "desired_count", "version", "applied_version", "updated_at") values (?, ?, ?, 0, ?) ` +
+    `on conflict ("server_type") do update set "version" = excluded."version", "updated_at" = excluded."updated_at"`,
+);
+
 /** Writes the type's desired-state document as `version` with `desiredCount`, creating it at the first change (back-off untouched). */
 export function writeDesiredState(tx: Transaction, serverType: string, desiredCount: number, version: number, now: Date): void {
-  tx.defer(
-    `insert into "desired_state" ("server_type", "desired_count", "version", "applied_version", "updated_at") values (?, ?, ?, 0, ?) ` +
-      `on conflict ("server_type") do update set "desired_count" = excluded."desired_count", "version" = excluded."version", "updated_at" = excluded."updated_at"`,
-    [serverType, desiredCount, version, now],
-  );
+  tx.defer(WRITE_DESIRED_STATE, [serverType, desiredCount, version, now]);
 }
 
 /** Bumps the type's desired-state document to `version` without changing its count (`countIfNew` when it is created). */
 export function bumpDesiredVersion(tx: Transaction, serverType: string, version: number, countIfNew: number, now: Date): void {
-  tx.defer(
-    `insert into "desired_state" ("server_type", "desired_count", "version", "applied_version", "updated_at") values (?, ?, ?, 0, ?) ` +
-      `on conflict ("server_type") do update set "version" = excluded."version", "updated_at" = excluded."updated_at"`,
-    [serverType, countIfNew, version, now],
-  );
+  tx.defer(BUMP_DESIRED_VERSION, [serverType, countIfNew, version, now]);
 }
 
 /**

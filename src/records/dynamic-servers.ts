@@ -1,5 +1,5 @@
 import { DEFAULT_SERVER_TYPE, type LimitHitPolicy, type ResolvedServerType } from './config.ts';
-import { changeServerCount, type CountChange } from './count-change.ts';
+import { changeServerCount, readTypeForChange, type CountChange, type CountTarget } from './count-change.ts';
 import { readCosts, type TypeCost } from './costs.ts';
 import { ServerRecordNotFoundError } from './errors.ts';
 import type { DynamicServersEventName, Listener } from './events.ts';
@@ -23,8 +23,7 @@ import { RecordsCore } from './records-core.ts';
 import { deleteServer, type DeleteRequest } from './server-delete.ts';
 import type { DesiredStateRecord, ServerRecord, StatusChangeRecord } from './records.ts';
 import { listServerTypes, resolveServerType, type PublishedServerType } from './registry.ts';
-import { lockServerType } from './locks.ts';
-import type { Sql } from './sql.ts';
+import type { Transaction } from './sql.ts';
 import { readRolloutStatus, setRolloutPaused, type RolloutStatus } from './rollout.ts';
 import type { ServerNameAction } from './server-names.ts';
 import type { ServerStatus } from './statuses.ts';
@@ -90,7 +89,7 @@ export class DynamicServers {
   ensure(serverType: string = DEFAULT_SERVER_TYPE, count: number): Promise<CountChange> {
     return this.#core.run(async () => {
       const wanted = parseCount(count);
-      return this.#changeCount(await this.#core.publishedName(serverType), () => wanted, (name) => `ensure(${name}, ${wanted})`);
+      return this.#changeCount(await this.#core.publishedName(serverType), { from: 'zero', add: wanted }, (name) => `ensure(${name}, ${wanted})`);
     });
   }
 
@@ -98,7 +97,7 @@ export class DynamicServers {
   increase(serverType: string = DEFAULT_SERVER_TYPE, by = 1): Promise<CountChange> {
     return this.#core.run(async () => {
       const step = parseStep(by);
-      return this.#changeCount(await this.#core.publishedName(serverType), (provisioned) => provisioned + step, (name) => `increase(${name}, ${step})`);
+      return this.#changeCount(await this.#core.publishedName(serverType), { from: 'desiredCount', add: step }, (name) => `increase(${name}, ${step})`);
     });
   }
 
@@ -106,7 +105,7 @@ export class DynamicServers {
   decrease(serverType: string = DEFAULT_SERVER_TYPE, by = 1): Promise<CountChange> {
     return this.#core.run(async () => {
       const step = parseStep(by);
-      return this.#changeCount(await this.#core.publishedName(serverType), (provisioned) => Math.max(0, provisioned - step), (name) => `decrease(${name}, ${step})`);
+      return this.#changeCount(await this.#core.publishedName(serverType), { from: 'desiredCount', add: -step }, (name) => `decrease(${name}, ${step})`);
     });
   }
 
@@ -281,9 +280,9 @@ export class DynamicServers {
     });
   }
 
-  /** The configuration of the type `name`, read with `db`; UnknownServerTypeError when it is retired. */
-  async #configuredType(db: Sql, name: string): Promise<ResolvedServerType> {
-    const type = await resolveServerType(db, name);
+  /** The configuration of the type `name`, read in `tx`; UnknownServerTypeError when it is retired. */
+  async #configuredType(tx: Transaction, name: string): Promise<ResolvedServerType> {
+    const type = await resolveServerType(tx, name);
     if (!type) throw await this.#core.unknownType(name);
     return type;
   }
@@ -292,14 +291,13 @@ export class DynamicServers {
    * One count change of the published type `name`, its configuration read under the type's lock in the change's
    * transaction (a publication that retires the type holds the same lock).
    */
-  async #changeCount(name: string, target: (provisioned: number) => number, reason: (name: string) => string): Promise<CountChange> {
+  async #changeCount(name: string, target: CountTarget, reason: (name: string) => string): Promise<CountChange> {
     const core = this.#core;
     const committed = await core.commit(async (tx) => {
-      lockServerType(tx, name);
-      const type = await resolveServerType(tx, name);
-      if (!type) throw await core.unknownType(name);
-      const settings = { type, reason: reason(name), onLimitHit: core.onLimitHit, victimStrategy: core.victimStrategy, naming: core.naming };
-      return changeServerCount(tx, settings, target, new Date());
+      const basis = await readTypeForChange(tx, name, target);
+      if (!basis.type) throw await core.unknownType(name);
+      const settings = { type: basis.type, reason: reason(name), onLimitHit: core.onLimitHit, victimStrategy: core.victimStrategy, naming: core.naming };
+      return changeServerCount(tx, settings, basis, target, new Date());
     });
     return committed.change;
   }

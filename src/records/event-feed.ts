@@ -1,7 +1,7 @@
 // Server events across processes: each committed change also NOTIFYs its events on one PostgreSQL channel, and
 // every open DynamicServers LISTENs there, so a script that called ensure() hears the `running` events a worker
 // process records, and a worker hears the script's `creating`.
-import type { Transaction } from './sql.ts';
+import { prepared, type Transaction } from './sql.ts';
 import pg from 'pg';
 import type { Effects } from './effects.ts';
 import { isServerEvent, type PendingEvent } from './events.ts';
@@ -44,6 +44,11 @@ function reviveServer(server: Record<string, unknown>): ServerRecord {
   return server as unknown as ServerRecord;
 }
 
+const NOTIFY_EFFECTS = prepared(
+  `select pg_notify('${EVENT_CHANNEL}', payload) from jsonb_array_elements_text(?::jsonb) as payload ` +
+    `union all select pg_notify('${WORK_CHANNEL}', payload) from jsonb_array_elements_text(?::jsonb) as payload`,
+);
+
 /**
  * Sends a change's effects inside the caller's transaction, in one statement: each event on EVENT_CHANNEL and each
  * server type to wake on WORK_CHANNEL. PostgreSQL delivers them when the transaction commits, and never if it
@@ -53,11 +58,7 @@ export function notifyEffects(tx: Transaction, origin: string, effects: Effects)
   if (effects.events.length === 0 && effects.wake.length === 0) return;
   const events = JSON.stringify(effects.events.map((event) => encodeEvent(origin, event)));
   const wake = JSON.stringify([...new Set(effects.wake)]);
-  tx.defer(
-    `select pg_notify('${EVENT_CHANNEL}', payload) from jsonb_array_elements_text(?::jsonb) as payload ` +
-      `union all select pg_notify('${WORK_CHANNEL}', payload) from jsonb_array_elements_text(?::jsonb) as payload`,
-    [events, wake],
-  );
+  tx.defer(NOTIFY_EFFECTS, [events, wake]);
 }
 
 /** What an EventFeed needs from its owner. */

@@ -1,8 +1,10 @@
-import type { Transaction } from './sql.ts';
+import { prepared, type Transaction } from './sql.ts';
 
 // Two-key advisory locks: the first key says what kind of name the second (its hash) belongs to.
 const SERVER_TYPE_LOCK_SPACE = 1_146_290_001;
 const PROVIDER_LOCK_SPACE = 1_146_290_002;
+
+const TAKE_LOCK = prepared('select pg_advisory_xact_lock(?, hashtext(?))');
 
 /**
  * Takes the transaction-scoped lock of a server type: every change to the type's servers or desired state holds
@@ -10,7 +12,7 @@ const PROVIDER_LOCK_SPACE = 1_146_290_002;
  * with the transaction's next statement (see Transaction.defer): what that statement reads, it reads under the lock.
  */
 export function lockServerType(tx: Transaction, serverType: string): void {
-  tx.defer('select pg_advisory_xact_lock(?, hashtext(?))', [SERVER_TYPE_LOCK_SPACE, serverType]);
+  tx.defer(TAKE_LOCK, [SERVER_TYPE_LOCK_SPACE, serverType]);
 }
 
 /**
@@ -19,5 +21,5 @@ export function lockServerType(tx: Transaction, serverType: string): void {
  * never the other way round, so the two cannot deadlock.
  */
 export function lockProvider(tx: Transaction, provider: string): void {
-  tx.defer('select pg_advisory_xact_lock(?, hashtext(?))', [PROVIDER_LOCK_SPACE, provider]);
+  tx.defer(TAKE_LOCK, [PROVIDER_LOCK_SPACE, provider]);
 }

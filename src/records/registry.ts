@@ -1,7 +1,7 @@
 // The registry of published configuration: which server types exist, and what each is made of, as the reviewed
 // stack files said when they were last published. Scripts read it (they know only DATABASE_URL); publishing writes
 // it. Every publication that changes something is a new version; earlier versions stay.
-import type { Sql, Transaction } from './sql.ts';
+import { prepared, type Row, type Sql, type Transaction } from './sql.ts';
 import type { DrainSettings, FailurePolicy, ResolvedServerType } from './config.ts';
 import { clearCreateBackoff } from './create-backoff.ts';
 import { PROVISIONED_SQL } from './desired-state.ts';
@@ -315,36 +315,45 @@ export async function anythingPublished(db: Sql): Promise<boolean> {
 }
 
 /**
- * The configuration a change of `serverType` works with, read in the caller's transaction in one round trip: the
- * type's newest published version and its provider's limit. Undefined when the type is not configured (never
- * published, or retired).
+ * The statement that reads what a change of one server type (its parameter) works with: the type's newest published
+ * version and its provider's limits. Its rows become the type with `resolvedServerType`.
  */
-export async function resolveServerType(db: Sql, serverType: string): Promise<ResolvedServerType | undefined> {
-  const rows = await db.execute<(TypeRow & { provider_settings: unknown })[]>(
-    `select t.*, (select p."settings" from "provider_config" p where p."provider" = t."provider" and p."retired_at" is null order by p."version" desc limit 1) as provider_settings ` +
-      `from "server_type_config" t where t."server_type" = ? order by t."version" desc limit 1`,
-    [serverType],
-  );
-  const row = rows[0];
+export const RESOLVE_SERVER_TYPE = prepared(
+  `select t."server_type", t."provider", t."template", t."template_hash", t."settings", t."retired_at", ` +
+    `(select p."settings" from "provider_config" p where p."provider" = t."provider" and p."retired_at" is null order by p."version" desc limit 1) as provider_settings ` +
+    `from "server_type_config" t where t."server_type" = ? order by t."version" desc limit 1`,
+);
+
+/** The type RESOLVE_SERVER_TYPE's rows describe; undefined when it is not configured (never published, or retired). */
+export function resolvedServerType(rows: readonly Row[]): ResolvedServerType | undefined {
+  const row = rows[0] as (Pick<TypeRow, 'server_type' | 'provider' | 'template' | 'template_hash' | 'settings' | 'retired_at'> & { provider_settings: unknown }) | undefined;
   if (!row || row.retired_at !== null) return undefined;
-  const type = toPublishedType(row);
+  const settings = storedSettings(row.settings);
   const provider = storedProviderSettings(row.provider_settings);
   return {
-    name: type.name,
-    provider: type.provider,
-    maximum: type.settings.maxServers,
+    name: row.server_type,
+    provider: row.provider,
+    maximum: settings.maxServers,
     providerMaximum: provider.maxServers,
-    template: type.template,
-    templateHash: type.templateHash,
-    hangingServers: type.settings.hangingServers,
-    erroredServers: type.settings.erroredServers,
-    rollout: type.settings.rollout,
-    drain: type.settings.drain,
-    undrainedServers: type.settings.undrainedServers,
-    offerings: type.settings.offerings,
-    prices: type.settings.prices,
-    budget: type.settings.budgetPerHour,
+    template: row.template,
+    templateHash: row.template_hash,
+    hangingServers: settings.hangingServers,
+    erroredServers: settings.erroredServers,
+    rollout: settings.rollout,
+    drain: settings.drain,
+    undrainedServers: settings.undrainedServers,
+    offerings: settings.offerings,
+    prices: settings.prices,
+    budget: settings.budgetPerHour,
     providerBudget: provider.budgetPerHour,
-    unavailableOfferingSeconds: type.settings.unavailableOfferingSeconds,
+    unavailableOfferingSeconds: settings.unavailableOfferingSeconds,
   };
+}
+
+/**
+ * The configuration a change of `serverType` works with, read in the caller's transaction in one round trip (see
+ * RESOLVE_SERVER_TYPE). Undefined when the type is not configured (never published, or retired).
+ */
+export async function resolveServerType(tx: Transaction, serverType: string): Promise<ResolvedServerType | undefined> {
+  return resolvedServerType(await tx.execute(RESOLVE_SERVER_TYPE, [serverType]));
 }

@@ -1,4 +1,4 @@
-import type { Transaction } from './sql.ts';
+import { prepared, type Transaction } from './sql.ts';
 import type { ServerAddresses } from './entities/server.ts';
 import { ServerRecordNotFoundError } from './errors.ts';
 import type { JsonObject } from './json.ts';
@@ -65,11 +65,24 @@ function fromRowJson(row: ServerRowJson): ServerRecord {
 }
 
 /**
+ * SQL of a scalar subquery: the servers matching `condition` (SQL on alias `s`, a constant of the calling module)
+ * as one JSON array, oldest first, or null when none match. `serversFromJson` reads it.
+ */
+export function serversJsonSql(condition: string): string {
+  return `(select json_agg(s order by s."id") from "server" s where ${condition})`;
+}
+
+/** The records in a JSON array of `server` rows (see serversJsonSql); null reads as none. */
+export function serversFromJson(rows: unknown): ServerRecord[] {
+  return ((rows ?? []) as ServerRowJson[]).map(fromRowJson);
+}
+
+/**
  * The servers matching `condition` (SQL on alias `s`, with `?` placeholders for `params`), oldest first, read in
  * the caller's transaction. `condition` must be a constant of the calling module, never built from input.
  */
 export async function selectServers(tx: Transaction, condition: string, params: unknown[]): Promise<ServerRecord[]> {
-  const rows = await tx.execute<{ server: ServerRowJson }[]>(`select row_to_json(s) as server from "server" s where ${condition} order by s."id"`, params);
+  const rows = await tx.execute<{ server: ServerRowJson }[]>(prepared(`select row_to_json(s) as server from "server" s where ${condition} order by s."id"`), params);
   return rows.map((row) => fromRowJson(row.server));
 }
 

@@ -1,4 +1,4 @@
-import type { Transaction } from './sql.ts';
+import { prepared, type Transaction } from './sql.ts';
 import type { ResolvedServerType } from './config.ts';
 import type { ServerAddresses } from './entities/server.ts';
 import { InvalidServerNameError } from './errors.ts';
@@ -11,26 +11,34 @@ import type { ServerStatus } from './statuses.ts';
 
 // Writes are hand-written statements in the caller's transaction (see server-rows.ts for why); each writes the
 // server rows and their history rows in one statement. Values are never spliced into the SQL text here: they go
-// as `?` parameters, which MikroORM escapes.
+// as `?` parameters, and lists of rows as one JSON parameter, so each statement has one text and is prepared (see
+// sql.ts).
 
-/** `(?, ?, …), (?, ?, …)`: `rows` groups of `columns` placeholders, with an SQL cast after some of them. */
-function placeholders(rows: number, casts: readonly string[]): string {
-  const row = `(${casts.map((cast) => `?${cast}`).join(', ')})`;
-  return Array.from({ length: rows }, () => row).join(', ');
-}
+const RESERVE_SERVER_IDS = prepared(`select nextval(pg_get_serial_sequence('server', 'id')) as id from generate_series(1, ?::int)`);
 
 /** Reserves `count` ids from the `server` table's sequence (numbers a rolled-back change took are skipped). */
 async function reserveServerIds(tx: Transaction, count: number): Promise<number[]> {
-  const rows = await tx.execute<{ id: string | number }[]>(`select nextval(pg_get_serial_sequence('server', 'id')) as id from generate_series(1, ?)`, [count]);
+  const rows = await tx.execute<{ id: string | number }[]>(RESERVE_SERVER_IDS, [count]);
   return rows.map((row) => Number(row.id));
 }
+
+/** Inserts new servers (the JSON rows of `id`, `name`, `replaces`) that share the rest, and their history rows. */
+const INSERT_NEW_SERVERS = prepared(
+  `with new_servers as (
+     insert into "server" ("id", "name", "type", "provider", "status", "status_updated_at", "addresses", "template", "template_hash", "meta", "offering", "hourly_price", "replaces_server_id", "created_at", "updated_at")
+     select n."id", n."name", ?, ?, 'new', ?::timestamptz, '{}'::jsonb, ?::jsonb, ?, '{}'::jsonb, ?, ?::numeric, n."replaces", ?::timestamptz, ?::timestamptz
+       from jsonb_to_recordset(?::jsonb) as n ("id" bigint, "name" text, "replaces" bigint)
+     returning "id")
+   insert into "server_status_change" ("server_id", "from_status", "to_status", "reason", "changed_at")
+   select "id", null, 'new', ?, ?::timestamptz from new_servers`,
+);
 
 /**
  * Inserts `count` servers of `type` with status `new` on `offering` at its price, each with its `null → new`
  * history row. Names come from `naming` (its action told its installation); a bad name, or one given twice, throws
  * InvalidServerNameError before anything is inserted (a name another server already has fails on the table's unique
  * constraint). `replaces`, for a rollout's replacements, holds the id of the server each new one replaces (in order;
- * `count` entries). Returns the new servers and their `creating` events.
+ * `count` entries). `reserved` holds ids already taken from the sequence for them; the ids missing are taken here. Returns the new servers and their `creating` events.
  */
 export async function insertNewServers(
   tx: Transaction,
@@ -41,20 +49,14 @@ export async function insertNewServers(
   reason: string,
   now: Date,
   replaces: readonly number[] = [],
+  reserved: readonly number[] = [],
 ): Promise<{ servers: ServerRecord[]; events: PendingEvent[] }> {
-  const ids = await reserveServerIds(tx, count);
+  const ids = reserved.slice(0, count);
+  if (ids.length < count) ids.push(...(await reserveServerIds(tx, count - ids.length)));
   const names = ids.map((id) => checkedServerName(naming.serverName({ id, serverType: type.name, provider: type.provider, installation: naming.installation })));
   if (new Set(names).size !== names.length) throw new InvalidServerNameError(`the server name action gave the same name to two new servers: ${names.join(', ')}`);
-  const template = JSON.stringify(type.template);
-  tx.defer(
-    `with new_servers as (
-       insert into "server" ("id", "name", "type", "provider", "status", "status_updated_at", "addresses", "template", "template_hash", "meta", "offering", "hourly_price", "replaces_server_id", "created_at", "updated_at")
-       values ${placeholders(count, ['', '', '', '', '', '::timestamptz', '::jsonb', '::jsonb', '', '::jsonb', '', '::numeric', '::bigint', '::timestamptz', '::timestamptz'])}
-       returning "id")
-     insert into "server_status_change" ("server_id", "from_status", "to_status", "reason", "changed_at")
-     select "id", null, 'new', ?, ?::timestamptz from new_servers`,
-    [...ids.flatMap((id, index) => [id, names[index], type.name, type.provider, 'new', now, '{}', template, type.templateHash, '{}', offering.name, offering.hourlyPrice, replaces[index] ?? null, now, now]), reason, now],
-  );
+  const rows = JSON.stringify(ids.map((id, index) => ({ id, name: names[index], replaces: replaces[index] ?? null })));
+  tx.defer(INSERT_NEW_SERVERS, [type.name, type.provider, now, JSON.stringify(type.template), type.templateHash, offering.name, offering.hourlyPrice, now, now, rows, reason, now]);
   const servers = ids.map((id, index) => newServerRecord(type, id, names[index] as string, offering, replaces[index] ?? null, now));
   return { servers, events: servers.map((server) => ({ name: 'creating', payload: { server, from: null, reason } })) };
 }
@@ -132,14 +134,15 @@ export async function moveServers(
 ): Promise<{ servers: ServerRecord[]; events: PendingEvent[] }> {
   if (servers.length === 0) return { servers: [], events: [] };
   const set = assignments(changes, now);
-  tx.defer(
-    `with moved as (
-       update "server" set "status" = ?, "status_updated_at" = ?::timestamptz, ${set.sql} where "id" in (?) returning "id")
+  // One text per set of changed columns: a handful, each prepared once per connection.
+  const statement = prepared(
+    `with leaving as (select * from jsonb_to_recordset(?::jsonb) as l ("id" bigint, "from_status" text)),
+     moved as (update "server" set "status" = ?, "status_updated_at" = ?::timestamptz, ${set.sql} where "id" = any(array(select "id" from leaving)) returning "id")
      insert into "server_status_change" ("server_id", "from_status", "to_status", "reason", "changed_at")
-     select moved."id", left_status."from_status", ?, ?, ?::timestamptz
-       from moved join (values ${placeholders(servers.length, ['::bigint', ''])}) as left_status ("id", "from_status") on left_status."id" = moved."id"`,
-    [to, now, ...set.params, servers.map((server) => server.id), to, reason, now, ...servers.flatMap((server) => [server.id, server.status])],
+     select moved."id", leaving."from_status", ?, ?, ?::timestamptz from moved join leaving on leaving."id" = moved."id"`,
   );
+  const leaving = JSON.stringify(servers.map((server) => ({ id: server.id, from_status: server.status })));
+  tx.defer(statement, [leaving, to, now, ...set.params, to, reason, now]);
   const moved = servers.map((server): ServerRecord => ({ ...server, ...structuredClone(changes), status: to, statusUpdatedAt: now, updatedAt: now }));
   const events = moved.map((server, index) => ({ name: STATUS_EVENT[to], payload: { server, from: servers[index]?.status ?? null, reason } }) as PendingEvent);
   return { servers: moved, events };

@@ -1,8 +1,9 @@
 // How the records' hand-written statements reach PostgreSQL. A read runs on an EntityManager or a transaction; a
 // change runs in a Transaction, which sends the statements whose rows nobody reads (its `begin`, locks, inserts,
 // updates, notifications) together with the next statement that is read, or with its `commit`. A change of a
-// type's servers is then four round trips to the database instead of nine; each round trip costs both processes a
-// write and a read on the socket, which is most of what a change costs.
+// type's servers is then two round trips to the database instead of nine; each round trip costs both processes a
+// write and a read on the socket, which is most of what a change costs. The statements every change runs are
+// prepared statements (see `prepared`): each connection parses and plans them once, not at every change.
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type pg from 'pg';
 
@@ -18,49 +19,149 @@ export interface Sql {
   execute<T = Row[]>(query: string, params?: readonly unknown[]): Promise<T>;
 }
 
+/**
+ * A statement of fixed text (`?` placeholders of single values) that a Transaction runs as a prepared statement:
+ * each connection prepares it the first time it runs there (`prepare`, in the same message), then runs it with
+ * `execute` and its values, so PostgreSQL parses and plans it once per connection instead of every time. Get one
+ * with `prepared`.
+ */
+export class PreparedStatement {
+  /** The text with MikroORM's `?` placeholders, as an EntityManager would run it. */
+  readonly text: string;
+  /** The name it is prepared under on each connection. */
+  readonly name: string;
+  /** The text with PostgreSQL's numbered `$n` parameters, as it is prepared. */
+  readonly numbered: string;
+  /** How many parameters it takes. */
+  readonly parameterCount: number;
+
+  /** Use `prepared`, which gives one instance per text. */
+  constructor(text: string, name: string) {
+    if (text.includes('??')) throw new TypeError('a prepared statement cannot take an identifier (`??`) parameter');
+    let count = 0;
+    this.text = text;
+    this.name = name;
+    this.numbered = text.replace(/\\\?|\?/g, (placeholder) => (placeholder === '?' ? `$${++count}` : '?'));
+    this.parameterCount = count;
+  }
+}
+
+const preparedByText = new Map<string, PreparedStatement>();
+
+/**
+ * The PreparedStatement of `text`, one per text in the process. `text` must come from the code, never from input or
+ * a count: every distinct text is prepared on every connection that runs it, and stays there for the connection's
+ * life. Its values are single values: a list (an array) cannot be a parameter of a prepared statement; pass lists as
+ * JSON (`?::jsonb`).
+ */
+export function prepared(text: string): PreparedStatement {
+  let statement = preparedByText.get(text);
+  if (!statement) {
+    statement = new PreparedStatement(text, `dynamic_servers_${preparedByText.size + 1}`);
+    preparedByText.set(text, statement);
+  }
+  return statement;
+}
+
+/** A statement a Transaction runs: text run as it is, or a prepared statement. */
+export type Statement = string | PreparedStatement;
+
 /** One open transaction: its statements see each other's writes and commit or roll back together. */
-export interface Transaction extends Sql {
+export interface Transaction {
+  /** Runs `statement` with `params` (after what is deferred) and resolves to its rows. */
+  execute<T = Row[]>(statement: Statement, params?: readonly unknown[]): Promise<T>;
+  /**
+   * Runs several statements in one round trip (after what is deferred) and resolves to the rows of each, in order:
+   * for reads that do not depend on each other.
+   */
+  executeAll(statements: readonly (readonly [Statement, readonly unknown[]])[]): Promise<Row[][]>;
   /**
    * Queues a statement whose rows are not read: it is sent, in order, with the next `execute` or with the commit,
    * and its error (which rolls the transaction back) is thrown from there.
    */
-  defer(query: string, params?: readonly unknown[]): void;
+  defer(statement: Statement, params?: readonly unknown[]): void;
 }
+
+/** The names of the statements prepared on each connection (only those whose `prepare` is known to have run). */
+const preparedOn = new WeakMap<pg.PoolClient, Set<string>>();
 
 /** A transaction on one pooled connection that sends its deferred statements in the same message as the next one. */
 class PipelinedTransaction implements Transaction {
   readonly #client: pg.PoolClient;
   readonly #format: (query: string, params: readonly unknown[]) => string;
   readonly #pending: string[] = ['begin'];
+  /** Prepared on this connection. */
+  readonly #prepared: Set<string>;
+  /** Prepared by a pending `prepare`: they join #prepared once it has run. */
+  readonly #preparing: string[] = [];
 
   constructor(client: pg.PoolClient, format: (query: string, params: readonly unknown[]) => string) {
     this.#client = client;
     this.#format = format;
+    let prepared = preparedOn.get(client);
+    if (!prepared) preparedOn.set(client, (prepared = new Set()));
+    this.#prepared = prepared;
   }
 
-  defer(query: string, params: readonly unknown[] = []): void {
-    this.#pending.push(this.#format(query, params));
+  defer(statement: Statement, params: readonly unknown[] = []): void {
+    this.#add(statement, params);
   }
 
-  async execute<T = Row[]>(query: string, params: readonly unknown[] = []): Promise<T> {
-    this.defer(query, params);
-    return (await this.#flush()) as T;
+  /** Queues `statement` (after its `prepare` when this connection lacks it); its position among the pending ones. */
+  #add(statement: Statement, params: readonly unknown[]): number {
+    if (typeof statement === 'string') return this.#pending.push(this.#format(statement, params)) - 1;
+    if (params.length !== statement.parameterCount || params.some((value) => Array.isArray(value))) {
+      throw new TypeError(`prepared statement ${statement.name} takes ${statement.parameterCount} single values, got ${params.length} values`);
+    }
+    if (!this.#prepared.has(statement.name) && !this.#preparing.includes(statement.name)) {
+      this.#pending.push(`prepare ${statement.name} as ${statement.numbered}`);
+      this.#preparing.push(statement.name);
+    }
+    return this.#pending.push(params.length === 0 ? `execute ${statement.name}` : this.#format(`execute ${statement.name}(${params.map(() => '?').join(', ')})`, params)) - 1;
   }
 
-  /** Sends every pending statement as one simple query (each statement takes its own snapshot); the last one's rows. */
-  async #flush(): Promise<Row[]> {
+  async execute<T = Row[]>(statement: Statement, params: readonly unknown[] = []): Promise<T> {
+    const position = this.#add(statement, params);
+    return (await this.#flush([position]))[0] as T;
+  }
+
+  async executeAll(statements: readonly (readonly [Statement, readonly unknown[]])[]): Promise<Row[][]> {
+    return this.#flush(statements.map(([statement, params]) => this.#add(statement, params)));
+  }
+
+  /**
+   * Sends every pending statement as one simple query (each statement takes its own snapshot); resolves to the rows
+   * of those at `positions`.
+   */
+  async #flush(positions: readonly number[]): Promise<Row[][]> {
     const text = this.#pending.join(';\n');
     this.#pending.length = 0;
     // No parameters: node-postgres sends the text as one simple query, which may hold several statements.
     const results = (await this.#client.query(text)) as unknown as pg.QueryResult<Row> | pg.QueryResult<Row>[];
-    const last = Array.isArray(results) ? results[results.length - 1] : results;
-    return last?.rows ?? [];
+    for (const name of this.#preparing) this.#prepared.add(name);
+    this.#preparing.length = 0;
+    const all = Array.isArray(results) ? results : [results];
+    return positions.map((position) => all[position]?.rows ?? []);
   }
 
   /** Sends what is pending with the commit. */
   async commit(): Promise<void> {
     this.#pending.push('commit');
-    await this.#flush();
+    await this.#flush([]);
+  }
+
+  /**
+   * Rolls back after a failure. A `prepare` sent with the statement that failed may or may not have run, so the
+   * connection's prepared statements are all dropped, to be prepared again.
+   */
+  async rollback(): Promise<void> {
+    if (this.#preparing.length === 0) {
+      await this.#client.query('rollback');
+      return;
+    }
+    await this.#client.query('rollback; deallocate all');
+    this.#prepared.clear();
+    this.#preparing.length = 0;
   }
 }
 
@@ -74,14 +175,14 @@ export async function inTransaction<T>(orm: MikroORM, work: (tx: Transaction) =>
   const platform = orm.em.getPlatform();
   const client = await pool.connect();
   let broken: Error | undefined;
+  const tx = new PipelinedTransaction(client, (query, params) => platform.formatQuery(query, params));
   try {
-    const tx = new PipelinedTransaction(client, (query, params) => platform.formatQuery(query, params));
     const result = await work(tx);
     await tx.commit();
     return result;
   } catch (error) {
     try {
-      await client.query('rollback');
+      await tx.rollback();
     } catch (rollbackError) {
       // The connection is unusable: the pool drops it rather than handing it out again.
       broken = rollbackError as Error;

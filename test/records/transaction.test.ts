@@ -9,7 +9,7 @@ import pg from 'pg';
 import { DynamicServers, InvalidInputError, UnknownServerTypeError } from '../../src/api.ts';
 import { EngineRecords } from '../../src/records/engine-records.ts';
 import { openRecordsOrm } from '../../src/records/orm.ts';
-import { inTransaction } from '../../src/records/sql.ts';
+import { inTransaction, prepared } from '../../src/records/sql.ts';
 import { pollFor } from '../support/poll.ts';
 import { publishTypes } from '../support/published-types.ts';
 import { startRecordsDatabase, type RecordsDatabase } from './support/records-database.ts';
@@ -98,6 +98,71 @@ test('a transaction whose work throws writes nothing, sent or not', async () => 
   });
   await expect(failing).rejects.toBe(thrown);
   expect(await database.rows('select * from pipelined')).toEqual([]);
+});
+
+test('a prepared statement is prepared once per connection, in the message that first runs it, then run by name', async () => {
+  const single = await openRecordsOrm(database.url, 1);
+  try {
+    const twice = prepared('select ?::int * 2 as n, ? as note');
+    const run = (n: number, note: string) => inTransaction(single, (tx) => tx.execute<{ n: number; note: string }[]>(twice, [n, note]));
+    const first = await countMessages(() => run(21, "it's"));
+    const second = await countMessages(() => run(4, 'again'));
+    expect([first.result, second.result]).toEqual([[{ n: 42, note: "it's" }], [{ n: 8, note: 'again' }]]);
+    expect(first.messages[0]).toBe(`begin;\nprepare ${twice.name} as select $1::int * 2 as n, $2 as note;\nexecute ${twice.name}(21, 'it''s')`);
+    expect(second.messages[0]).toBe(`begin;\nexecute ${twice.name}(4, 'again')`);
+    expect(prepared('select ?::int * 2 as n, ? as note')).toBe(twice);
+    // A list cannot be a value of a prepared statement: it would change the text.
+    await expect(inTransaction(single, (tx) => tx.execute(twice, [[1, 2], 'list']))).rejects.toBeInstanceOf(TypeError);
+  } finally {
+    await single.close();
+  }
+});
+
+test('after a failure in the message that prepared a statement, the connection prepares it again', async () => {
+  const single = await openRecordsOrm(database.url, 1);
+  try {
+    const statement = prepared('select ?::text as note');
+    // The `prepare` runs, then the duplicate insert fails: the statement exists on the connection, unrecorded.
+    const failing = inTransaction(single, async (tx) => {
+      tx.defer('insert into pipelined (id, note) values (?, ?)', [1, 'first']);
+      tx.defer(statement, ['prepared here']);
+      tx.defer('insert into pipelined (id, note) values (?, ?)', [1, 'again']);
+      await tx.execute('select 1');
+    });
+    await expect(failing).rejects.toBeInstanceOf(UniqueConstraintViolationException);
+    const { result, messages } = await countMessages(() => inTransaction(single, (tx) => tx.execute(statement, ['after'])));
+    expect(result).toEqual([{ note: 'after' }]);
+    expect(messages[0]).toContain(`prepare ${statement.name} as`);
+    expect(await database.rows('select * from pipelined')).toEqual([]);
+  } finally {
+    await single.close();
+  }
+});
+
+test('a count change is two round trips: the lock with every read, then every write with the commit', async () => {
+  await publishTypes(database.url, { trips: { provider: 'local' } });
+  const servers = await DynamicServers.open({ databaseUrl: database.url, poolSize: 2 });
+  try {
+    // The first call on a type also reads which types were ever published (kept for the next calls).
+    await servers.ensure('trips', 0);
+    const up = await countMessages(() => servers.ensure('trips', 3));
+    const down = await countMessages(() => servers.ensure('trips', 1));
+    const noChange = await countMessages(() => servers.ensure('trips', 1));
+    expect([up.messages.length, down.messages.length, noChange.messages.length]).toEqual([2, 2, 2]);
+    expect(up.result.createdServerIds).toHaveLength(3);
+    expect(new Set(up.result.createdServerIds).size).toBe(3);
+    expect(down.result.stoppingServerIds).toHaveLength(2);
+    expect(await servers.provisionedCount('trips')).toBe(1);
+
+    // More servers than the first read takes ids for: the rest are taken in one more round trip.
+    const many = await countMessages(() => servers.ensure('trips', 41));
+    expect(many.messages).toHaveLength(3);
+    expect(new Set(many.result.createdServerIds).size).toBe(40);
+    expect(await servers.provisionedCount('trips')).toBe(41);
+    await servers.ensure('trips', 0);
+  } finally {
+    await servers.close();
+  }
 });
 
 test('an ensure waiting behind a publication that retires its type is refused, and creates nothing', async () => {
