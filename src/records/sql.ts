@@ -110,9 +110,10 @@ class PipelinedTransaction implements Transaction {
   /** Queues `statement` (after its `prepare` when this connection lacks it); its position among the pending ones. */
   #add(statement: Statement, params: readonly unknown[]): number {
     if (typeof statement === 'string') return this.#pending.push(this.#format(statement, params)) - 1;
-    if (params.length !== statement.parameterCount || params.some((value) => Array.isArray(value))) {
-      throw new TypeError(`prepared statement ${statement.name} takes ${statement.parameterCount} single values, got ${params.length} values`);
+    if (params.length !== statement.parameterCount) {
+      throw new TypeError(`prepared statement ${statement.name} takes ${statement.parameterCount} values, got ${params.length}`);
     }
+    if (params.some((value) => Array.isArray(value))) throw new TypeError(`prepared statement ${statement.name} takes single values, got a list (pass lists as JSON)`);
     if (!this.#prepared.has(statement.name) && !this.#preparing.includes(statement.name)) {
       this.#pending.push(`prepare ${statement.name} as ${statement.numbered}`);
       this.#preparing.push(statement.name);
