@@ -9,7 +9,7 @@ import { ServerLimitError } from './errors.ts';
 import type { ServerRecord } from './records.ts';
 import { fitUnderLimits, type CountedLimit, type LimitHit } from './limits.ts';
 import { lockProvider, lockServerType } from './locks.ts';
-import { RESOLVE_SERVER_TYPE, resolvedServerType } from './registry.ts';
+import { resolvedServerType, SERVER_TYPE_SQL, typeMaximumSql } from './registry.ts';
 import { chooseOffering, type ChosenOffering } from './offerings.ts';
 import { splitProvisioned } from './replacements.ts';
 import { selectServers, serversFromJson, serversJsonSql } from './server-rows.ts';
@@ -97,7 +97,7 @@ export interface ChangeBasis {
   /** Its configuration; undefined when it is not configured (never published, or retired). */
   type: ResolvedServerType | undefined;
   state: TypeState;
-  /** Server ids taken from the sequence for the servers the target misses (at most PREFETCHED_IDS; none while creates are paused). */
+  /** Server ids taken from the sequence for the servers the target misses (see READ_CHANGE_BASIS; at most PREFETCHED_IDS). */
   reservedIds: number[];
   /** Its provisioned servers, oldest first, when the target is below the servers that count; null otherwise. */
   provisioned: ServerRecord[] | null;
@@ -105,23 +105,26 @@ export interface ChangeBasis {
 
 /**
  * At most this many server ids are taken in the read that opens a change; a change that creates more takes the rest
- * in one more round trip. Ids taken but not used (a limit or a pause let fewer servers be made) are skipped, as
- * those of a rolled-back change are.
+ * in one more round trip. Ids taken but not used (a provider's limit or a budget let fewer servers be made) are
+ * skipped, as those of a rolled-back change are.
  */
 const PREFETCHED_IDS = 16;
 
 /**
- * The type's state (TYPE_STATE_SQL), and what reaching the target will need: ids to create with (unless its creates
- * are paused), or the servers to choose victims from.
+ * The type's configuration (SERVER_TYPE_SQL) and state (TYPE_STATE_SQL) in one row, and what reaching the target
+ * will need: ids to create with (as many as it misses, within the type's own limit, none while its creates are
+ * paused), or the servers to choose victims from. `gap` is the target less the servers that count; `room`, what the
+ * type's limit leaves.
  */
 const READ_CHANGE_BASIS = prepared(
-  `with st as (${TYPE_STATE_SQL}), ` +
+  `with t as (${SERVER_TYPE_SQL}), st as (${TYPE_STATE_SQL}), ` +
     `gap as (select greatest(0, case when ?::boolean then coalesce(st."desired_count", 0) else 0 end + ?::int) - (st."provisioned" - st."surplus") as n, ` +
+    `(select ${typeMaximumSql('t')} from t) - st."provisioned" as room, ` +
     `coalesce(st."creates_paused_until" > now(), false) as paused from st) ` +
-    `select st.*, ` +
-    `(select json_agg(nextval(pg_get_serial_sequence('server', 'id'))) from gap, generate_series(1, least(?::int, gap.n)) where not gap.paused) as reserved_ids, ` +
+    `select t.*, st.*, ` +
+    `(select json_agg(nextval(pg_get_serial_sequence('server', 'id'))) from gap, generate_series(1, least(?::int, gap.n, gap.room)) where not gap.paused) as reserved_ids, ` +
     `case when (select n from gap) < 0 then coalesce(${serversJsonSql(`s."type" = ? and s."status" in (${PROVISIONED_SQL})`)}, '[]'::json) end as provisioned_servers ` +
-    `from st`,
+    `from st left join t on true`,
 );
 
 /**
@@ -130,14 +133,11 @@ const READ_CHANGE_BASIS = prepared(
  */
 export async function readTypeForChange(tx: Transaction, serverType: string, target: CountTarget): Promise<ChangeBasis> {
   lockServerType(tx, serverType);
-  const [typeRows, basisRows] = await tx.executeAll([
-    [RESOLVE_SERVER_TYPE, [serverType]],
-    [READ_CHANGE_BASIS, [serverType, serverType, target.from === 'desiredCount', target.add, PREFETCHED_IDS, serverType]],
-  ]);
-  const row = basisRows?.[0] as { reserved_ids: (number | string)[] | null; provisioned_servers: unknown } | undefined;
+  const rows = await tx.execute(READ_CHANGE_BASIS, [serverType, serverType, serverType, target.from === 'desiredCount', target.add, PREFETCHED_IDS, serverType]);
+  const row = rows[0] as { reserved_ids: (number | string)[] | null; provisioned_servers: unknown } | undefined;
   return {
-    type: resolvedServerType(typeRows ?? []),
-    state: typeState(basisRows ?? []),
+    type: resolvedServerType(rows),
+    state: typeState(rows),
     reservedIds: (row?.reserved_ids ?? []).map(Number),
     provisioned: row?.provisioned_servers === null || row?.provisioned_servers === undefined ? null : serversFromJson(row.provisioned_servers),
   };

@@ -315,19 +315,28 @@ export async function anythingPublished(db: Sql): Promise<boolean> {
 }
 
 /**
- * The statement that reads what a change of one server type (its parameter) works with: the type's newest published
- * version and its provider's limits. Its rows become the type with `resolvedServerType`.
+ * The query of what a change of one server type (its parameter) works with: the type's newest published version and
+ * its provider's limits, as one row (none when the type was never published). `resolvedServerType` reads it.
  */
-export const RESOLVE_SERVER_TYPE = prepared(
+export const SERVER_TYPE_SQL =
   `select t."server_type", t."provider", t."template", t."template_hash", t."settings", t."retired_at", ` +
-    `(select p."settings" from "provider_config" p where p."provider" = t."provider" and p."retired_at" is null order by p."version" desc limit 1) as provider_settings ` +
-    `from "server_type_config" t where t."server_type" = ? order by t."version" desc limit 1`,
-);
+  `(select p."settings" from "provider_config" p where p."provider" = t."provider" and p."retired_at" is null order by p."version" desc limit 1) as provider_settings ` +
+  `from "server_type_config" t where t."server_type" = ? order by t."version" desc limit 1`;
 
-/** The type RESOLVE_SERVER_TYPE's rows describe; undefined when it is not configured (never published, or retired). */
+const RESOLVE_SERVER_TYPE = prepared(SERVER_TYPE_SQL);
+
+/** SQL of the type's server limit (`maxServers`) in a row of SERVER_TYPE_SQL named `alias`: an int, null for none. */
+export function typeMaximumSql(alias: string): string {
+  return `(${alias}."settings"->>'maxServers')::int`;
+}
+
+/**
+ * The type in the first of `rows` (of SERVER_TYPE_SQL, or of a query that selects its columns); undefined when it is
+ * not configured (never published, or retired).
+ */
 export function resolvedServerType(rows: readonly Row[]): ResolvedServerType | undefined {
   const row = rows[0] as (Pick<TypeRow, 'server_type' | 'provider' | 'template' | 'template_hash' | 'settings' | 'retired_at'> & { provider_settings: unknown }) | undefined;
-  if (!row || row.retired_at !== null) return undefined;
+  if (!row || row.server_type === null || row.retired_at !== null) return undefined;
   const settings = storedSettings(row.settings);
   const provider = storedProviderSettings(row.provider_settings);
   return {
@@ -352,7 +361,7 @@ export function resolvedServerType(rows: readonly Row[]): ResolvedServerType | u
 
 /**
  * The configuration a change of `serverType` works with, read in the caller's transaction in one round trip (see
- * RESOLVE_SERVER_TYPE). Undefined when the type is not configured (never published, or retired).
+ * SERVER_TYPE_SQL). Undefined when the type is not configured (never published, or retired).
  */
 export async function resolveServerType(tx: Transaction, serverType: string): Promise<ResolvedServerType | undefined> {
   return resolvedServerType(await tx.execute(RESOLVE_SERVER_TYPE, [serverType]));

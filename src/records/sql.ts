@@ -71,11 +71,6 @@ export interface Transaction {
   /** Runs `statement` with `params` (after what is deferred) and resolves to its rows. */
   execute<T = Row[]>(statement: Statement, params?: readonly unknown[]): Promise<T>;
   /**
-   * Runs several statements in one round trip (after what is deferred) and resolves to the rows of each, in order:
-   * for reads that do not depend on each other.
-   */
-  executeAll(statements: readonly (readonly [Statement, readonly unknown[]])[]): Promise<Row[][]>;
-  /**
    * Queues a statement whose rows are not read: it is sent, in order, with the next `execute` or with the commit,
    * and its error (which rolls the transaction back) is thrown from there.
    */
@@ -123,18 +118,14 @@ class PipelinedTransaction implements Transaction {
 
   async execute<T = Row[]>(statement: Statement, params: readonly unknown[] = []): Promise<T> {
     const position = this.#add(statement, params);
-    return (await this.#flush([position]))[0] as T;
-  }
-
-  async executeAll(statements: readonly (readonly [Statement, readonly unknown[]])[]): Promise<Row[][]> {
-    return this.#flush(statements.map(([statement, params]) => this.#add(statement, params)));
+    return (await this.#flush(position)) as T;
   }
 
   /**
    * Sends every pending statement as one simple query (each statement takes its own snapshot); resolves to the rows
-   * of those at `positions`.
+   * of the one at `position` (none for -1).
    */
-  async #flush(positions: readonly number[]): Promise<Row[][]> {
+  async #flush(position: number): Promise<Row[]> {
     const text = this.#pending.join(';\n');
     this.#pending.length = 0;
     // No parameters: node-postgres sends the text as one simple query, which may hold several statements.
@@ -142,13 +133,13 @@ class PipelinedTransaction implements Transaction {
     for (const name of this.#preparing) this.#prepared.add(name);
     this.#preparing.length = 0;
     const all = Array.isArray(results) ? results : [results];
-    return positions.map((position) => all[position]?.rows ?? []);
+    return all[position]?.rows ?? [];
   }
 
   /** Sends what is pending with the commit. */
   async commit(): Promise<void> {
     this.#pending.push('commit');
-    await this.#flush([]);
+    await this.#flush(-1);
   }
 
   /**

@@ -165,6 +165,24 @@ test('a count change is two round trips: the lock with every read, then every wr
   }
 });
 
+test("asking past a type's limit takes no server ids: the next server made gets the next id", async () => {
+  await publishTypes(database.url, { capped: { provider: 'local', maximum: 2 }, other: { provider: 'local' } });
+  const servers = await DynamicServers.open({ databaseUrl: database.url, poolSize: 2 });
+  try {
+    const made = await servers.ensure('capped', 2);
+    for (let call = 0; call < 3; call++) {
+      const refused = await servers.ensure('capped', 20);
+      expect([refused.createdServerIds, refused.limitHit?.scope]).toEqual([[], 'serverType']);
+    }
+    const next = await servers.ensure('other', 1);
+    expect(next.createdServerIds).toEqual([Math.max(...made.createdServerIds) + 1]);
+    await servers.ensure('capped', 0);
+    await servers.ensure('other', 0);
+  } finally {
+    await servers.close();
+  }
+});
+
 test('an ensure waiting behind a publication that retires its type is refused, and creates nothing', async () => {
   await publishTypes(database.url, { kept: { provider: 'local' }, leaving: { provider: 'local' } });
   const servers = await DynamicServers.open({ databaseUrl: database.url, poolSize: 2 });
