@@ -110,6 +110,9 @@ export interface ChangeBasis {
  */
 const PREFETCHED_IDS = 16;
 
+/** The condition (on alias `s`, the type's name its parameter) of the type's provisioned servers. */
+const PROVISIONED_OF_TYPE = `s."type" = ? and s."status" in (${PROVISIONED_SQL})`;
+
 /**
  * The type's configuration (SERVER_TYPE_SQL) and state (TYPE_STATE_SQL) in one row, and what reaching the target
  * will need: ids to create with (as many as it misses, within the type's own limit, none while its creates are
@@ -123,7 +126,7 @@ const READ_CHANGE_BASIS = prepared(
     `coalesce(st."creates_paused_until" > now(), false) as paused from st) ` +
     `select t.*, st.*, ` +
     `(select json_agg(nextval(pg_get_serial_sequence('server', 'id'))) from gap, generate_series(1, least(?::int, gap.n, gap.room)) where not gap.paused) as reserved_ids, ` +
-    `case when (select n from gap) < 0 then coalesce(${serversJsonSql(`s."type" = ? and s."status" in (${PROVISIONED_SQL})`)}, '[]'::json) end as provisioned_servers ` +
+    `case when (select n from gap) < 0 then coalesce(${serversJsonSql(PROVISIONED_OF_TYPE)}, '[]'::json) end as provisioned_servers ` +
     `from st left join t on true`,
 );
 
@@ -200,7 +203,7 @@ export async function changeServerCount(
       effects.events.unshift(...events);
     }
   } else if (wanted < counted) {
-    const split = splitProvisioned(basis.provisioned ?? (await selectServers(tx, `s."type" = ? and s."status" in (${PROVISIONED_SQL})`, [type.name])));
+    const split = splitProvisioned(basis.provisioned ?? (await selectServers(tx, PROVISIONED_OF_TYPE, [type.name])));
     const victims = await chooseVictims(settings.victimStrategy, split.counted, counted - wanted);
     change.version = version + 1;
     const leaving = victims.flatMap((server) => [server, ...split.replacementsOf(server.id)]);

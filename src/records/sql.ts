@@ -26,8 +26,6 @@ export interface Sql {
  * with `prepared`.
  */
 export class PreparedStatement {
-  /** The text with MikroORM's `?` placeholders, as an EntityManager would run it. */
-  readonly text: string;
   /** The name it is prepared under on each connection. */
   readonly name: string;
   /** The text with PostgreSQL's numbered `$n` parameters, as it is prepared. */
@@ -39,7 +37,6 @@ export class PreparedStatement {
   constructor(text: string, name: string) {
     if (text.includes('??')) throw new TypeError('a prepared statement cannot take an identifier (`??`) parameter');
     let count = 0;
-    this.text = text;
     this.name = name;
     this.numbered = text.replace(/\\\?|\?/g, (placeholder) => (placeholder === '?' ? `$${++count}` : '?'));
     this.parameterCount = count;
