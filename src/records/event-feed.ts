@@ -44,9 +44,13 @@ function reviveServer(server: Record<string, unknown>): ServerRecord {
   return server as unknown as ServerRecord;
 }
 
+/**
+ * Each payload of a list travels as one line of a text value: JSON never holds a raw line break, nor does a server
+ * type's name. (A JSON array of the encoded events would escape every quote in them once more.)
+ */
 const NOTIFY_EFFECTS = prepared(
-  `select pg_notify('${EVENT_CHANNEL}', payload) from jsonb_array_elements_text(?::jsonb) as payload ` +
-    `union all select pg_notify('${WORK_CHANNEL}', payload) from jsonb_array_elements_text(?::jsonb) as payload`,
+  `select pg_notify('${EVENT_CHANNEL}', payload) from unnest(string_to_array(?::text, E'\\n')) as payload ` +
+    `union all select pg_notify('${WORK_CHANNEL}', payload) from unnest(string_to_array(?::text, E'\\n')) as payload`,
 );
 
 /**
@@ -56,8 +60,8 @@ const NOTIFY_EFFECTS = prepared(
  */
 export function notifyEffects(tx: Transaction, origin: string, effects: Effects): void {
   if (effects.events.length === 0 && effects.wake.length === 0) return;
-  const events = JSON.stringify(effects.events.map((event) => encodeEvent(origin, event)));
-  const wake = JSON.stringify([...new Set(effects.wake)]);
+  const events = effects.events.map((event) => encodeEvent(origin, event)).join('\n');
+  const wake = [...new Set(effects.wake)].join('\n');
   tx.defer(NOTIFY_EFFECTS, [events, wake]);
 }
 

@@ -74,6 +74,33 @@ export interface Transaction {
   defer(statement: Statement, params?: readonly unknown[]): void;
 }
 
+/**
+ * `value` as a PostgreSQL literal, for the values of an `execute`. Strings are quoted with one `replaceAll` each
+ * (MikroORM's escaper builds them a character at a time, which made most of a change's garbage: its notifications
+ * carry whole server records); a string holding a backslash is an `E''` string with the backslashes doubled, which
+ * reads the same whatever `standard_conforming_strings` is. Dates are ISO 8601 in UTC. Any other value is quoted by
+ * `quoteOther` (MikroORM's platform).
+ */
+export function literal(value: unknown, quoteOther: (value: unknown) => string): string {
+  switch (typeof value) {
+    case 'string': {
+      const quoted = value.includes("'") ? value.replaceAll("'", "''") : value;
+      return value.includes('\\') ? `E'${quoted.replaceAll('\\', '\\\\')}'` : `'${quoted}'`;
+    }
+    case 'number':
+      if (!Number.isFinite(value)) throw new TypeError(`a statement value must be a finite number, got ${value}`);
+      return String(value);
+    case 'bigint':
+      return String(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    default:
+      if (value === null || value === undefined) return 'null';
+      if (value instanceof Date) return `'${value.toISOString()}'`;
+      return quoteOther(value);
+  }
+}
+
 /** The names of the statements prepared on each connection (only those whose `prepare` is known to have run). */
 const preparedOn = new WeakMap<pg.PoolClient, Set<string>>();
 
@@ -81,15 +108,17 @@ const preparedOn = new WeakMap<pg.PoolClient, Set<string>>();
 class PipelinedTransaction implements Transaction {
   readonly #client: pg.PoolClient;
   readonly #format: (query: string, params: readonly unknown[]) => string;
+  readonly #quote: (value: unknown) => string;
   readonly #pending: string[] = ['begin'];
   /** Prepared on this connection. */
   readonly #prepared: Set<string>;
   /** Prepared by a pending `prepare`: they join #prepared once it has run. */
   readonly #preparing: string[] = [];
 
-  constructor(client: pg.PoolClient, format: (query: string, params: readonly unknown[]) => string) {
+  constructor(client: pg.PoolClient, format: (query: string, params: readonly unknown[]) => string, quote: (value: unknown) => string) {
     this.#client = client;
     this.#format = format;
+    this.#quote = quote;
     let prepared = preparedOn.get(client);
     if (!prepared) preparedOn.set(client, (prepared = new Set()));
     this.#prepared = prepared;
@@ -110,7 +139,7 @@ class PipelinedTransaction implements Transaction {
       this.#pending.push(`prepare ${statement.name} as ${statement.numbered}`);
       this.#preparing.push(statement.name);
     }
-    return this.#pending.push(params.length === 0 ? `execute ${statement.name}` : this.#format(`execute ${statement.name}(${params.map(() => '?').join(', ')})`, params)) - 1;
+    return this.#pending.push(params.length === 0 ? `execute ${statement.name}` : `execute ${statement.name}(${params.map((value) => literal(value, this.#quote)).join(', ')})`) - 1;
   }
 
   async execute<T = Row[]>(statement: Statement, params: readonly unknown[] = []): Promise<T> {
@@ -164,7 +193,11 @@ export async function inTransaction<T>(orm: MikroORM, work: (tx: Transaction) =>
   const platform = orm.em.getPlatform();
   const client = await pool.connect();
   let broken: Error | undefined;
-  const tx = new PipelinedTransaction(client, (query, params) => platform.formatQuery(query, params));
+  const tx = new PipelinedTransaction(
+    client,
+    (query, params) => platform.formatQuery(query, params),
+    (value) => platform.quoteValue(value),
+  );
   try {
     const result = await work(tx);
     await tx.commit();

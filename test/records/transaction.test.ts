@@ -118,6 +118,27 @@ test('a prepared statement is prepared once per connection, in the message that 
   }
 });
 
+test("a prepared statement's values reach PostgreSQL as they were, whatever standard_conforming_strings says", async () => {
+  const single = await openRecordsOrm(database.url, 1);
+  const tricky = ["it's", 'C:\\path\\', "both ' and \\'", '{"json":"with \\"quotes\\""}', 'line\nbreak', ''];
+  const at = new Date('2026-11-30T21:25:21.123Z');
+  try {
+    const echo = prepared('select ?::text as s, ?::int as n, ?::bigint as b, ?::boolean as t, ?::timestamptz as at, ?::text as missing');
+    for (const conforming of ['on', 'off']) {
+      for (const text of tricky) {
+        const rows = await inTransaction(single, async (tx) => {
+          await tx.execute(`set local standard_conforming_strings = ${conforming}`);
+          return tx.execute<Record<string, unknown>[]>(echo, [text, -7, 9007199254740993n, false, at, null]);
+        });
+        expect(rows.map((row) => ({ ...row, at: new Date(row.at as string) }))).toEqual([{ s: text, n: -7, b: '9007199254740993', t: false, at, missing: null }]);
+      }
+    }
+    await expect(inTransaction(single, (tx) => tx.execute(echo, ['x', Number.NaN, 1, true, at, null]))).rejects.toBeInstanceOf(TypeError);
+  } finally {
+    await single.close();
+  }
+});
+
 test('after a failure in the message that prepared a statement, the connection prepares it again', async () => {
   const single = await openRecordsOrm(database.url, 1);
   try {
