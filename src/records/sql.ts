@@ -81,7 +81,7 @@ export interface Transaction {
  * reads the same whatever `standard_conforming_strings` is. Dates are ISO 8601 in UTC. Any other value is quoted by
  * `quoteOther` (MikroORM's platform).
  */
-export function literal(value: unknown, quoteOther: (value: unknown) => string): string {
+function literal(value: unknown, quoteOther: (value: unknown) => string): string {
   switch (typeof value) {
     case 'string': {
       const quoted = value.includes("'") ? value.replaceAll("'", "''") : value;
