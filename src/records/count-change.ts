@@ -59,6 +59,18 @@ export interface CountChangeSettings {
 }
 
 /**
+ * Takes the lock of the type's provider in `tx` (after the type's) when the provider has a limit or a budget, which
+ * is when a change that adds servers of the type needs it; returns whether it did. Count changes run together (see
+ * change-queue.ts) take it before the first one writes: one of them may need it, and a transaction that has written
+ * rows must not wait for it then (another one holding it could be waiting for those rows).
+ */
+export function lockProviderWhenLimited(tx: Transaction, type: ResolvedServerType): boolean {
+  if (type.providerMaximum === null && type.providerBudget === null) return false;
+  lockProvider(tx, type.provider);
+  return true;
+}
+
+/**
  * The limits new servers of `type` on `offering` count against, read in the caller's transaction under the type's
  * lock (taking the provider's lock when the provider has a limit or a budget): the type's own, with `provisioned`
  * servers, its provider's, the type's budget and its provider's budget. Throws UnknownPriceError when a budget
@@ -68,8 +80,7 @@ export async function countLimits(tx: Transaction, type: ResolvedServerType, pro
   const limits: CountedLimit[] = [];
   if (type.maximum !== null) limits.push({ scope: 'serverType', maximum: type.maximum, provisioned });
   let onProvider = 0;
-  if (type.providerMaximum !== null || type.providerBudget !== null) {
-    lockProvider(tx, type.provider);
+  if (lockProviderWhenLimited(tx, type)) {
     onProvider = await countProvisionedOnProvider(tx, type.provider);
   }
   if (type.providerMaximum !== null) limits.push({ scope: 'provider', maximum: type.providerMaximum, provisioned: onProvider });

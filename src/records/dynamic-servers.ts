@@ -1,7 +1,9 @@
 import { DEFAULT_SERVER_TYPE, type LimitHitPolicy, type ResolvedServerType } from './config.ts';
-import { changeServerCount, readTypeForChange, type CountChange, type CountTarget } from './count-change.ts';
+import { ChangeQueue } from './change-queue.ts';
+import { changeServerCount, lockProviderWhenLimited, readTypeForChange, type CountChange, type CountTarget } from './count-change.ts';
 import { readCosts, type TypeCost } from './costs.ts';
 import { ServerRecordNotFoundError } from './errors.ts';
+import type { Effects } from './effects.ts';
 import type { DynamicServersEventName, Listener } from './events.ts';
 import { parseCount, parseStep } from './input.ts';
 import {
@@ -49,6 +51,15 @@ export interface DynamicServersOptions {
   onListenerError?: (error: unknown, event: DynamicServersEventName) => void;
 }
 
+/** One count change of a type, as it runs in a transaction (`together`: with others of the type, see change-queue.ts). */
+type CountChangeRun = (tx: Transaction, together?: boolean) => Promise<{ change: CountChange; effects: Effects }>;
+
+/**
+ * At most this many count changes of one type, waiting in one process, run together in one transaction (each
+ * holds the type's lock that long).
+ */
+const MAX_CHANGES_TOGETHER = 32;
+
 /** The core of each instance, for EngineRecords (the engine's view of the same records); not part of the API. */
 let coreOfInstance: (servers: DynamicServers) => RecordsCore;
 
@@ -61,6 +72,8 @@ let coreOfInstance: (servers: DynamicServers) => RecordsCore;
  */
 export class DynamicServers {
   readonly #core: RecordsCore;
+  /** The count changes of each type: those made while one runs wait, then run together (see change-queue.ts). */
+  readonly #countChanges: ChangeQueue<CountChangeRun, { change: CountChange; effects: Effects }>;
 
   static {
     coreOfInstance = (servers) => servers.#core;
@@ -69,6 +82,11 @@ export class DynamicServers {
   /** Use `DynamicServers.open`. */
   protected constructor(core: RecordsCore) {
     this.#core = core;
+    this.#countChanges = new ChangeQueue({
+      runAlone: (change) => core.commit(change),
+      runTogether: (changes) => core.commitTogether(changes),
+      maxTogether: MAX_CHANGES_TOGETHER,
+    });
   }
 
   /**
@@ -289,13 +307,15 @@ export class DynamicServers {
 
   /**
    * One count change of the published type `name`, its configuration read under the type's lock in the change's
-   * transaction (a publication that retires the type holds the same lock).
+   * transaction (a publication that retires the type holds the same lock). Changes of the type made in this process
+   * while one runs wait for it, then run together in one transaction (see change-queue.ts).
    */
   async #changeCount(name: string, target: CountTarget, reason: (name: string) => string): Promise<CountChange> {
     const core = this.#core;
-    const committed = await core.commit(async (tx) => {
+    const committed = await this.#countChanges.run(name, async (tx, together) => {
       const basis = await readTypeForChange(tx, name, target);
       if (!basis.type) throw await core.unknownType(name);
+      if (together) lockProviderWhenLimited(tx, basis.type);
       const settings = { type: basis.type, reason: reason(name), onLimitHit: core.onLimitHit, victimStrategy: core.victimStrategy, naming: core.naming };
       return changeServerCount(tx, settings, basis, target, new Date());
     });

@@ -2,11 +2,12 @@
 // the calls in flight, and the one way a change is committed (its effects notified inside its transaction, its
 // events emitted here after the commit). DynamicServers (what scripts call) and EngineRecords (what the engine and
 // the jobs call) are two views of one core.
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { DriverException, UniqueConstraintViolationException } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { inTransaction, type Transaction } from './sql.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
+import type { ChangeOutcome } from './change-queue.ts';
 import type { LimitHitPolicy } from './config.ts';
 import type { DynamicServersOptions } from './dynamic-servers.ts';
 import type { Effects } from './effects.ts';
@@ -162,6 +163,39 @@ export class RecordsCore {
     }
     this.events.emit(result.effects.events);
     return result;
+  }
+
+  /**
+   * Runs `changes` in order in one transaction, each seeing what the ones before it wrote (each is told, by its
+   * second argument, that it runs together with others), their effects notified inside it; after the commit, calls this process's listeners of their events, change by change. When one of them
+   * throws, or the database refuses the transaction, nothing of it is committed and each change runs again in a
+   * transaction of its own (`commit`), so each gets the outcome it would have had alone. When the connection is lost
+   * while the commit is on its way, whether it committed is unknown: every change gets that error.
+   */
+  async commitTogether<T extends { effects: Effects }>(changes: readonly ((tx: Transaction, together?: boolean) => Promise<T>)[]): Promise<ChangeOutcome<T>[]> {
+    let committing = false;
+    let results: T[];
+    try {
+      results = await this.transaction(async (tx) => {
+        const done: T[] = [];
+        for (const change of changes) {
+          const changed = await change(tx, true);
+          notifyEffects(tx, this.#origin, changed.effects);
+          done.push(changed);
+        }
+        committing = true;
+        return done;
+      });
+    } catch (error) {
+      if (committing && !(error instanceof DriverException)) return changes.map(() => ({ ok: false, error }));
+      const outcomes: ChangeOutcome<T>[] = [];
+      for (const change of changes) {
+        outcomes.push(await this.commit(change).then((value): ChangeOutcome<T> => ({ ok: true, value }), (failure: unknown): ChangeOutcome<T> => ({ ok: false, error: failure })));
+      }
+      return outcomes;
+    }
+    for (const result of results) this.events.emit(result.effects.events);
+    return results.map((value) => ({ ok: true, value }));
   }
 
   /** Runs `work` in one transaction that has no effects to send (reads that must agree, or writes nobody hears of). */

@@ -1,0 +1,63 @@
+// Count changes of one server type made at once in one process run together in one transaction (see
+// src/records/change-queue.ts): on a real PostgreSQL, they end exactly as if they had run one after the other, and
+// one that fails leaves the others' outcomes as they would have been alone.
+import { expect, jest, test } from '@jest/globals';
+import { DynamicServers, ServerLimitError, type CountChange } from '../../src/api.ts';
+import { recordsCoreOf } from '../../src/records/dynamic-servers.ts';
+import { publishTypes } from '../support/published-types.ts';
+import { useRecordsDatabase } from './support/records-database.ts';
+
+const { database, opened } = useRecordsDatabase('records_changes_together');
+
+const CALLS = 20;
+
+/** Opens DynamicServers on the test database and watches how its count changes are committed. */
+async function open(options: { onLimitHit?: 'emit' | 'throw' } = {}) {
+  const servers = await DynamicServers.open({ databaseUrl: database().url, ...options });
+  opened.push(servers);
+  const together = jest.spyOn(recordsCoreOf(servers), 'commitTogether');
+  const created: number[] = [];
+  servers.on('creating', ({ server }) => created.push(server.id));
+  return { servers, together, created };
+}
+
+test('increases of one type made at once run together and end as if made one after the other', async () => {
+  await publishTypes(database().url, { worker: { provider: 'local' } });
+  const { servers, together, created } = await open();
+
+  const changes = await Promise.all(Array.from({ length: CALLS }, () => servers.increase('worker', 1)));
+
+  // Some ran together: at least one transaction held more than one of them.
+  expect(together.mock.calls.some(([runs]) => runs.length > 1)).toBe(true);
+  // Each saw the one before it: in version order, each started where the previous one ended.
+  const inOrder = changes.toSorted((a, b) => a.version - b.version);
+  expect(inOrder.map((change) => change.version)).toEqual(Array.from({ length: CALLS }, (_, index) => index + 1));
+  expect(inOrder.map((change) => [change.before, change.after, change.desiredCount])).toEqual(Array.from({ length: CALLS }, (_, index) => [index, index + 1, index + 1]));
+  const createdIds = inOrder.flatMap((change: CountChange) => change.createdServerIds);
+  expect(new Set(createdIds).size).toBe(CALLS);
+  expect(created.toSorted((a, b) => a - b)).toEqual(createdIds.toSorted((a, b) => a - b));
+
+  expect(await servers.provisionedCount('worker')).toBe(CALLS);
+  expect(await servers.desiredState('worker')).toMatchObject({ desiredCount: CALLS, version: CALLS });
+  const history = await database().rows<{ to_status: string; count: number }>('select to_status, count(*)::int as count from server_status_change group by to_status');
+  expect(history).toEqual([{ to_status: 'new', count: CALLS }]);
+});
+
+test('a change that fails among others made at once fails alone; the others keep their outcomes', async () => {
+  const maximum = 5;
+  await publishTypes(database().url, { worker: { provider: 'local', maximum } });
+  const { servers, together } = await open({ onLimitHit: 'throw' });
+
+  const outcomes = await Promise.allSettled(Array.from({ length: CALLS }, () => servers.increase('worker', 1)));
+
+  expect(together.mock.calls.some(([runs]) => runs.length > 1)).toBe(true);
+  const made = outcomes.filter((outcome) => outcome.status === 'fulfilled').map((outcome) => outcome.value);
+  const refused = outcomes.filter((outcome) => outcome.status === 'rejected').map((outcome) => outcome.reason);
+  expect(made).toHaveLength(maximum);
+  expect(made.map((change) => change.before).toSorted((a, b) => a - b)).toEqual([0, 1, 2, 3, 4]);
+  expect(refused).toHaveLength(CALLS - maximum);
+  for (const error of refused) expect(error).toBeInstanceOf(ServerLimitError);
+  expect(await servers.provisionedCount('worker')).toBe(maximum);
+  expect(await servers.desiredState('worker')).toMatchObject({ desiredCount: maximum, version: maximum });
+  expect(await database().rows('select count(*)::int as count from server')).toEqual([{ count: maximum }]);
+});
