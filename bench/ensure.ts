@@ -14,8 +14,8 @@ import { startEmbeddedPostgres, type Database } from '../src/db/database.ts';
 const CALLERS = 50;
 /**
  * Connections for the callers, the same for the floor and for ensure: DynamicServers's default pool size. (With one
- * connection per caller, 50 backends take turns on the machine's cores and every call waits longer; on 2 cores the
- * own-type p99 of ensure was 28-37 ms that way, 15-20 ms with 10.)
+ * connection per caller, 50 backends take turns on the machine's cores and every call waits longer: on 2 cores the
+ * own-type p99 of ensure, as the median of five runs, was 28-37 ms that way and 15-29 ms with 10.)
  */
 const CONNECTIONS = 10;
 /**
