@@ -39,14 +39,13 @@ export class ChangeQueue<C, T> {
         waiting.push({ change, resolve, reject });
         return;
       }
-      this.#waiting.set(key, []);
-      void this.#turns(key, { change, resolve, reject });
+      this.#waiting.set(key, [{ change, resolve, reject }]);
+      void this.#turns(key);
     });
   }
 
-  /** Runs `first` alone, then the turns of whatever waits for `key`, until nothing does. */
-  async #turns(key: string, first: Waiting<C, T>): Promise<void> {
-    await this.#runAlone(first.change).then(first.resolve, first.reject);
+  /** Runs the turns of what waits for `key` (a turn of one alone), until nothing does. */
+  async #turns(key: string): Promise<void> {
     const waiting = this.#waiting.get(key) as Waiting<C, T>[];
     while (waiting.length > 0) {
       const turn = waiting.splice(0, this.#maxTogether);
