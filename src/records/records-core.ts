@@ -167,11 +167,11 @@ export class RecordsCore {
 
   /**
    * Runs `changes` in order in one transaction, each seeing what the ones before it wrote (each is told, by its
-   * second argument, that it runs together with others), their effects notified inside it; after the commit, calls
-   * this process's listeners of their events, change by change. When one of them throws, or the database refuses the
-   * transaction, nothing of it is committed and each change runs again in a transaction of its own (`commit`), so
-   * each gets the outcome it would have had alone. When the connection is lost while the commit is on its way,
-   * whether it committed is unknown: every change gets that error.
+   * second argument, that it runs together with others), their effects notified inside it in one statement after the
+   * last of them; after the commit, calls this process's listeners of their events, change by change. When one of
+   * them throws, or the database refuses the transaction, nothing of it is committed and each change runs again in a
+   * transaction of its own (`commit`), so each gets the outcome it would have had alone. When the connection is lost
+   * while the commit is on its way, whether it committed is unknown: every change gets that error.
    */
   async commitTogether<T extends { effects: Effects }>(changes: readonly ((tx: Transaction, together?: boolean) => Promise<T>)[]): Promise<ChangeOutcome<T>[]> {
     let committing = false;
@@ -179,11 +179,9 @@ export class RecordsCore {
     try {
       results = await this.transaction(async (tx) => {
         const done: T[] = [];
-        for (const change of changes) {
-          const changed = await change(tx, true);
-          notifyEffects(tx, this.#origin, changed.effects);
-          done.push(changed);
-        }
+        for (const change of changes) done.push(await change(tx, true));
+        // One statement for the whole turn: the events in the changes' order, each type woken once.
+        notifyEffects(tx, this.#origin, { events: done.flatMap((changed) => changed.effects.events), wake: done.flatMap((changed) => changed.effects.wake) });
         committing = true;
         return done;
       });

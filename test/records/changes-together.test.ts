@@ -24,6 +24,10 @@ async function open(options: { onLimitHit?: 'emit' | 'throw' } = {}) {
 test('increases of one type made at once run together and end as if made one after the other', async () => {
   await publishTypes(database().url, { worker: { provider: 'local' } });
   const { servers, together, created } = await open();
+  // Another instance hears the changes through the database's notifications (one statement per transaction).
+  const { servers: neighbour } = await open();
+  const heardByNeighbour: number[] = [];
+  neighbour.on('creating', ({ server }) => heardByNeighbour.push(server.id));
 
   const changes = await Promise.all(Array.from({ length: CALLS }, () => servers.increase('worker', 1)));
 
@@ -36,6 +40,11 @@ test('increases of one type made at once run together and end as if made one aft
   const createdIds = inOrder.flatMap((change: CountChange) => change.createdServerIds);
   expect(new Set(createdIds).size).toBe(CALLS);
   expect(created.toSorted((a, b) => a - b)).toEqual(createdIds.toSorted((a, b) => a - b));
+  // Once each, in the order the changes were made.
+  const deadline = Date.now() + 10_000;
+  while (heardByNeighbour.length < CALLS && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(heardByNeighbour).toEqual(createdIds);
 
   expect(await servers.provisionedCount('worker')).toBe(CALLS);
   expect(await servers.desiredState('worker')).toMatchObject({ desiredCount: CALLS, version: CALLS });
