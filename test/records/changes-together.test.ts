@@ -4,6 +4,7 @@
 import { expect, jest, test } from '@jest/globals';
 import { DynamicServers, ServerLimitError, type CountChange } from '../../src/api.ts';
 import { recordsCoreOf } from '../../src/records/dynamic-servers.ts';
+import { pollFor } from '../support/poll.ts';
 import { publishTypes } from '../support/published-types.ts';
 import { useRecordsDatabase } from './support/records-database.ts';
 
@@ -41,8 +42,7 @@ test('increases of one type made at once run together and end as if made one aft
   expect(new Set(createdIds).size).toBe(CALLS);
   expect(created.toSorted((a, b) => a - b)).toEqual(createdIds.toSorted((a, b) => a - b));
   // Once each, in the order the changes were made.
-  const deadline = Date.now() + 10_000;
-  while (heardByNeighbour.length < CALLS && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  await pollFor('the neighbour to hear every change', 10_000, () => (heardByNeighbour.length >= CALLS ? true : undefined), 20);
   await new Promise((resolve) => setTimeout(resolve, 200));
   expect(heardByNeighbour).toEqual(createdIds);
 

@@ -4,6 +4,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { createPauseSeconds, CREATE_BACKOFF, lingers, type DynamicServersEventName, type DynamicServersEvents } from '../../src/api.ts';
 import { EngineRecords } from '../../src/records/engine-records.ts';
+import { pollFor } from '../support/poll.ts';
 import { publishTypes, WakeRecorder, type TestServerType } from '../support/published-types.ts';
 import { useRecordsDatabase } from './support/records-database.ts';
 
@@ -177,7 +178,7 @@ describe('the back-off of failed creates', () => {
     await started(records, 3);
     await records.recordFailure(3, 'errored', { reason: 'the server disappeared from the cloud while starting', error: new Error('gone') });
     expect(events.filter((event) => event.name === 'backingOff').map((event) => (event.payload as DynamicServersEvents['backingOff']).pauseSeconds)).toEqual([30, 60]);
-    await until(() => heardByNeighbour.length === 2);
+    await pollFor('the neighbour to hear two events', 5000, () => (heardByNeighbour.length === 2 ? true : undefined), 20);
     expect(heardByNeighbour.map((backoff) => [backoff.failures, backoff.until instanceof Date])).toEqual([
       [2, true],
       [3, true],
@@ -283,11 +284,3 @@ describe('delete', () => {
     expect(await records.provisionedCount('kept')).toBe(1);
   });
 });
-
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
