@@ -115,6 +115,13 @@ export interface ChangeBasis {
 }
 
 /**
+ * What a change of a type passes on to the next change of its turn (see changeServerCount): the basis that one would
+ * read under the type's lock, which nothing else can change while the turn holds it (every write of a type's servers
+ * and desired state takes that lock).
+ */
+export type CarriedBasis = Pick<ChangeBasis, 'state' | 'reservedIds' | 'provisioned'>;
+
+/**
  * At most this many server ids are taken in the read that opens a change; a change that creates more takes the rest
  * in one more round trip. Ids taken but not used (a provider's limit or a budget let fewer servers be made) are
  * skipped, as those of a rolled-back change are.
@@ -126,9 +133,10 @@ const PROVISIONED_OF_TYPE = `s."type" = ? and s."status" in (${PROVISIONED_SQL})
 
 /**
  * The type's configuration (SERVER_TYPE_SQL) and state (TYPE_STATE_SQL) in one row, and what reaching the target
- * will need: ids to create with (as many as it misses, within the type's own limit, none while its creates are
- * paused), or the servers to choose victims from. `gap` is the target less the servers that count; `room`, what the
- * type's limit leaves.
+ * will need: ids to create with (as many as it misses, plus those the turn's later changes may create, within the
+ * type's own limit, none while its creates are paused), or the servers to choose victims from (also when a later
+ * change of the turn may take some away). `gap` is the target less the servers that count; `room`, what the type's
+ * limit leaves.
  */
 const READ_CHANGE_BASIS = prepared(
   `with t as (${SERVER_TYPE_SQL}), st as (${TYPE_STATE_SQL}), ` +
@@ -136,18 +144,62 @@ const READ_CHANGE_BASIS = prepared(
     `(select ${typeMaximumSql('t')} from t) - st."provisioned" as room, ` +
     `coalesce(st."creates_paused_until" > now(), false) as paused from st) ` +
     `select t.*, st.*, ` +
-    `(select json_agg(nextval(pg_get_serial_sequence('server', 'id'))) from gap, generate_series(1, least(?::int, gap.n, gap.room)) where not gap.paused) as reserved_ids, ` +
-    `case when (select n from gap) < 0 then coalesce(${serversJsonSql(PROVISIONED_OF_TYPE)}, '[]'::json) end as provisioned_servers ` +
+    `(select json_agg(nextval(pg_get_serial_sequence('server', 'id'))) from gap, generate_series(1, least(?::int, greatest(gap.n, 0) + ?::int, gap.room)) where not gap.paused) as reserved_ids, ` +
+    `case when (select n from gap) < 0 or ?::boolean then coalesce(${serversJsonSql(PROVISIONED_OF_TYPE)}, '[]'::json) end as provisioned_servers ` +
     `from st left join t on true`,
 );
 
+/** What the first change of a turn reads for the changes after it (see turnNeeds): none for a change alone. */
+export interface TurnNeeds {
+  /** Server ids the later changes may create (at most PREFETCHED_IDS in all are taken). */
+  laterIds: number;
+  /** Whether a later change may take servers away (it chooses them from the provisioned servers). */
+  victimsLater: boolean;
+}
+
+const ALONE: TurnNeeds = { laterIds: 0, victimsLater: false };
+
+/**
+ * What the changes after the first of a turn (with `targets`, in order) may need beyond what the first does, as far
+ * as their targets tell: the ids each may create, counted from the target of the change before it (all of its own
+ * when that one was relative), and whether one may take servers away. An estimate: a change that finds too few ids
+ * or no servers to choose from reads them itself (see changeServerCount), one more round trip.
+ */
+export function turnNeeds(targets: readonly CountTarget[]): TurnNeeds {
+  let laterIds = 0;
+  let victimsLater = false;
+  targets.forEach((target, index) => {
+    const previous = targets[index - 1];
+    if (!previous) return;
+    const absoluteBefore = targets.slice(0, index).every((earlier) => earlier.from === 'zero');
+    if (target.from === 'desiredCount') {
+      laterIds += Math.max(0, target.add);
+      victimsLater ||= target.add < 0;
+    } else {
+      laterIds += previous.from === 'zero' ? Math.max(0, target.add - previous.add) : target.add;
+      victimsLater ||= !absoluteBefore || targets.slice(0, index).some((earlier) => earlier.add > target.add);
+    }
+  });
+  return { laterIds: Math.min(laterIds, PREFETCHED_IDS), victimsLater };
+}
+
 /**
  * Takes the type's lock in `tx` and reads under it, in one round trip, what a count change of the type towards
- * `target` works with (see ChangeBasis).
+ * `target` works with (see ChangeBasis), and what the changes after it in its turn may need (`turn`, see turnNeeds).
  */
-export async function readTypeForChange(tx: Transaction, serverType: string, target: CountTarget): Promise<ChangeBasis> {
+export async function readTypeForChange(tx: Transaction, serverType: string, target: CountTarget, turn: TurnNeeds = ALONE): Promise<ChangeBasis> {
   lockServerType(tx, serverType);
-  const rows = await tx.execute(READ_CHANGE_BASIS, [serverType, serverType, serverType, target.from === 'desiredCount', target.add, PREFETCHED_IDS, serverType]);
+  const rows = await tx.execute(READ_CHANGE_BASIS, [
+    serverType,
+    serverType,
+    serverType,
+    target.from === 'desiredCount',
+    target.add,
+    PREFETCHED_IDS,
+    turn.laterIds,
+    turn.victimsLater,
+    serverType,
+  ]);
   const row = rows[0] as { reserved_ids: (number | string)[] | null; provisioned_servers: unknown } | undefined;
   return {
     type: resolvedServerType(rows),
@@ -166,15 +218,16 @@ export async function readTypeForChange(tx: Transaction, serverType: string, tar
  * count, not from the servers that count right now, so servers that failed and wait for their replacement are not
  * asked for twice. While the type's creates are paused (its back-off), servers to create are only recorded in the
  * desired count and made when the pause ends. With policy `'throw'`, a request over a limit or a budget throws
- * ServerLimitError before anything is written.
+ * ServerLimitError before anything is written. Returns what it did, its effects, and `basisAfter`: the basis the
+ * next change of its turn starts from instead of reading it (see CarriedBasis).
  */
 export async function changeServerCount(
   tx: Transaction,
   settings: CountChangeSettings,
-  basis: Pick<ChangeBasis, 'state' | 'reservedIds' | 'provisioned'>,
+  basis: CarriedBasis,
   target: CountTarget,
   now: Date,
-): Promise<{ change: CountChange; effects: Effects }> {
+): Promise<{ change: CountChange; effects: Effects; basisAfter: CarriedBasis }> {
   const { type, reason } = settings;
   // A rollout's replacement on its way counts only once the server it replaces leaves (see replacements.ts).
   const { state } = basis;
@@ -195,6 +248,8 @@ export async function changeServerCount(
   };
 
   let desiredCount = wanted;
+  let { reservedIds, provisioned } = basis;
+  let leaving: ServerRecord[] = [];
   if (wanted > counted) {
     const offering = await chooseOffering(tx, type, now);
     const limits = await countLimits(tx, type, state.provisioned, offering);
@@ -211,24 +266,36 @@ export async function changeServerCount(
       change.version = version + 1;
       const { servers, events } = await insertNewServers(tx, type, allowed, offering, settings.naming, reason, now, [], basis.reservedIds);
       change.createdServerIds = servers.map((server) => server.id);
+      reservedIds = reservedIds.slice(allowed);
+      provisioned = provisioned && [...provisioned, ...servers].sort((a, b) => a.id - b.id);
       effects.events.unshift(...events);
     }
   } else if (wanted < counted) {
-    const split = splitProvisioned(basis.provisioned ?? (await selectServers(tx, PROVISIONED_OF_TYPE, [type.name])));
+    const candidates = basis.provisioned ?? (await selectServers(tx, PROVISIONED_OF_TYPE, [type.name]));
+    const split = splitProvisioned(candidates);
     const victims = await chooseVictims(settings.victimStrategy, split.counted, counted - wanted);
     change.version = version + 1;
-    const leaving = victims.flatMap((server) => [server, ...split.replacementsOf(server.id)]);
+    leaving = victims.flatMap((server) => [server, ...split.replacementsOf(server.id)]);
     const retired = await retireServers(tx, type.name, type.drain, leaving, reason, now);
     change.stoppingServerIds = leaving.map((server) => server.id);
+    const left = new Set(change.stoppingServerIds);
+    provisioned = candidates.filter((server) => !left.has(server.id));
     change.after -= victims.length;
     effects.events.push(...retired.effects.events);
   }
-  if (change.version === version && desiredCount === state.desiredCount) return { change, effects };
-
-  change.changed = true;
-  change.desiredCount = desiredCount;
-  if (change.version > version) effects.wake.push(type.name);
-  change.after += change.createdServerIds.length;
-  writeDesiredState(tx, type.name, desiredCount, change.version, now);
-  return { change, effects };
+  if (change.version !== version || desiredCount !== state.desiredCount) {
+    change.changed = true;
+    change.desiredCount = desiredCount;
+    if (change.version > version) effects.wake.push(type.name);
+    change.after += change.createdServerIds.length;
+    writeDesiredState(tx, type.name, desiredCount, change.version, now);
+  }
+  const stateAfter: TypeState = {
+    ...state,
+    provisioned: state.provisioned + change.createdServerIds.length - leaving.length,
+    counted: change.after,
+    desiredCount: change.desiredCount,
+    version: change.version,
+  };
+  return { change, effects, basisAfter: { state: stateAfter, reservedIds, provisioned } };
 }

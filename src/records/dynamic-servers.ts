@@ -1,6 +1,6 @@
 import { DEFAULT_SERVER_TYPE, type LimitHitPolicy, type ResolvedServerType } from './config.ts';
 import { ChangeQueue } from './change-queue.ts';
-import { changeServerCount, lockProviderWhenLimited, readTypeForChange, type CountChange, type CountTarget } from './count-change.ts';
+import { changeServerCount, lockProviderWhenLimited, readTypeForChange, turnNeeds, type CarriedBasis, type CountChange, type CountTarget, type TurnNeeds } from './count-change.ts';
 import { readCosts, type TypeCost } from './costs.ts';
 import { ServerRecordNotFoundError } from './errors.ts';
 import type { Effects } from './effects.ts';
@@ -51,8 +51,20 @@ export interface DynamicServersOptions {
   onListenerError?: (error: unknown, event: DynamicServersEventName) => void;
 }
 
-/** One count change of a type, as it runs in a transaction (`together`: with others of the type, see change-queue.ts). */
-type CountChangeRun = (tx: Transaction, together?: boolean) => Promise<{ change: CountChange; effects: Effects }>;
+/**
+ * The changes of one turn (see change-queue.ts) of a type, as they run one after the other in its transaction: what
+ * the first reads for the others, and the basis each passes on to the next.
+ */
+interface CountTurn {
+  needs: TurnNeeds;
+  carried: (CarriedBasis & { type: ResolvedServerType }) | null;
+}
+
+/** One count change of a type: its target, and how it runs in a transaction (alone, or in `turn`). */
+interface CountChangeRun {
+  target: CountTarget;
+  run: (tx: Transaction, turn: CountTurn | null) => Promise<{ change: CountChange; effects: Effects }>;
+}
 
 /**
  * At most this many count changes of one type, waiting in one process, run together in one transaction (each
@@ -83,8 +95,12 @@ export class DynamicServers {
   protected constructor(core: RecordsCore) {
     this.#core = core;
     this.#countChanges = new ChangeQueue({
-      runAlone: (change) => core.commit(change),
-      runTogether: (changes) => core.commitTogether(changes),
+      runAlone: (change) => core.commit((tx) => change.run(tx, null)),
+      runTogether: (changes) => {
+        const turn: CountTurn = { needs: turnNeeds(changes.map((change) => change.target)), carried: null };
+        // A change that runs again alone, after the turn failed, is told so (`together` false) and reads for itself.
+        return core.commitTogether(changes.map((change) => (tx, together) => change.run(tx, together ? turn : null)));
+      },
       maxTogether: MAX_CHANGES_TOGETHER,
     });
   }
@@ -308,17 +324,25 @@ export class DynamicServers {
   /**
    * One count change of the published type `name`, its configuration read under the type's lock in the change's
    * transaction (a publication that retires the type holds the same lock). Changes of the type made in this process
-   * while one runs wait for it, then run together in one transaction (see change-queue.ts).
+   * while one runs wait for it, then run together in one transaction (see change-queue.ts): the first of them reads
+   * the type, each of the others starts from what the one before it left (see CarriedBasis).
    */
   async #changeCount(name: string, target: CountTarget, reason: (name: string) => string): Promise<CountChange> {
     const core = this.#core;
-    const committed = await this.#countChanges.run(name, async (tx, together) => {
-      const basis = await readTypeForChange(tx, name, target);
-      if (!basis.type) throw await core.unknownType(name);
-      if (together) lockProviderWhenLimited(tx, basis.type);
+    const run = async (tx: Transaction, turn: CountTurn | null) => {
+      let basis = turn?.carried;
+      if (!basis) {
+        const read = await readTypeForChange(tx, name, target, turn?.needs);
+        if (!read.type) throw await core.unknownType(name);
+        if (turn) lockProviderWhenLimited(tx, read.type);
+        basis = { ...read, type: read.type };
+      }
       const settings = { type: basis.type, reason: reason(name), onLimitHit: core.onLimitHit, victimStrategy: core.victimStrategy, naming: core.naming };
-      return changeServerCount(tx, settings, basis, target, new Date());
-    });
+      const changed = await changeServerCount(tx, settings, basis, target, new Date());
+      if (turn) turn.carried = { ...changed.basisAfter, type: basis.type };
+      return changed;
+    };
+    const committed = await this.#countChanges.run(name, { target, run });
     return committed.change;
   }
 }

@@ -17,9 +17,10 @@ async function open(options: { onLimitHit?: 'emit' | 'throw' } = {}) {
   const servers = await DynamicServers.open({ databaseUrl: database().url, ...options });
   opened.push(servers);
   const together = jest.spyOn(recordsCoreOf(servers), 'commitTogether');
+  const alone = jest.spyOn(recordsCoreOf(servers), 'commit');
   const created: number[] = [];
   servers.on('creating', ({ server }) => created.push(server.id));
-  return { servers, together, created };
+  return { servers, together, alone, created };
 }
 
 test('increases of one type made at once run together and end as if made one after the other', async () => {
@@ -69,4 +70,52 @@ test('a change that fails among others made at once fails alone; the others keep
   expect(await servers.provisionedCount('worker')).toBe(maximum);
   expect(await servers.desiredState('worker')).toMatchObject({ desiredCount: maximum, version: maximum });
   expect(await database().rows('select count(*)::int as count from server')).toEqual([{ count: maximum }]);
+});
+
+test('mixed ensures, increases and decreases made at once end as the same calls made one after the other', async () => {
+  const maximum = 12;
+  await publishTypes(database().url, { together: { provider: 'local', maximum }, alone: { provider: 'local', maximum } });
+  const { servers, together, alone } = await open();
+  // A fixed, varied sequence: absolute targets up and down (some over the limit), relative steps both ways.
+  let seed = 7;
+  const random = (below: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 16) % below;
+  };
+  const calls = Array.from({ length: 60 }, () => {
+    const kind = random(3);
+    const amount = kind === 0 ? random(maximum + 4) : 1 + random(3);
+    return (type: string) => (kind === 0 ? servers.ensure(type, amount) : kind === 1 ? servers.increase(type, amount) : servers.decrease(type, amount));
+  });
+
+  // Once the types' names are known to the instance, calls reach their type's queue in the order they are made.
+  await Promise.all([servers.ensure('together', 0), servers.ensure('alone', 0)]);
+  const atOnce = await Promise.all(calls.map((call) => call('together')));
+  const oneByOne: CountChange[] = [];
+  for (const call of calls) oneByOne.push(await call('alone'));
+
+  expect(together.mock.calls.some(([runs]) => runs.length > 1)).toBe(true);
+  // Every change committed once: no turn failed and ran its changes again one by one (which would hide a turn that
+  // went wrong behind the outcomes of changes run alone).
+  const madeTogether = together.mock.calls.reduce((sum, [runs]) => sum + runs.length, 0);
+  expect(alone.mock.calls.length + madeTogether).toBe(2 + 2 * calls.length);
+  // Server ids differ between the two types (and ids taken but not used are skipped): compare each server by its
+  // place among its type's servers.
+  const places = async (type: string) => {
+    const rows = await database().rows<{ id: string; status: string }>('select id, status from server where type = $1 order by id', [type]);
+    return { place: new Map(rows.map((row, index) => [Number(row.id), index])), statuses: rows.map((row) => row.status) };
+  };
+  const outcome = (change: CountChange, place: Map<number, number>) => ({
+    ...change,
+    serverType: 'any',
+    createdServerIds: change.createdServerIds.map((id) => place.get(id)),
+    stoppingServerIds: change.stoppingServerIds.map((id) => place.get(id)),
+    limitHit: change.limitHit && { ...change.limitHit, serverType: 'any' },
+  });
+  const [ofTogether, ofAlone] = [await places('together'), await places('alone')];
+  expect(atOnce.map((change) => outcome(change, ofTogether.place))).toEqual(oneByOne.map((change) => outcome(change, ofAlone.place)));
+  expect(oneByOne.some((change) => change.stoppingServerIds.length > 0) && oneByOne.some((change) => change.limitHit !== null)).toBe(true);
+  expect(ofTogether.statuses).toEqual(ofAlone.statuses);
+  const { version, desiredCount } = await servers.desiredState('alone');
+  expect(await servers.desiredState('together')).toMatchObject({ version, desiredCount });
 });
