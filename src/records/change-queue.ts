@@ -1,8 +1,8 @@
 // Changes that apply one after the other anyway (the count changes of one server type queue on its lock) wait in
 // this process while one of them runs, and those that waited then run together: in order, in one transaction. Each
-// change still reads what the one before it wrote, under the type's lock, so the outcome is the one of running them
-// one at a time; what goes is a transaction per change, a round trip per change (its writes travel with the next
-// change's read), and the wait for the lock with a database connection held.
+// change starts from what the one before it left, under the type's lock, so the outcome is the one of running them
+// one at a time; what goes is a transaction and a read per change (see DynamicServers and CarriedBasis), and the wait
+// for the lock with a database connection held.
 
 /** What a queued change resolves to, or why it failed. */
 export type ChangeOutcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
