@@ -36,6 +36,14 @@ export function encodeEvent(origin: string, event: PendingEvent): string {
   return JSON.stringify({ origin, reference: { name: event.name, serverId: server.id, from, reason: reason.slice(0, 2000) } } satisfies WireEvent);
 }
 
+/**
+ * How every notification text `encodeEvent` makes for `origin` begins (its first key), so a feed can pass over its
+ * own without parsing them.
+ */
+export function encodedOriginPrefix(origin: string): string {
+  return `{"origin":${JSON.stringify(origin)},`;
+}
+
 /** Turns the ISO strings JSON made of a server record's dates back into Dates. */
 function reviveServer(server: Record<string, unknown>): ServerRecord {
   for (const [key, value] of Object.entries(server)) {
@@ -94,9 +102,12 @@ export class EventFeed {
   #retryTimer: NodeJS.Timeout | null = null;
   /** Deliveries run one after the other, so a reference read from the database cannot overtake a later event. */
   #delivering: Promise<void> = Promise.resolve();
+  /** The beginning of this instance's own notifications (see encodedOriginPrefix). */
+  readonly #ownPrefix: string;
 
   private constructor(options: EventFeedOptions) {
     this.#options = options;
+    this.#ownPrefix = encodedOriginPrefix(options.origin);
   }
 
   /** Connects and LISTENs before resolving, so every change committed afterwards reaches `deliver`. */
@@ -159,6 +170,8 @@ export class EventFeed {
   }
 
   #receive(text: string): void {
+    // Its own events reached this instance's listeners at commit.
+    if (text.startsWith(this.#ownPrefix)) return;
     this.#delivering = this.#delivering.then(async () => {
       if (this.#closed) return;
       try {

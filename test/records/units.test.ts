@@ -14,6 +14,7 @@ import {
   type ServerRecord,
   type ServerStatus,
 } from '../../src/api.ts';
+import { encodedOriginPrefix, encodeEvent } from '../../src/records/event-feed.ts';
 import { fitUnderLimits } from '../../src/records/limits.ts';
 import { templateHash } from '../../src/records/template.ts';
 import { chooseVictims } from '../../src/records/victims.ts';
@@ -128,4 +129,18 @@ describe('server names', () => {
     expect(names[2]).toBe(`${'a'.repeat(40)}-${'b'.repeat(3)}-123456789-3f9a0c1d`);
     expect(new Set(names).size).toBe(3);
   });
+});
+
+test('every notification text an instance makes begins with its origin prefix, so its own feed passes over it', () => {
+  const origin = 'a"b\\c';
+  const small = { ...server(1, 'running'), lastError: { class: 'Error', message: 'no', stack: 'at x' } };
+  const stackTooLarge = { ...small, lastError: { ...small.lastError, stack: 'x'.repeat(9000) } };
+  const recordTooLarge = { ...small, meta: { note: 'y'.repeat(9000) } };
+  const texts = [small, stackTooLarge, recordTooLarge].map((record) => encodeEvent(origin, { name: 'running', payload: { server: record, from: 'starting', reason: 'r' } }));
+  // The three forms: the whole event, the event without the error's stack, a reference.
+  expect(texts.map((text) => Object.keys(JSON.parse(text) as object))).toEqual([['origin', 'event'], ['origin', 'event'], ['origin', 'reference']]);
+  for (const text of texts) {
+    expect(text.startsWith(encodedOriginPrefix(origin))).toBe(true);
+    expect(text.startsWith(encodedOriginPrefix('another'))).toBe(false);
+  }
 });
