@@ -283,7 +283,10 @@ export class DynamicServers {
 
   /**
    * Calls `listener` on every `event` from now on, whichever process made the change: this instance's own changes
-   * right after they commit, other processes' as their notifications arrive. Returns a function that stops it.
+   * right after they commit, other processes' as their notifications arrive. The instance listens to other
+   * processes' events only while it has a listener: the first one added starts that (one round trip; other
+   * processes' changes committed before it are not heard), and stopping the last one ends it. Returns a function
+   * that stops `listener`.
    */
   on<Name extends DynamicServersEventName>(event: Name, listener: Listener<Name>): () => void {
     return this.#core.events.on(event, listener);

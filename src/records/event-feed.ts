@@ -91,8 +91,9 @@ export interface EventFeedOptions {
 }
 
 /**
- * One LISTEN connection on EVENT_CHANNEL that hands other processes' events to `deliver`. After a lost connection
- * it reconnects with backoff; events committed while it was away are not replayed (the status history has them).
+ * One LISTEN connection that hands other processes' events to `deliver` while its owner wants them (see
+ * listenToEvents), and the work and configuration notices to their callbacks. After a lost connection it reconnects
+ * with backoff; events committed while it was away are not replayed (the status history has them).
  */
 export class EventFeed {
   readonly #options: EventFeedOptions;
@@ -104,6 +105,10 @@ export class EventFeed {
   #delivering: Promise<void> = Promise.resolve();
   /** The beginning of this instance's own notifications (see encodedOriginPrefix). */
   readonly #ownPrefix: string;
+  /** Whether the owner wants other processes' events (EVENT_CHANNEL): while it has listeners. */
+  #eventsWanted = false;
+  /** The last LISTEN or UNLISTEN of EVENT_CHANNEL sent, settled once it ran (or failed, losing the connection). */
+  #eventsSettled: Promise<void> = Promise.resolve();
 
   private constructor(options: EventFeedOptions) {
     this.#options = options;
@@ -115,6 +120,27 @@ export class EventFeed {
     const feed = new EventFeed(options);
     await feed.#connect();
     return feed;
+  }
+
+  /**
+   * Starts (`wanted`) or stops listening to other processes' events; a reconnection follows the latest wish.
+   * Resolves once the connection has taken it up: events committed after that reach `deliver`. While the connection
+   * is down it resolves at once (the reconnection listens as wished).
+   */
+  listenToEvents(wanted: boolean): Promise<void> {
+    if (this.#eventsWanted === wanted) return this.#eventsSettled;
+    this.#eventsWanted = wanted;
+    const client = this.#client;
+    if (!client || this.#closed) return (this.#eventsSettled = Promise.resolve());
+    return this.#sendEventsWish(client);
+  }
+
+  #sendEventsWish(client: pg.Client): Promise<void> {
+    this.#eventsSettled = client.query(`${this.#eventsWanted ? 'listen' : 'unlisten'} ${EVENT_CHANNEL}`).then(
+      () => {},
+      (error: unknown) => this.#lost(client, error as Error),
+    );
+    return this.#eventsSettled;
   }
 
   /** Stops listening and closes the connection; later notifications are ignored. */
@@ -138,10 +164,13 @@ export class EventFeed {
     client.on('error', (error) => this.#lost(client, error));
     client.on('end', () => this.#lost(client, null));
     await client.connect();
-    await client.query(`listen ${EVENT_CHANNEL}`);
+    const eventsListened = this.#eventsWanted;
+    if (eventsListened) await client.query(`listen ${EVENT_CHANNEL}`);
     if (onWork) await client.query(`listen ${WORK_CHANNEL}`);
     if (onConfig) await client.query(`listen ${CONFIG_CHANNEL}`);
     this.#client = client;
+    // The owner's wish changed while this connection was being made.
+    if (this.#eventsWanted !== eventsListened) void this.#sendEventsWish(client);
     // A publication made while the connection was down was not heard: the owner reloads to be safe.
     if (this.#attempt > 0) onConfig?.();
     this.#attempt = 0;

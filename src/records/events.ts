@@ -94,22 +94,35 @@ export type Listener<Name extends DynamicServersEventName> = (payload: DynamicSe
 export class ServerEvents {
   readonly #listeners = new Map<DynamicServersEventName, Set<(payload: never, origin: EventOrigin) => void>>();
   readonly #onListenerError: (error: unknown, event: DynamicServersEventName) => void;
+  /** Listeners of all events together. */
+  #count = 0;
+  /** Told when the first listener is added (true) and when the last one is stopped (false). */
+  onAnyListeners: (any: boolean) => void = () => {};
 
   constructor(onListenerError: (error: unknown, event: DynamicServersEventName) => void) {
     this.#onListenerError = onListenerError;
+  }
+
+  /** True while any event has a listener. */
+  get anyListeners(): boolean {
+    return this.#count > 0;
   }
 
   /** Calls `listener` on every `name` event from now on; returns a function that stops it. */
   on<Name extends DynamicServersEventName>(name: Name, listener: Listener<Name>): () => void {
     let listeners = this.#listeners.get(name);
     if (!listeners) this.#listeners.set(name, (listeners = new Set()));
-    listeners.add(listener as (payload: never, origin: EventOrigin) => void);
+    const added = listener as (payload: never, origin: EventOrigin) => void;
+    if (!listeners.has(added)) {
+      listeners.add(added);
+      if (++this.#count === 1) this.onAnyListeners(true);
+    }
     return () => this.off(name, listener);
   }
 
   /** Stops calling `listener` on `name` events. */
   off<Name extends DynamicServersEventName>(name: Name, listener: Listener<Name>): void {
-    this.#listeners.get(name)?.delete(listener as (payload: never, origin: EventOrigin) => void);
+    if (this.#listeners.get(name)?.delete(listener as (payload: never, origin: EventOrigin) => void) && --this.#count === 0) this.onAnyListeners(false);
   }
 
   /** Calls the listeners of each event, in order; `remote` says whether another instance made the changes. */

@@ -126,7 +126,18 @@ export class RecordsCore {
       await orm.close();
       throw error;
     }
+    // Other processes' events are listened to only while this instance has listeners: without any, each of them
+    // would only cost this process and the database a delivery.
+    events.onAnyListeners = (any) => void core.#feed?.listenToEvents(any);
     return core;
+  }
+
+  /**
+   * Resolves once the event feed listens as this instance's listeners want: after it, every event another process
+   * commits reaches them (while the connection holds).
+   */
+  eventsListening(): Promise<void> {
+    return this.#feed?.listenToEvents(this.events.anyListeners) ?? Promise.resolve();
   }
 
   /** A fresh EntityManager for one read. */

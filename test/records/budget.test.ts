@@ -4,6 +4,7 @@
 // and the costs add up the status history.
 import { describe, expect, test } from '@jest/globals';
 import { DynamicServers, ServerLimitError, UnknownPriceError, type DynamicServersOptions, type LimitHit, type OfferingUnavailable } from '../../src/api.ts';
+import { recordsCoreOf } from '../../src/records/dynamic-servers.ts';
 import { EngineRecords } from '../../src/records/engine-records.ts';
 import { monthStart } from '../../src/records/costs.ts';
 import { publishTypes, type TestServerType } from '../support/published-types.ts';
@@ -113,6 +114,7 @@ describe('offerings', () => {
     opened.push(script);
     const heard: OfferingUnavailable[] = [];
     script.on('offeringUnavailable', (event) => heard.push(event));
+    await recordsCoreOf(script).eventsListening();
     const first = await servers.ensure('pool', 2);
     const [one, two] = await Promise.all(first.createdServerIds.map((id) => servers.server(id)));
     expect([one!.offering, two!.offering]).toEqual(['a', 'a']);

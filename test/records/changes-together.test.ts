@@ -30,6 +30,7 @@ test('increases of one type made at once run together and end as if made one aft
   const { servers: neighbour } = await open();
   const heardByNeighbour: number[] = [];
   neighbour.on('creating', ({ server }) => heardByNeighbour.push(server.id));
+  await recordsCoreOf(neighbour).eventsListening();
 
   const changes = await Promise.all(Array.from({ length: CALLS }, () => servers.increase('worker', 1)));
 

@@ -1,9 +1,13 @@
 // Events reach the listeners of every open DynamicServers, not only those of the instance that made the change:
 // another OS process's changes arrive through the database's notification channel, each exactly once.
-import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, expect, jest, test } from '@jest/globals';
+import pg from 'pg';
 import { DynamicServers, type DynamicServersEventName } from '../../src/api.ts';
 import { runCommand } from '../../src/toolchain/run-command.ts';
+import { recordsCoreOf } from '../../src/records/dynamic-servers.ts';
 import { EngineRecords } from '../../src/records/engine-records.ts';
+import { EVENT_CHANNEL } from '../../src/records/event-feed.ts';
+import { pollFor } from '../support/poll.ts';
 import { publishTypes } from '../support/published-types.ts';
 import { EVENTS_TYPES } from './support/events-setup.ts';
 import { startRecordsDatabase, type RecordsDatabase } from './support/records-database.ts';
@@ -25,6 +29,7 @@ beforeAll(async () => {
     listening.on(name, (payload, { remote }) => heard.push({ name, payload, remote }));
     neighbour.on(name, () => heardByNeighbour.push(name));
   }
+  await Promise.all([recordsCoreOf(listening).eventsListening(), recordsCoreOf(neighbour).eventsListening()]);
 });
 
 afterAll(async () => {
@@ -98,4 +103,40 @@ test('a rolled-back change notifies nobody', async () => {
   await expect(listening.recordTransition(server!.id, 'running', { reason: 'not allowed from stopping' })).rejects.toThrow();
   await new Promise((resolve) => setTimeout(resolve, 300));
   expect(heardByNeighbour).toEqual([]);
+});
+
+test('an instance listens to other processes\' events only while it has listeners', async () => {
+  const sent = jest.spyOn(pg.Client.prototype, 'query');
+  const channelCommands = () => sent.mock.calls.map(([text]) => text).filter((text) => typeof text === 'string' && text.endsWith(` ${EVENT_CHANNEL}`));
+  const quiet = await DynamicServers.open({ databaseUrl: database.url });
+  try {
+    const heardByQuiet: string[] = [];
+    const hear = () => heardByQuiet.push('event');
+    // No listener: nothing to deliver, so no LISTEN on the events' channel.
+    expect(channelCommands()).toEqual([]);
+
+    const stopFirst = quiet.on('creating', hear);
+    const stopSecond = quiet.on('limitHit', hear);
+    expect(channelCommands()).toEqual([`listen ${EVENT_CHANNEL}`]);
+    await recordsCoreOf(quiet).eventsListening();
+    await listening.increase('alpha', 1);
+    await pollFor('the quiet instance to hear a change of another instance', 10_000, () => (heardByQuiet.length > 0 ? true : undefined), 20);
+
+    // The last listener stopped ends the listening; the first one added again starts it again, and it hears.
+    stopFirst();
+    expect(channelCommands()).toEqual([`listen ${EVENT_CHANNEL}`]);
+    stopSecond();
+    expect(channelCommands()).toEqual([`listen ${EVENT_CHANNEL}`, `unlisten ${EVENT_CHANNEL}`]);
+    await recordsCoreOf(quiet).eventsListening();
+    heardByQuiet.length = 0;
+    quiet.on('creating', hear);
+    quiet.on('limitHit', hear);
+    expect(channelCommands()).toEqual([`listen ${EVENT_CHANNEL}`, `unlisten ${EVENT_CHANNEL}`, `listen ${EVENT_CHANNEL}`]);
+    await recordsCoreOf(quiet).eventsListening();
+    await listening.increase('alpha', 1);
+    await pollFor('the quiet instance to hear again', 10_000, () => (heardByQuiet.length > 0 ? true : undefined), 20);
+  } finally {
+    sent.mockRestore();
+    await quiet.close();
+  }
 });

@@ -3,6 +3,7 @@
 // for, the back-off of failed creates, and what each writes (rows, history, desired state, events, wake-ups).
 import { describe, expect, test } from '@jest/globals';
 import { createPauseSeconds, CREATE_BACKOFF, lingers, type DynamicServersEventName, type DynamicServersEvents } from '../../src/api.ts';
+import { recordsCoreOf } from '../../src/records/dynamic-servers.ts';
 import { EngineRecords } from '../../src/records/engine-records.ts';
 import { pollFor } from '../support/poll.ts';
 import { publishTypes, WakeRecorder, type TestServerType } from '../support/published-types.ts';
@@ -148,6 +149,7 @@ describe('the back-off of failed creates', () => {
     opened.push(neighbour);
     const heardByNeighbour: DynamicServersEvents['backingOff'][] = [];
     neighbour.on('backingOff', (backoff) => heardByNeighbour.push(backoff));
+    await recordsCoreOf(neighbour).eventsListening();
 
     await records.ensure('worker', 1);
     await started(records, 1);
