@@ -3,8 +3,9 @@
 // the server it replaces, maxUnavailable drains old servers first and replacements wait for room, a failed
 // replacement halts the rollout until it is resumed, a pause holds it; drains are claimed by one caller, extended up
 // to the cap, and end as the type's policy says.
-import { describe, expect, test } from '@jest/globals';
-import type { DynamicServersEventName, DynamicServersEvents, RolloutPolicy, ServerRecord } from '../../src/api.ts';
+import { describe, expect, jest, test } from '@jest/globals';
+import type { CountChange, DynamicServersEventName, DynamicServersEvents, RolloutPolicy, ServerRecord } from '../../src/api.ts';
+import { recordsCoreOf } from '../../src/records/dynamic-servers.ts';
 import { EngineRecords } from '../../src/records/engine-records.ts';
 import type { VictimStrategy } from '../../src/records/victims.ts';
 import { publishTypes, WakeRecorder, type TestServerType } from '../support/published-types.ts';
@@ -194,4 +195,59 @@ describe('drains', () => {
     expect(await records.delete(a.id)).toMatchObject({ server: { status: 'stopping' }, counted: false });
     expect((await records.statusHistory(a.id)).map((change) => change.to).slice(-3)).toEqual(['draining', 'errored', 'stopping']);
   });
+});
+
+test('count changes made at once while replacements are on their way end as the same changes made one after the other', async () => {
+  // Two types in the same state, each with a replacement on its way for its oldest server; the strategy takes the
+  // oldest, so a decrease takes a replaced server and its replacement along.
+  const oldestFirst: VictimStrategy = (candidates, count) => candidates.slice(0, count);
+  const types = { together: { provider: 'local', template: A, rollout: SURGE }, alone: { provider: 'local', template: A, rollout: SURGE } };
+  await publishTypes(database().url, types);
+  const records = await EngineRecords.openForEngine({ databaseUrl: database().url, victimStrategy: oldestFirst });
+  opened.push(records);
+  for (const type of Object.keys(types)) {
+    const { createdServerIds } = await records.ensure(type, 3);
+    for (const id of createdServerIds) await boot(records, id);
+  }
+  await publishTypes(database().url, { together: { ...types.together, template: B }, alone: { ...types.alone, template: B } });
+  for (const type of Object.keys(types)) expect(await records.advanceRollout(type)).toMatchObject({ replacements: [expect.anything()] });
+  const calls: ((type: string) => Promise<CountChange>)[] = [
+    (type) => records.ensure(type, 3),
+    (type) => records.increase(type, 1),
+    (type) => records.decrease(type, 2),
+    (type) => records.ensure(type, 5),
+    (type) => records.decrease(type, 3),
+    (type) => records.increase(type, 2),
+    (type) => records.ensure(type, 1),
+  ];
+  // Once the types' names are known again (a publication clears what the instance knew), calls reach their type's
+  // queue in the order they are made.
+  await Promise.all(Object.keys(types).map((type) => records.desiredState(type)));
+  const core = recordsCoreOf(records);
+  const together = jest.spyOn(core, 'commitTogether');
+  const alone = jest.spyOn(core, 'commit');
+
+  const atOnce = await Promise.all(calls.map((call) => call('together')));
+  const oneByOne: CountChange[] = [];
+  for (const call of calls) oneByOne.push(await call('alone'));
+
+  // The first ran alone, the others in one turn, committed once: no turn ran its changes again one by one.
+  expect(together.mock.calls.map(([runs]) => runs.length)).toEqual([calls.length - 1]);
+  expect(alone.mock.calls.length).toBe(1 + calls.length);
+  const places = async (type: string) => {
+    const servers = await records.servers({ serverType: type });
+    const place = new Map(servers.toSorted((a, b) => a.id - b.id).map((server, index) => [server.id, index]));
+    return { place, rows: servers.toSorted((a, b) => a.id - b.id).map((server) => [server.status, server.replacesServerId === null ? null : place.get(server.replacesServerId)]) };
+  };
+  const [ofTogether, ofAlone] = [await places('together'), await places('alone')];
+  const outcome = (change: CountChange, place: Map<number, number>) => ({
+    ...change,
+    serverType: 'any',
+    createdServerIds: change.createdServerIds.map((id) => place.get(id)),
+    stoppingServerIds: change.stoppingServerIds.map((id) => place.get(id)),
+  });
+  expect(atOnce.map((change) => outcome(change, ofTogether.place))).toEqual(oneByOne.map((change) => outcome(change, ofAlone.place)));
+  // The decrease of 2 took the replaced server, its replacement and the next oldest.
+  expect(oneByOne[2]!.stoppingServerIds).toHaveLength(3);
+  expect(ofTogether.rows).toEqual(ofAlone.rows);
 });
