@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { watch } from 'node:fs';
 import { join } from 'node:path';
 import { startEngineWorld, type EngineWorld } from '../support/engine-world.ts';
+import { pollFor } from '../support/poll.ts';
 
 let world: EngineWorld;
 
@@ -29,6 +30,9 @@ test('one up creating 8 servers writes the stack state once, not once per step',
     await world.records.ensure('demo', 9);
     const report = await world.engine.reconcile('demo');
     expect(report.starting).toHaveLength(8);
+    // The last write ends the update just before it returns: its event can still be on its way to the watcher.
+    await pollFor('the watcher to see the state written', 10_000, () => (writes.size > 0 ? true : undefined), 20);
+    await new Promise((resolve) => setTimeout(resolve, 300));
   } finally {
     watcher.close();
   }
