@@ -168,17 +168,20 @@ const ALONE: TurnNeeds = { laterIds: 0, victimsLater: false };
 export function turnNeeds(targets: readonly CountTarget[]): TurnNeeds {
   let laterIds = 0;
   let victimsLater = false;
+  // Whether every change so far had an absolute target, and the highest of them.
+  let allAbsolute = true;
+  let highest = 0;
   targets.forEach((target, index) => {
     const previous = targets[index - 1];
-    if (!previous) return;
-    const absoluteBefore = targets.slice(0, index).every((earlier) => earlier.from === 'zero');
-    if (target.from === 'desiredCount') {
+    if (previous && target.from === 'desiredCount') {
       laterIds += Math.max(0, target.add);
       victimsLater ||= target.add < 0;
-    } else {
+    } else if (previous) {
       laterIds += previous.from === 'zero' ? Math.max(0, target.add - previous.add) : target.add;
-      victimsLater ||= !absoluteBefore || targets.slice(0, index).some((earlier) => earlier.add > target.add);
+      victimsLater ||= !allAbsolute || highest > target.add;
     }
+    allAbsolute &&= target.from === 'zero';
+    highest = Math.max(highest, target.add);
   });
   return { laterIds: Math.min(laterIds, PREFETCHED_IDS), victimsLater };
 }
