@@ -5,6 +5,7 @@ import { expect, jest, test } from '@jest/globals';
 import { DynamicServers, ServerLimitError, type CountChange } from '../../src/api.ts';
 import { recordsCoreOf } from '../../src/records/dynamic-servers.ts';
 import { pollFor } from '../support/poll.ts';
+import { byPlace, placesOf } from './support/compare-changes.ts';
 import { publishTypes } from '../support/published-types.ts';
 import { useRecordsDatabase } from './support/records-database.ts';
 
@@ -100,21 +101,12 @@ test('mixed ensures, increases and decreases made at once end as the same calls 
   // went wrong behind the outcomes of changes run alone).
   const madeTogether = together.mock.calls.reduce((sum, [runs]) => sum + runs.length, 0);
   expect(alone.mock.calls.length + madeTogether).toBe(2 + 2 * calls.length);
-  // Server ids differ between the two types (and ids taken but not used are skipped): compare each server by its
-  // place among its type's servers.
   const places = async (type: string) => {
     const rows = await database().rows<{ id: string; status: string }>('select id, status from server where type = $1 order by id', [type]);
-    return { place: new Map(rows.map((row, index) => [Number(row.id), index])), statuses: rows.map((row) => row.status) };
+    return { place: placesOf(rows.map((row) => Number(row.id))), statuses: rows.map((row) => row.status) };
   };
-  const outcome = (change: CountChange, place: Map<number, number>) => ({
-    ...change,
-    serverType: 'any',
-    createdServerIds: change.createdServerIds.map((id) => place.get(id)),
-    stoppingServerIds: change.stoppingServerIds.map((id) => place.get(id)),
-    limitHit: change.limitHit && { ...change.limitHit, serverType: 'any' },
-  });
   const [ofTogether, ofAlone] = [await places('together'), await places('alone')];
-  expect(atOnce.map((change) => outcome(change, ofTogether.place))).toEqual(oneByOne.map((change) => outcome(change, ofAlone.place)));
+  expect(atOnce.map((change) => byPlace(change, ofTogether.place))).toEqual(oneByOne.map((change) => byPlace(change, ofAlone.place)));
   expect(oneByOne.some((change) => change.stoppingServerIds.length > 0) && oneByOne.some((change) => change.limitHit !== null)).toBe(true);
   expect(ofTogether.statuses).toEqual(ofAlone.statuses);
   const { version, desiredCount } = await servers.desiredState('alone');

@@ -9,6 +9,7 @@ import { recordsCoreOf } from '../../src/records/dynamic-servers.ts';
 import { EngineRecords } from '../../src/records/engine-records.ts';
 import type { VictimStrategy } from '../../src/records/victims.ts';
 import { publishTypes, WakeRecorder, type TestServerType } from '../support/published-types.ts';
+import { byPlace, placesOf } from './support/compare-changes.ts';
 import { useRecordsDatabase, walk } from './support/records-database.ts';
 
 const { database, opened } = useRecordsDatabase('records_rollout');
@@ -235,18 +236,12 @@ test('count changes made at once while replacements are on their way end as the 
   expect(together.mock.calls.map(([runs]) => runs.length)).toEqual([calls.length - 1]);
   expect(alone.mock.calls.length).toBe(1 + calls.length);
   const places = async (type: string) => {
-    const servers = await records.servers({ serverType: type });
-    const place = new Map(servers.toSorted((a, b) => a.id - b.id).map((server, index) => [server.id, index]));
-    return { place, rows: servers.toSorted((a, b) => a.id - b.id).map((server) => [server.status, server.replacesServerId === null ? null : place.get(server.replacesServerId)]) };
+    const servers = (await records.servers({ serverType: type })).toSorted((a, b) => a.id - b.id);
+    const place = placesOf(servers.map((server) => server.id));
+    return { place, rows: servers.map((server) => [server.status, server.replacesServerId === null ? null : place.get(server.replacesServerId)]) };
   };
   const [ofTogether, ofAlone] = [await places('together'), await places('alone')];
-  const outcome = (change: CountChange, place: Map<number, number>) => ({
-    ...change,
-    serverType: 'any',
-    createdServerIds: change.createdServerIds.map((id) => place.get(id)),
-    stoppingServerIds: change.stoppingServerIds.map((id) => place.get(id)),
-  });
-  expect(atOnce.map((change) => outcome(change, ofTogether.place))).toEqual(oneByOne.map((change) => outcome(change, ofAlone.place)));
+  expect(atOnce.map((change) => byPlace(change, ofTogether.place))).toEqual(oneByOne.map((change) => byPlace(change, ofAlone.place)));
   // The decrease of 2 took the replaced server, its replacement and the next oldest.
   expect(oneByOne[2]!.stoppingServerIds).toHaveLength(3);
   expect(ofTogether.rows).toEqual(ofAlone.rows);
