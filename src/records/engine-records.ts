@@ -136,6 +136,8 @@ export class EngineRecords extends DynamicServers {
       const rows = await this.#shared.fork().execute<{ id: string | number; type: string }[]>('select "id", "type" from "server" where "id" in (?)', [valid.map((move) => move.id)]);
       const typeOf = new Map(rows.map((row) => [Number(row.id), row.type]));
       const committed = await this.#shared.commit(async (tx) => {
+        // Every type's lock first, in the order of the names (see readTypesForChanges); each move takes its own again.
+        for (const name of [...new Set(typeOf.values())].sort()) lockServerType(tx, name);
         const now = new Date();
         const effects = noEffects();
         const recorded: (ServerRecord | null)[] = [];

@@ -231,10 +231,21 @@ export async function publishConfiguration(tx: Transaction, publication: Publica
   const latestTypes = new Map((await tx.execute<TypeRow[]>(LATEST_TYPES)).map((row) => [row.server_type, toPublishedType(row)]));
   const named = new Set(publication.serverTypes.map((type) => type.name));
   const toRetire = [...latestTypes.values()].filter((type) => type.retiredAt === null && !named.has(type.name)).map((type) => type.name).sort();
+  const toPublish = publication.serverTypes
+    .map((type) => ({ type, hash: contentHash({ provider: type.provider, template: type.template, settings: type.settings as unknown as JsonObject }) }))
+    .filter(({ type, hash }) => {
+      const latest = latestTypes.get(type.name);
+      const unchanged = latest !== undefined && latest.retiredAt === null && latest.contentHash === hash;
+      if (unchanged) report.unchanged.push(type.name);
+      return !unchanged;
+    });
+  // Every type lock first, in the order of the names, before anything is written: count changes that run together
+  // take several types' locks in that order (see readTypesForChanges), and two transactions that took them in
+  // different orders could wait for each other.
+  for (const name of [...toRetire, ...toPublish.map(({ type }) => type.name)].sort()) lockServerType(tx, name);
   if (toRetire.length > 0) {
     // Under the types' locks, so no change adds a server between this count and the commit (changes read the
     // configuration under the same lock, and see the type retired once they get it).
-    for (const name of toRetire) lockServerType(tx, name);
     const counts = await tx.execute<{ type: string; provisioned: number }[]>(
       `select "type", count(*)::int as provisioned from "server" where "type" in (${toRetire.map(() => '?').join(', ')}) and "status" in (${PROVISIONED_SQL}) group by "type"`,
       toRetire,
@@ -243,13 +254,8 @@ export async function publishConfiguration(tx: Transaction, publication: Publica
     if (inUse.length > 0) throw new ServerTypeInUseError(inUse);
   }
 
-  for (const type of publication.serverTypes) {
-    const hash = contentHash({ provider: type.provider, template: type.template, settings: type.settings as unknown as JsonObject });
+  for (const { type, hash } of toPublish) {
     const latest = latestTypes.get(type.name);
-    if (latest && latest.retiredAt === null && latest.contentHash === hash) {
-      report.unchanged.push(type.name);
-      continue;
-    }
     const version = (latest?.version ?? 0) + 1;
     await tx.execute(
       `insert into "server_type_config" ("server_type", "version", "provider", "template", "template_hash", "settings", "content_hash", "source", "published_at") ` +
@@ -258,7 +264,6 @@ export async function publishConfiguration(tx: Transaction, publication: Publica
     );
     report.published.push({ serverType: type.name, version, contentHash: hash });
     // The failures that paused its creates happened with the previous version (a broken template, say).
-    lockServerType(tx, type.name);
     clearCreateBackoff(tx, type.name);
   }
   for (const name of toRetire) {

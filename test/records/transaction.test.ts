@@ -186,6 +186,27 @@ test('a count change is two round trips: the lock with every read, then every wr
   }
 });
 
+/** The types (or providers, `space` 2) whose locks `lines` take, in the order taken. */
+function lockedNames(lines: readonly string[], space: 1 | 2 = 1): string[] {
+  const pattern = new RegExp(`^execute dynamic_servers_\\d+\\(114629000${space}, '([^']+)'\\)$`);
+  return lines.flatMap((line) => pattern.exec(line)?.[1] ?? []);
+}
+
+test('a publication takes the locks of the types it changes or retires in name order, before it writes any', async () => {
+  await publishTypes(database.url, { zulu: { provider: 'local' }, mike: { provider: 'local' }, alpha: { provider: 'local' }, kilo: { provider: 'local' } });
+  // zulu and alpha change, bravo is new, mike is retired, kilo stays as it is.
+  const { result, messages } = await countMessages(() =>
+    publishTypes(database.url, { zulu: { provider: 'local', maximum: 3 }, bravo: { provider: 'local' }, alpha: { provider: 'local', maximum: 3 }, kilo: { provider: 'local' } }),
+  );
+  expect(result.published.map((type) => type.serverType)).toEqual(['zulu', 'bravo', 'alpha']);
+  expect(result.retired).toEqual(['mike']);
+  const lines = messages.flatMap((message) => message.split(';\n'));
+  expect(lockedNames(lines)).toEqual(['alpha', 'bravo', 'mike', 'zulu']);
+  const lastLock = lines.findLastIndex((line) => lockedNames([line]).length > 0);
+  expect(lastLock).toBeGreaterThan(-1);
+  expect(lines.findIndex((line) => /^(insert|update) /.test(line))).toBeGreaterThan(lastLock);
+});
+
 test("asking past a type's limit takes no server ids: the next server made gets the next id", async () => {
   await publishTypes(database.url, { capped: { provider: 'local', maximum: 2 }, other: { provider: 'local' } });
   const servers = await DynamicServers.open({ databaseUrl: database.url, poolSize: 2 });
