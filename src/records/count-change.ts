@@ -186,30 +186,37 @@ export function turnNeeds(targets: readonly CountTarget[]): TurnNeeds {
   return { laterIds: Math.min(laterIds, PREFETCHED_IDS), victimsLater };
 }
 
+/** What a change of a type reads before it starts (see readTypesForChanges). */
+export interface ChangeRead {
+  serverType: string;
+  target: CountTarget;
+  /** What the changes after it in its turn may need; none by default. */
+  turn?: TurnNeeds;
+}
+
 /**
- * Takes the type's lock in `tx` and reads under it, in one round trip, what a count change of the type towards
- * `target` works with (see ChangeBasis), and what the changes after it in its turn may need (`turn`, see turnNeeds).
+ * Takes the lock of each type of `reads` in `tx`, all before any read and in the order of their names (so a
+ * transaction that holds one type's lock never waits for one whose name sorts before it), then reads under them, in
+ * one round trip, what a count change of each towards its target works with (see ChangeBasis), and what the changes
+ * after it in its turn may need (see turnNeeds). Returns the bases in the order of `reads`.
  */
-export async function readTypeForChange(tx: Transaction, serverType: string, target: CountTarget, turn: TurnNeeds = ALONE): Promise<ChangeBasis> {
-  lockServerType(tx, serverType);
-  const rows = await tx.execute(READ_CHANGE_BASIS, [
-    serverType,
-    serverType,
-    serverType,
-    target.from === 'desiredCount',
-    target.add,
-    PREFETCHED_IDS,
-    turn.laterIds,
-    turn.victimsLater,
-    serverType,
-  ]);
-  const row = rows[0] as { reserved_ids: (number | string)[] | null; provisioned_servers: unknown } | undefined;
-  return {
-    type: resolvedServerType(rows),
-    state: typeState(rows),
-    reservedIds: (row?.reserved_ids ?? []).map(Number),
-    provisioned: row?.provisioned_servers === null || row?.provisioned_servers === undefined ? null : serversFromJson(row.provisioned_servers),
-  };
+export async function readTypesForChanges(tx: Transaction, reads: readonly ChangeRead[]): Promise<ChangeBasis[]> {
+  for (const name of [...new Set(reads.map((read) => read.serverType))].sort()) lockServerType(tx, name);
+  const results = await tx.executeEach(
+    reads.map(({ serverType, target, turn = ALONE }) => ({
+      statement: READ_CHANGE_BASIS,
+      params: [serverType, serverType, serverType, target.from === 'desiredCount', target.add, PREFETCHED_IDS, turn.laterIds, turn.victimsLater, serverType],
+    })),
+  );
+  return results.map((rows) => {
+    const row = rows[0] as { reserved_ids: (number | string)[] | null; provisioned_servers: unknown } | undefined;
+    return {
+      type: resolvedServerType(rows),
+      state: typeState(rows),
+      reservedIds: (row?.reserved_ids ?? []).map(Number),
+      provisioned: row?.provisioned_servers === null || row?.provisioned_servers === undefined ? null : serversFromJson(row.provisioned_servers),
+    };
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { DEFAULT_SERVER_TYPE, type LimitHitPolicy, type ResolvedServerType } from './config.ts';
 import { ChangeQueue } from './change-queue.ts';
-import { changeServerCount, lockProviderWhenLimited, readTypeForChange, turnNeeds, type CarriedBasis, type CountChange, type CountTarget, type TurnNeeds } from './count-change.ts';
+import { changeServerCount, lockProviderWhenLimited, readTypesForChanges, turnNeeds, type CarriedBasis, type ChangeBasis, type CountChange, type CountTarget } from './count-change.ts';
 import { readCosts, type TypeCost } from './costs.ts';
 import { ServerRecordNotFoundError } from './errors.ts';
 import type { Effects } from './effects.ts';
@@ -52,25 +52,52 @@ export interface DynamicServersOptions {
 }
 
 /**
- * The changes of one turn (see change-queue.ts) of a type, as they run one after the other in its transaction: what
- * the first reads for the others, and the basis each passes on to the next.
+ * The changes of one type in a turn that runs together (see change-queue.ts), as they run one after the other in its
+ * transaction: their targets, and the basis each passes on to the next (the first's read when the turn opened).
  */
-interface CountTurn {
-  needs: TurnNeeds;
+interface TypeTurn {
+  targets: CountTarget[];
   carried: (CarriedBasis & { type: ResolvedServerType }) | null;
 }
 
-/** One count change of a type: its target, and how it runs in a transaction (alone, or in `turn`). */
+/** One count change of a type: its type's name, its target, and how it runs in a transaction (alone, or in `turn`). */
 interface CountChangeRun {
+  name: string;
   target: CountTarget;
-  run: (tx: Transaction, turn: CountTurn | null) => Promise<{ change: CountChange; effects: Effects }>;
+  run: (tx: Transaction, turn: TypeTurn | null) => Promise<{ change: CountChange; effects: Effects }>;
 }
 
 /**
- * At most this many count changes of one type, waiting in one process, run together in one transaction (each
- * holds the type's lock that long).
+ * At most this many count changes waiting in one process run together in one transaction (each holds its type's
+ * lock that long).
  */
 const MAX_CHANGES_TOGETHER = 32;
+
+/**
+ * Opens a turn of count changes that run together in `tx`: takes the lock of every type of `turns` and reads each
+ * (one round trip, see readTypesForChanges), then takes the lock of each limited provider among them, in the order
+ * of the providers' names, before any change writes (a transaction that has written rows must not wait for a lock:
+ * one holding it could be waiting for those rows). Throws when a type is not configured (each change then runs
+ * alone, and gets its own error).
+ */
+async function openTurns(tx: Transaction, turns: Map<string, TypeTurn>, unknownType: (name: string) => Promise<Error>): Promise<void> {
+  const names = [...turns.keys()];
+  const bases = await readTypesForChanges(
+    tx,
+    names.map((name) => {
+      const { targets } = turns.get(name) as TypeTurn;
+      return { serverType: name, target: targets[0] as CountTarget, turn: turnNeeds(targets) };
+    }),
+  );
+  const byProvider = new Map<string, ResolvedServerType>();
+  for (const [index, basis] of bases.entries()) {
+    const name = names[index] as string;
+    if (!basis.type) throw await unknownType(name);
+    (turns.get(name) as TypeTurn).carried = { ...basis, type: basis.type };
+    byProvider.set(basis.type.provider, basis.type);
+  }
+  for (const provider of [...byProvider.keys()].sort()) lockProviderWhenLimited(tx, byProvider.get(provider) as ResolvedServerType);
+}
 
 /** The core of each instance, for EngineRecords (the engine's view of the same records); not part of the API. */
 let coreOfInstance: (servers: DynamicServers) => RecordsCore;
@@ -84,7 +111,7 @@ let coreOfInstance: (servers: DynamicServers) => RecordsCore;
  */
 export class DynamicServers {
   readonly #core: RecordsCore;
-  /** The count changes of each type: those made while one runs wait, then run together (see change-queue.ts). */
+  /** The count changes: those that wait for their type or for a connection run together (see change-queue.ts). */
   readonly #countChanges: ChangeQueue<CountChangeRun, { change: CountChange; effects: Effects }>;
 
   static {
@@ -97,11 +124,20 @@ export class DynamicServers {
     this.#countChanges = new ChangeQueue({
       runAlone: (change) => core.commit((tx) => change.run(tx, null)),
       runTogether: (changes) => {
-        const turn: CountTurn = { needs: turnNeeds(changes.map((change) => change.target)), carried: null };
+        const turns = new Map<string, TypeTurn>();
+        for (const change of changes) {
+          const turn = turns.get(change.name);
+          if (turn) turn.targets.push(change.target);
+          else turns.set(change.name, { targets: [change.target], carried: null });
+        }
         // A change that runs again alone, after the turn failed, is told so (`together` false) and reads for itself.
-        return core.commitTogether(changes.map((change) => (tx, together) => change.run(tx, together ? turn : null)));
+        return core.commitTogether(
+          changes.map((change) => (tx, together) => change.run(tx, together ? (turns.get(change.name) as TypeTurn) : null)),
+          (tx) => openTurns(tx, turns, (name) => core.unknownType(name)),
+        );
       },
       maxTogether: MAX_CHANGES_TOGETHER,
+      maxRunning: core.poolSize,
     });
   }
 
@@ -326,18 +362,18 @@ export class DynamicServers {
 
   /**
    * One count change of the published type `name`, its configuration read under the type's lock in the change's
-   * transaction (a publication that retires the type holds the same lock). Changes of the type made in this process
-   * while one runs wait for it, then run together in one transaction (see change-queue.ts): the first of them reads
-   * the type, each of the others starts from what the one before it left (see CarriedBasis).
+   * transaction (a publication that retires the type holds the same lock). Changes made in this process while their
+   * type's change runs, or while every connection is busy, wait, then run together in one transaction (see
+   * change-queue.ts): the turn's first statement reads each of their types, each change after the first of its type
+   * starts from what the one before it left (see CarriedBasis).
    */
   async #changeCount(name: string, target: CountTarget, reason: (name: string) => string): Promise<CountChange> {
     const core = this.#core;
-    const run = async (tx: Transaction, turn: CountTurn | null) => {
+    const run = async (tx: Transaction, turn: TypeTurn | null) => {
       let basis = turn?.carried;
       if (!basis) {
-        const read = await readTypeForChange(tx, name, target, turn?.needs);
+        const [read] = (await readTypesForChanges(tx, [{ serverType: name, target }])) as [ChangeBasis];
         if (!read.type) throw await core.unknownType(name);
-        if (turn) lockProviderWhenLimited(tx, read.type);
         basis = { ...read, type: read.type };
       }
       const settings = { type: basis.type, reason: reason(name), onLimitHit: core.onLimitHit, victimStrategy: core.victimStrategy, naming: core.naming };
@@ -345,7 +381,7 @@ export class DynamicServers {
       if (turn) turn.carried = { ...changed.basisAfter, type: basis.type };
       return changed;
     };
-    const committed = await this.#countChanges.run(name, { target, run });
+    const committed = await this.#countChanges.run(name, { name, target, run });
     return committed.change;
   }
 }

@@ -59,6 +59,8 @@ export class RecordsCore {
     return { serverName: this.serverName, installation: this.installationId };
   }
 
+  /** The most connections this core's pool opens. */
+  readonly poolSize: number;
   /** See RecordsCoreOptions.scrubText. */
   readonly scrubText: (text: string) => string;
   /** The id of this database's installation (its `installation` row); every server it creates carries it. */
@@ -71,8 +73,9 @@ export class RecordsCore {
   /** Names of every server type ever published (retired ones included), for checking the names reads are given. */
   #publishedNames: Set<string> | null = null;
 
-  private constructor(orm: MikroORM, options: RecordsCoreOptions, events: ServerEvents) {
+  private constructor(orm: MikroORM, options: RecordsCoreOptions, events: ServerEvents, poolSize: number) {
     this.orm = orm;
+    this.poolSize = poolSize;
     this.events = events;
     this.onLimitHit = options.onLimitHit ?? 'emit';
     this.victimStrategy = options.victimStrategy ?? notRunningFirstThenNewest;
@@ -106,7 +109,7 @@ export class RecordsCore {
     const logger = stderrLogger();
     const events = new ServerEvents(options.onListenerError ?? ((error, event) => logger().error({ err: error, event }, 'an event listener threw')));
     const orm = await openRecordsOrm(options.databaseUrl, poolSize);
-    const core = new RecordsCore(orm, options, events);
+    const core = new RecordsCore(orm, options, events, poolSize);
     try {
       await migrateRecords(orm, options.databaseUrl);
       core.installationId = await readInstallationId(orm.em.fork());
@@ -177,18 +180,22 @@ export class RecordsCore {
   }
 
   /**
-   * Runs `changes` in order in one transaction, each seeing what the ones before it wrote (each is told, by its
-   * second argument, that it runs together with others), their effects notified inside it in one statement after the
-   * last of them; after the commit, calls this process's listeners of their events, change by change. When one of
-   * them throws, or the database refuses the transaction, nothing of it is committed and each change runs again in a
+   * Runs `open` (when given), then `changes` in order, in one transaction, each seeing what the ones before it wrote
+   * (each is told, by its second argument, that it runs together with others), their effects notified inside it in
+   * one statement after the last of them; after the commit, calls this process's listeners of their events, change by change. When one of
+   * them or `open` throws, or the database refuses the transaction, nothing of it is committed and each change runs again in a
    * transaction of its own (`commit`), so each gets the outcome it would have had alone. When the connection is lost
    * while the commit is on its way, whether it committed is unknown: every change gets that error.
    */
-  async commitTogether<T extends { effects: Effects }>(changes: readonly ((tx: Transaction, together?: boolean) => Promise<T>)[]): Promise<ChangeOutcome<T>[]> {
+  async commitTogether<T extends { effects: Effects }>(
+    changes: readonly ((tx: Transaction, together?: boolean) => Promise<T>)[],
+    open?: (tx: Transaction) => Promise<void>,
+  ): Promise<ChangeOutcome<T>[]> {
     let committing = false;
     let results: T[];
     try {
       results = await this.transaction(async (tx) => {
+        await open?.(tx);
         const done: T[] = [];
         for (const change of changes) done.push(await change(tx, true));
         // One statement for the whole turn: the events in the changes' order, each type woken once.

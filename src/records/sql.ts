@@ -67,6 +67,8 @@ export type Statement = string | PreparedStatement;
 export interface Transaction {
   /** Runs `statement` with `params` (after what is deferred) and resolves to its rows. */
   execute<T = Row[]>(statement: Statement, params?: readonly unknown[]): Promise<T>;
+  /** Runs `statements` in order (after what is deferred) in one round trip; resolves to each one's rows. */
+  executeEach(statements: readonly { statement: Statement; params: readonly unknown[] }[]): Promise<Row[][]>;
   /**
    * Queues a statement whose rows are not read: it is sent, in order, with the next `execute` or with the commit,
    * and its error (which rolls the transaction back) is thrown from there.
@@ -144,28 +146,30 @@ class PipelinedTransaction implements Transaction {
 
   async execute<T = Row[]>(statement: Statement, params: readonly unknown[] = []): Promise<T> {
     const position = this.#add(statement, params);
-    return (await this.#flush(position)) as T;
+    return ((await this.#flush())[position]?.rows ?? []) as T;
   }
 
-  /**
-   * Sends every pending statement as one simple query (each statement takes its own snapshot); resolves to the rows
-   * of the one at `position` (none for -1).
-   */
-  async #flush(position: number): Promise<Row[]> {
+  async executeEach(statements: readonly { statement: Statement; params: readonly unknown[] }[]): Promise<Row[][]> {
+    const positions = statements.map(({ statement, params }) => this.#add(statement, params));
+    const results = await this.#flush();
+    return positions.map((position) => results[position]?.rows ?? []);
+  }
+
+  /** Sends every pending statement as one simple query (each statement takes its own snapshot); resolves to their results. */
+  async #flush(): Promise<pg.QueryResult<Row>[]> {
     const text = this.#pending.join(';\n');
     this.#pending.length = 0;
     // No parameters: node-postgres sends the text as one simple query, which may hold several statements.
     const results = (await this.#client.query(text)) as unknown as pg.QueryResult<Row> | pg.QueryResult<Row>[];
     for (const name of this.#preparing) this.#prepared.add(name);
     this.#preparing.length = 0;
-    const all = Array.isArray(results) ? results : [results];
-    return all[position]?.rows ?? [];
+    return Array.isArray(results) ? results : [results];
   }
 
   /** Sends what is pending with the commit. */
   async commit(): Promise<void> {
     this.#pending.push('commit');
-    await this.#flush(-1);
+    await this.#flush();
   }
 
   /**

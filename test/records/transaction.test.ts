@@ -67,6 +67,23 @@ test('deferred statements go with the next statement, which sees them; the commi
   ]);
 });
 
+test('executeEach runs its statements after the deferred ones, in the same message, and gives each its rows', async () => {
+  const { result, messages } = await countMessages(() =>
+    inTransaction(orm, async (tx) => {
+      tx.defer('insert into pipelined (id, note) values (?, ?)', [1, 'one']);
+      return tx.executeEach([
+        { statement: 'select note from pipelined where id = ?', params: [1] },
+        { statement: prepared('select count(*)::int as n from pipelined where id > ?'), params: [5] },
+        { statement: 'insert into pipelined (id, note) values (?, ?) returning id', params: [7, 'seven'] },
+      ]);
+    }),
+  );
+  expect(result).toEqual([[{ note: 'one' }], [{ n: 0 }], [{ id: 7 }]]);
+  expect(messages).toHaveLength(2);
+  expect(messages[0]).toMatch(/^begin;\ninsert .*;\nselect note .*;\nprepare .*;\nexecute .*;\ninsert .*returning id$/s);
+  expect(messages[1]).toBe('commit');
+});
+
 test("a deferred statement's error is thrown typed from the next statement, and nothing of the transaction stays", async () => {
   const failing = inTransaction(orm, async (tx) => {
     tx.defer('insert into pipelined (id, note) values (?, ?)', [1, 'first']);
@@ -191,6 +208,38 @@ function lockedNames(lines: readonly string[], space: 1 | 2 = 1): string[] {
   const pattern = new RegExp(`^execute dynamic_servers_\\d+\\(114629000${space}, '([^']+)'\\)$`);
   return lines.flatMap((line) => pattern.exec(line)?.[1] ?? []);
 }
+
+test('count changes of several types that wait for a connection run in one transaction: every lock in name order, then every read, in its first message', async () => {
+  await publishTypes(database.url, { delta: { provider: 'local' }, alpha: { provider: 'capped' }, charlie: { provider: 'capped' }, bravo: { provider: 'local' } }, { capped: { maximum: 10 } });
+  const servers = await DynamicServers.open({ databaseUrl: database.url, poolSize: 1 });
+  try {
+    for (const name of ['alpha', 'bravo', 'charlie', 'delta']) await servers.ensure(name, 0);
+    // The first runs alone at once and holds the one connection; the other three wait for it, then run together.
+    const { result, messages } = await countMessages(() => Promise.all([servers.ensure('bravo', 1), servers.ensure('delta', 2), servers.ensure('alpha', 1), servers.ensure('charlie', 2)]));
+    expect(result.map((change) => [change.serverType, change.createdServerIds.length, change.after])).toEqual([
+      ['bravo', 1, 1],
+      ['delta', 2, 2],
+      ['alpha', 1, 1],
+      ['charlie', 2, 2],
+    ]);
+    // The one alone (two round trips), then the three together.
+    const opening = messages[2]!.split(';\n');
+    const after = messages.slice(3).flatMap((message) => message.split(';\n'));
+    expect(opening[0]).toBe('begin');
+    expect(lockedNames(opening)).toEqual(['alpha', 'charlie', 'delta']);
+    // Three reads, after every lock.
+    const reads = opening.filter((line) => line.startsWith('execute') && lockedNames([line]).length === 0);
+    expect(reads).toHaveLength(3);
+    expect(opening.findIndex((line) => reads.includes(line))).toBeGreaterThan(opening.findLastIndex((line) => lockedNames([line]).length > 0));
+    // The limited provider's lock comes first in the next message, before anything is written, and no type's lock after it.
+    expect(lockedNames([after[0]!], 2)).toEqual(['capped']);
+    expect(lockedNames(after)).toEqual([]);
+    expect(after.at(-1)).toBe('commit');
+    for (const name of ['alpha', 'bravo', 'charlie', 'delta']) await servers.ensure(name, 0);
+  } finally {
+    await servers.close();
+  }
+});
 
 test('a publication takes the locks of the types it changes or retires in name order, before it writes any', async () => {
   await publishTypes(database.url, { zulu: { provider: 'local' }, mike: { provider: 'local' }, alpha: { provider: 'local' }, kilo: { provider: 'local' } });
