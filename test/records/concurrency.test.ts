@@ -1,10 +1,11 @@
 // Four OS processes change the same two server types at once. A trigger watches every committed and uncommitted
 // change of a provisioned count while they run; afterwards the calls' own reports, put in desired-state version
-// order, must replay exactly to the final rows.
+// order, must replay exactly to the final rows, and PostgreSQL must have found no deadlock among the processes' turns.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
+import { pollFor } from '../support/poll.ts';
 import { publishTypes } from '../support/published-types.ts';
 import { BUDGET_SETUP, CONCURRENCY_SETUP, type CallOutcome, type PlannedCall } from './support/concurrency-plan.ts';
 import { startRecordsDatabase, type RecordsDatabase } from './support/records-database.ts';
@@ -52,6 +53,20 @@ function startCaller(databaseUrl: string, seed: number, calls: number, openAfter
     exited: exited.then((code) => ({ code, stderr })),
     kill: () => child.exitCode === null && child.kill(),
   };
+}
+
+/**
+ * The deadlocks PostgreSQL has found in the test database. A turn that holds changes of both types takes both
+ * types' locks, and a process's calls wait for its one connection (see concurrent-caller.ts), so the processes'
+ * turns meet; a deadlock would mostly not show in the calls' outcomes (the turn's changes run again alone), only
+ * here (8 found with each turn taking the two locks in a random order). Counted once the callers' connections are
+ * closed (a backend reports its counts when it ends, at the latest).
+ */
+async function deadlocksFound(): Promise<number> {
+  const others = `select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'`;
+  await pollFor('the callers\' connections to end', 10_000, async () => ((await database.rows<{ n: number }>(others))[0]?.n === 0 ? true : undefined), 20);
+  const [row] = await database.rows<{ deadlocks: number }>('select deadlocks::int as deadlocks from pg_stat_database where datname = current_database()');
+  return Number(row?.deadlocks);
 }
 
 /** Runs the callers together (all ready first, then all start at once) and returns their reports. */
@@ -215,6 +230,7 @@ test('4 processes x 50 mixed calls: exact final counts, no limit ever exceeded, 
   expect(outcomes.filter((outcome) => 'error' in outcome)).toEqual([]);
   expect(outcomes).toHaveLength(PROCESSES * CALLS_PER_PROCESS);
   const reports = outcomes as Extract<CallOutcome, { change: unknown }>[];
+  expect(await deadlocksFound()).toBe(0);
 
   // Limits: never exceeded at any moment, and actually reached (so the check was exercised).
   expect(await database.rows('select * from limit_violation')).toEqual([]);
@@ -273,6 +289,7 @@ test('4 processes x 50 mixed calls under budgets: exact final counts, no budget 
 
   const outcomes = await runCallers(database.url, CALLS_PER_PROCESS);
   expect(outcomes.filter((outcome) => 'error' in outcome)).toEqual([]);
+  expect(await deadlocksFound()).toBe(0);
   const reports = outcomes as Extract<CallOutcome, { change: unknown }>[];
 
   // Budgets: never exceeded at any moment, and reached (both the types' and the provider's).

@@ -1,7 +1,9 @@
 // One OS process of the concurrency test: opens DynamicServers (which migrates if needed), says `ready`, waits
 // for `go` on stdin, then makes CALLS mixed ensure/increase/decrease calls in LANES concurrent lanes, chosen by a
-// PRNG seeded with SEED, and prints one JSON line per call with what it returned. With OPEN_AFTER_GO=1 it opens
-// (and migrates) only after `go`, so several processes migrate at the same moment.
+// PRNG seeded with SEED, and prints one JSON line per call with what it returned. Its lanes share one connection,
+// so calls wait for it and the process's turns hold changes of both types (with two connections for three lanes, a
+// freed one mostly found one call waiting). With OPEN_AFTER_GO=1 it opens (and migrates) only after `go`, so several
+// processes migrate at the same moment.
 // Usage: DATABASE_URL=... SEED=1 CALLS=50 LANES=3 node test/records/support/concurrent-caller.ts
 import { createInterface } from 'node:readline';
 import { DynamicServers } from '../../../src/api.ts';
@@ -13,7 +15,7 @@ const lanes = Number(process.env.LANES);
 const random = mulberry32(seed);
 const plan: PlannedCall[] = Array.from({ length: calls }, () => describeCall(random));
 
-const open = () => DynamicServers.open({ databaseUrl: String(process.env.DATABASE_URL), onLimitHit: 'emit', poolSize: lanes + 1 });
+const open = () => DynamicServers.open({ databaseUrl: String(process.env.DATABASE_URL), onLimitHit: 'emit', poolSize: 1 });
 const openedEarly = process.env.OPEN_AFTER_GO === '1' ? null : await open();
 process.stdout.write('ready\n');
 await new Promise<void>((resolve) => createInterface({ input: process.stdin }).once('line', () => resolve()));
