@@ -3,8 +3,8 @@
 // change starts from what the one before it left, under the type's lock, so the outcome is the one of running them
 // one at a time; what goes is a transaction and a read per change (see DynamicServers and CarriedBasis), and the wait
 // for the lock with a database connection held. Changes of different types share a transaction too, when they wait
-// for one: at most `maxRunning` transactions run at once (one per connection of the pool), and when one ends, the
-// next takes every change that waits for it, of every type not in a transaction already.
+// for one: at most `maxRunning` transactions run at once (one per connection of the pool), and a turn that starts
+// takes the waiting changes of a `maxRunning`th of the types in no running turn.
 
 /** What a queued change resolves to, or why it failed. */
 export type ChangeOutcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
@@ -47,7 +47,7 @@ export class ChangeQueue<C, T> {
     this.#maxRunning = options.maxRunning;
   }
 
-  /** Runs `change` in a turn with other changes (never one of the same key that is running); resolves or rejects as that change did. */
+  /** Runs `change` in a turn, once no running turn holds a change of `key`; resolves or rejects as that change did. */
   run(key: string, change: C): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#waiting.push({ key, change, resolve, reject });

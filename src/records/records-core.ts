@@ -182,10 +182,11 @@ export class RecordsCore {
   /**
    * Runs `open` (when given), then `changes` in order, in one transaction, each seeing what the ones before it wrote
    * (each is told, by its second argument, that it runs together with others), their effects notified inside it in
-   * one statement after the last of them; after the commit, calls this process's listeners of their events, change by change. When one of
-   * them or `open` throws, or the database refuses the transaction, nothing of it is committed and each change runs again in a
-   * transaction of its own (`commit`), so each gets the outcome it would have had alone. When the connection is lost
-   * while the commit is on its way, whether it committed is unknown: every change gets that error.
+   * one statement after the last of them; after the commit, calls this process's listeners of their events, change
+   * by change. When one of them or `open` throws, or the database refuses the transaction, nothing of it is committed
+   * and each change runs again in a transaction of its own (`commit`), so each gets the outcome it would have had
+   * alone. When the connection is lost while the commit is on its way, whether it committed is unknown: every change
+   * gets that error.
    */
   async commitTogether<T extends { effects: Effects }>(
     changes: readonly ((tx: Transaction, together?: boolean) => Promise<T>)[],

@@ -145,8 +145,8 @@ class PipelinedTransaction implements Transaction {
   }
 
   async execute<T = Row[]>(statement: Statement, params: readonly unknown[] = []): Promise<T> {
-    const position = this.#add(statement, params);
-    return ((await this.#flush())[position]?.rows ?? []) as T;
+    const [rows] = await this.executeEach([{ statement, params }]);
+    return rows as T;
   }
 
   async executeEach(statements: readonly { statement: Statement; params: readonly unknown[] }[]): Promise<Row[][]> {
